@@ -1,0 +1,145 @@
+import { ConcurrencyError, ValidationError } from '../errors/errors';
+
+/**
+ * The EventStore port. Every adapter (Postgres, EventStoreDB) passes the same
+ * conformance suite: `platform/src/testing/event-store-conformance.ts`.
+ *
+ * Positions in the global log are integers starting at 1; position 0 means
+ * "before the first event". Stream revisions start at 0 (EventStoreDB's
+ * convention): a stream whose last event has revision 4 holds 5 events.
+ */
+
+/** What the stream must look like for an append to succeed. */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
+
+export interface EventMetadata {
+  correlationId?: string;
+  causationId?: string;
+  /** W3C trace context of the operation that produced the event. */
+  traceparent?: string;
+  tracestate?: string;
+  [key: string]: unknown;
+}
+
+export interface EventToAppend<Data = unknown> {
+  /** A UUID. Retrying an append with the same ids is a no-op. Generated when absent. */
+  id?: string;
+  type: string;
+  /** Schema version of `data`; 1 when absent. */
+  schemaVersion?: number;
+  data: Data;
+  metadata?: EventMetadata;
+}
+
+export interface RecordedEvent<Data = unknown> {
+  id: string;
+  streamId: string;
+  revision: number;
+  position: number;
+  type: string;
+  schemaVersion: number;
+  data: Data;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+export interface AppendResult {
+  /** Revision of the stream's last event after the append. */
+  nextExpectedRevision: number;
+  /** Global position of the last appended event. */
+  position: number;
+}
+
+export interface AppendOptions {
+  expectedRevision?: ExpectedRevision;
+}
+
+export interface ReadStreamOptions {
+  direction?: 'forwards' | 'backwards';
+  /** Inclusive. Defaults to the first revision forwards and the last backwards. */
+  fromRevision?: number;
+  maxCount?: number;
+}
+
+export interface LogFilter {
+  /** Stream ids starting with this prefix. */
+  streamPrefix?: string;
+  /** Stream categories: the part of the stream id before the first `-`. */
+  categories?: string[];
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: events after this position. 0 reads from the beginning. */
+  fromPosition?: number;
+  maxCount?: number;
+  filter?: LogFilter;
+}
+
+export interface LogPage {
+  events: RecordedEvent[];
+  /**
+   * Every event at or before this position has been considered: with a
+   * filter, a subscriber can checkpoint here even when nothing matched.
+   */
+  scannedTo: number;
+}
+
+export interface SubscribeOptions {
+  /** Exclusive checkpoint: delivery starts after it. */
+  fromPosition: number;
+  filter?: LogFilter;
+  batchSize?: number;
+  /**
+   * Called with each page in log order, never concurrently. If it throws,
+   * the subscription ends and `done` rejects with the error: the caller's
+   * checkpoint decides where a new subscription resumes.
+   */
+  onPage: (page: LogPage) => Promise<void>;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+  /** Settles when the subscription ends: resolves after `stop`, rejects on a handler error. */
+  readonly done: Promise<void>;
+}
+
+export interface EventStore {
+  append(streamId: string, events: EventToAppend[], options?: AppendOptions): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<LogPage>;
+  subscribeToAll(options: SubscribeOptions): Subscription;
+  /** Position of the last committed event, 0 when the log is empty. */
+  headPosition(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class WrongExpectedRevisionError extends ConcurrencyError {
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedRevision,
+    /** -1 when the stream does not exist. */
+    readonly actual: number,
+  ) {
+    super(`stream ${streamId}: expected revision ${String(expected)}, actual ${actual}`, {
+      streamId,
+      expected,
+      actual,
+    });
+  }
+}
+
+/** An event id already stored, and not as an exact retry of this append. */
+export class DuplicateEventIdError extends ConcurrencyError {
+  constructor(readonly streamId: string) {
+    super(`stream ${streamId}: an event id of this append is already stored, and this is not a retry of that append`, {
+      streamId,
+    });
+  }
+}
+
+export class InvalidAppendError extends ValidationError {}
+
+export function categoryOf(streamId: string): string {
+  const dash = streamId.indexOf('-');
+  return dash === -1 ? streamId : streamId.slice(0, dash);
+}

@@ -1,0 +1,80 @@
+import pg from 'pg';
+
+/**
+ * One LISTEN connection shared by every subscription of a store. Appends
+ * NOTIFY at commit; each notification wakes all waiters, which then re-read
+ * the log from their own checkpoints. A lost connection also wakes everyone
+ * (a notification may have been missed) and reconnects with backoff.
+ */
+export class AppendNotifier {
+  private client: pg.Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private wake: { promise: Promise<void>; resolve: () => void } | undefined;
+  private closed = false;
+  private backoffMs = 100;
+
+  constructor(
+    private readonly connection: pg.ClientConfig,
+    private readonly channel: string,
+  ) {}
+
+  /** Resolves once LISTEN is active, so that a read after it cannot miss a wake-up. */
+  async ready(): Promise<void> {
+    if (this.closed) return;
+    if (this.client) return;
+    this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  /** A promise for the next notification (or connection loss). Take it before reading. */
+  nextWake(): Promise<void> {
+    if (!this.wake) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.wake = { promise, resolve };
+    }
+    return this.wake.promise;
+  }
+
+  private fire(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.resolve();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client(this.connection);
+    client.on('notification', () => this.fire());
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
+    await client.connect();
+    await client.query(`listen ${client.escapeIdentifier(this.channel)}`);
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.backoffMs = 100;
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.fire();
+    if (this.closed) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, 5_000);
+    setTimeout(() => {
+      this.ready().catch(() => this.lost(client));
+    }, delay).unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.fire();
+    await this.connecting?.catch(() => undefined);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}
