@@ -6,3 +6,6 @@ export { createKnex, runMigrations } from './persistence/migrations';
 export { EmbeddedPostgresServer, freePort, type EmbeddedPostgresOptions, type SuperuserConnection } from './embedded-postgres/server';
 export { provisionDatabase, dropDatabase, type DatabaseConnection } from './embedded-postgres/provision';
 export { onShutdownSignal } from './embedded-postgres/signals';
+export * from './projections/projection';
+export { ProjectionRunner, checksumTables, type RebuildProgress, type RebuildResult } from './projections/projection-runner';
+export { projectionMigrations } from './projections/projection-migrations';
