@@ -14,11 +14,6 @@ import type { Knex } from 'knex';
 export const GLOBAL_APPEND_LOCK = 7_460_001;
 
 const createSchema = `
-create table es_streams (
-  stream_id text primary key,
-  revision bigint not null
-);
-
 create table es_events (
   global_position bigint primary key,
   event_id uuid not null unique,
@@ -44,90 +39,172 @@ language sql immutable as $$
   end
 $$;
 
--- Appends a batch of appends, each to one stream with its own expectation, in
--- one transaction. Returns one result per append, in order: a failed
--- expectation fails that append only. Input: [{s: stream, e: expected,
--- v: [{id, t: type, sv: schema version, d: data, m: metadata}]}].
-create function es_append(batch jsonb) returns jsonb
+-- The slow path of es_append, for a batch in which some event id is already
+-- stored: appends one by one, telling a retry of a committed append (a no-op)
+-- from a reuse of ids (an error).
+create function es_append_retries(
+  a_stream text[], a_expected text[],
+  e_app int[], e_id uuid[], e_type text[], e_sv int[], e_data jsonb, e_meta jsonb
+) returns table (appended boolean, failure text, last_revision bigint, last_position bigint)
 language plpgsql as $$
 declare
-  app jsonb;
-  results jsonb := '[]'::jsonb;
-  sid text;
-  expected text;
-  evs jsonb;
-  n int;
-  cur bigint;
+  n int := cardinality(a_stream);
+  m int := cardinality(e_app);
+  revs jsonb;
+  cnt int[] := array_fill(0, array[n]);
+  r_ok boolean[] := array_fill(false, array[n]);
+  r_err text[] := array_fill(null::text, array[n]);
+  r_rev bigint[] := array_fill(null::bigint, array[n]);
+  r_pos bigint[] := array_fill(null::bigint, array[n]);
+  base_rev bigint[] := array_fill(null::bigint, array[n]);
+  base_pos bigint[] := array_fill(null::bigint, array[n]);
+  accepted int := 0;
   head bigint;
-  locked boolean := false;
+  cur bigint;
+  i int;
+  dups int;
+  ids uuid[];
   dup_count int;
   dup_min bigint;
   dup_max bigint;
   dup_pos bigint;
   dup_same boolean;
-  streams text[];
 begin
-  -- Lock every stream row of the batch in one sorted pass: two batches that
-  -- touch the same streams queue up instead of deadlocking.
-  select array_agg(distinct a->>'s' order by a->>'s') into streams from jsonb_array_elements(batch) a;
-  insert into es_streams (stream_id, revision)
-    select s, -1 from unnest(streams) s order by s
-    on conflict do nothing;
-  perform 1 from es_streams where stream_id = any(streams) order by stream_id for update;
-
-  for app in select value from jsonb_array_elements(batch) loop
-    sid := app->>'s';
-    expected := app->>'e';
-    evs := app->'v';
-    n := jsonb_array_length(evs);
-    select revision into cur from es_streams where stream_id = sid;
-
-    -- Idempotency: the same event ids again are a retry of an append that
-    -- already committed, if they sit contiguously in this stream where the
-    -- expectation put them. Anything else reusing an id is an error.
-    select count(*), min(stream_revision), max(stream_revision), max(global_position), bool_and(stream_id = sid)
-      into dup_count, dup_min, dup_max, dup_pos, dup_same
-      from es_events
-      where event_id in (select (x->>'id')::uuid from jsonb_array_elements(evs) x);
-    if dup_count > 0 then
-      if dup_count = n and dup_same and dup_max - dup_min = n - 1 then
-        if es_expectation_met(expected, dup_min - 1) then
-          results := results || jsonb_build_array(jsonb_build_object('ok', true, 'r', dup_max, 'p', dup_pos));
-        else
-          results := results || jsonb_build_array(jsonb_build_object('ok', false, 'err', 'wrong_expected_revision', 'a', cur));
-        end if;
-      else
-        results := results || jsonb_build_array(jsonb_build_object('ok', false, 'err', 'duplicate_event_id', 'a', cur));
-      end if;
-      continue;
-    end if;
-
-    if not es_expectation_met(expected, cur) then
-      results := results || jsonb_build_array(jsonb_build_object('ok', false, 'err', 'wrong_expected_revision', 'a', cur));
-      continue;
-    end if;
-
-    if not locked then
-      perform pg_advisory_xact_lock(${GLOBAL_APPEND_LOCK});
-      -- Under the lock the previous holder has committed and is visible, so
-      -- max() is the head and positions stay gap-free.
-      select coalesce(max(global_position), 0) into head from es_events;
-      locked := true;
-    end if;
-
-    insert into es_events (global_position, event_id, stream_id, stream_revision, type, schema_version, data, metadata)
-      select head + x.ord, (x.ev->>'id')::uuid, sid, cur + x.ord, x.ev->>'t', (x.ev->>'sv')::int, x.ev->'d', x.ev->'m'
-      from jsonb_array_elements(evs) with ordinality as x(ev, ord);
-    head := head + n;
-    cur := cur + n;
-    update es_streams set revision = cur where stream_id = sid;
-    results := results || jsonb_build_array(jsonb_build_object('ok', true, 'r', cur, 'p', head));
+  for i in 1..m loop
+    cnt[e_app[i]] := cnt[e_app[i]] + 1;
   end loop;
 
-  if locked then
-    perform pg_notify('es_appended', head::text);
+  -- Everything from here to commit runs under the global lock: stream
+  -- revisions read now cannot change before we insert, so no per-stream lock
+  -- or stream table is needed, and the head read below is final.
+  perform pg_advisory_xact_lock(${GLOBAL_APPEND_LOCK});
+  select jsonb_object_agg(s, coalesce((select max(stream_revision) from es_events where stream_id = s), -1))
+    into revs
+    from (select distinct unnest(a_stream) as s) streams;
+
+  select count(*) into dups from es_events where event_id = any(e_id);
+
+  for i in 1..n loop
+    cur := (revs->>a_stream[i])::bigint;
+    if dups > 0 then
+      -- Idempotency: the same event ids again are a retry of an append that
+      -- already committed, if they sit contiguously in this stream where the
+      -- expectation put them. Anything else reusing an id is an error.
+      ids := array(select e_id[k] from generate_subscripts(e_app, 1) k where e_app[k] = i);
+      select count(*), min(stream_revision), max(stream_revision), max(global_position), bool_and(stream_id = a_stream[i])
+        into dup_count, dup_min, dup_max, dup_pos, dup_same
+        from es_events where event_id = any(ids);
+      if dup_count > 0 then
+        if dup_count = cnt[i] and dup_same and dup_max - dup_min = cnt[i] - 1 then
+          if es_expectation_met(a_expected[i], dup_min - 1) then
+            r_ok[i] := true; r_rev[i] := dup_max; r_pos[i] := dup_pos;
+          else
+            r_err[i] := 'wrong_expected_revision'; r_rev[i] := cur;
+          end if;
+        else
+          r_err[i] := 'duplicate_event_id'; r_rev[i] := cur;
+        end if;
+        continue;
+      end if;
+    end if;
+    if not es_expectation_met(a_expected[i], cur) then
+      r_err[i] := 'wrong_expected_revision'; r_rev[i] := cur;
+      continue;
+    end if;
+    base_rev[i] := cur;
+    base_pos[i] := accepted;
+    accepted := accepted + cnt[i];
+    revs := jsonb_set(revs, array[a_stream[i]], to_jsonb(cur + cnt[i]));
+    r_ok[i] := true;
+    r_rev[i] := cur + cnt[i];
+  end loop;
+
+  if accepted > 0 then
+    -- The previous holder of the lock has committed and is visible, so max()
+    -- is the head and positions stay gap-free.
+    select coalesce(max(global_position), 0) into head from es_events;
+
+    insert into es_events (global_position, event_id, stream_id, stream_revision, type, schema_version, data, metadata)
+      select head + base_pos[e.app] + e.ord, e_id[e.k], a_stream[e.app], base_rev[e.app] + e.ord,
+             e_type[e.k], e_sv[e.k], e_data->(e.k - 1), e_meta->(e.k - 1)
+      from (
+        select k, e_app[k] as app, (k - min(k) over (partition by e_app[k]) + 1) as ord
+        from generate_subscripts(e_app, 1) k
+      ) e
+      where base_rev[e.app] is not null;
+
+    for i in 1..n loop
+      if base_rev[i] is not null then
+        r_pos[i] := head + base_pos[i] + cnt[i];
+      end if;
+    end loop;
+
+    perform pg_notify('es_appended', (head + accepted)::text);
   end if;
-  return results;
+
+  return query select * from unnest(r_ok, r_err, r_rev, r_pos);
+end
+$$;
+
+-- Appends a batch of appends, each to a different stream with its own
+-- expectation, in one transaction and a handful of statements whatever the
+-- batch size. Returns one row per append, in order: a failed expectation fails
+-- that append only. Appends come as parallel arrays (a_*; a_count is the
+-- number of events of each), their events flattened in append order (e_*;
+-- e_app is the 1-based append index; data and metadata are JSON arrays).
+create function es_append(
+  a_stream text[], a_expected text[], a_count int[],
+  e_app int[], e_id uuid[], e_type text[], e_sv int[], e_data jsonb, e_meta jsonb
+) returns table (appended boolean, failure text, last_revision bigint, last_position bigint)
+-- A generic plan: the default re-plans the statements below on every call
+-- (their parameters are arrays), which costs more than running them.
+language plpgsql set plan_cache_mode = force_generic_plan as $$
+declare
+  head bigint;
+  r_ok boolean[];
+  r_rev bigint[];
+  r_pos bigint[];
+begin
+  -- Everything from here to commit runs under the global lock: revisions read
+  -- now cannot change before the insert, so no per-stream lock is needed, and
+  -- the previous holder has committed, so max() is the head and positions
+  -- stay gap-free.
+  perform pg_advisory_xact_lock(${GLOBAL_APPEND_LOCK});
+  -- (count, not exists: with exists the planner bets on finding a row early and scans the table.)
+  if (select count(*) from es_events where event_id = any(e_id)) > 0 then
+    return query select * from es_append_retries(a_stream, a_expected, e_app, e_id, e_type, e_sv, e_data, e_meta);
+    return;
+  end if;
+  select coalesce(max(global_position), 0) into head from es_events;
+
+  with checked as (
+    select t.i, t.s, a_count[t.i] as n, cur.rev as cur, es_expectation_met(a_expected[t.i], cur.rev) as met
+    from unnest(a_stream) with ordinality as t(s, i)
+    cross join lateral (select coalesce(max(stream_revision), -1) as rev from es_events where stream_id = t.s) cur
+  ), placed as (
+    select c.*,
+           coalesce(sum(case when met then n else 0 end) over (order by i rows between unbounded preceding and 1 preceding), 0) as base_pos,
+           coalesce(sum(n) over (order by i rows between unbounded preceding and 1 preceding), 0) as first_event
+    from checked c
+  ), inserted as (
+    insert into es_events (global_position, event_id, stream_id, stream_revision, type, schema_version, data, metadata)
+    select head + p.base_pos + k, e_id[p.first_event + k], p.s, p.cur + k,
+           e_type[p.first_event + k], e_sv[p.first_event + k], e_data->(p.first_event + k - 1)::int, e_meta->(p.first_event + k - 1)::int
+    from placed p cross join lateral generate_series(1, p.n) as k
+    where p.met
+  )
+  select array_agg(met order by i),
+         array_agg(case when met then cur + n else cur end order by i),
+         array_agg(case when met then head + base_pos + n end order by i)
+    into r_ok, r_rev, r_pos
+    from placed;
+
+  if true = any(r_ok) then
+    perform pg_notify('es_appended', (select max(p) from unnest(r_pos) p)::text);
+  end if;
+  return query
+    select ok, case when ok then null else 'wrong_expected_revision' end, rev, pos
+    from unnest(r_ok, r_rev, r_pos) as r(ok, rev, pos);
 end
 $$;
 `;
@@ -136,6 +213,6 @@ export const eventStoreMigrations: Record<string, Knex.Migration> = {
   '0001_event_store': {
     up: (knex) => knex.raw(createSchema),
     down: (knex) =>
-      knex.raw('drop function es_append(jsonb); drop function es_expectation_met(text, bigint); drop table es_events; drop table es_streams;'),
+      knex.raw('drop function es_append(text[], text[], int[], int[], uuid[], text[], int[], jsonb, jsonb); drop function es_append_retries(text[], text[], int[], uuid[], text[], int[], jsonb, jsonb); drop function es_expectation_met(text, bigint); drop table es_events;'),
   },
 };
