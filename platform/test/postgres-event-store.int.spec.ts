@@ -8,8 +8,14 @@ describeEventStoreConformance('postgres', async () => {
   const knex = createKnex(db);
   await runMigrations(knex, 'event_store', eventStoreMigrations);
   const store = new PostgresEventStore({ connection: db, poolSize: 20 });
+  const others: PostgresEventStore[] = [];
   return {
     store,
+    openAnotherClient() {
+      const other = new PostgresEventStore({ connection: db, poolSize: 4 });
+      others.push(other);
+      return Promise.resolve(other);
+    },
     // A trigger that sleeps in some append transactions after their positions
     // are taken and before they commit: the window in which a naive store lets
     // a reader see a higher position first and skip the lower one for good.
@@ -28,6 +34,7 @@ describeEventStoreConformance('postgres', async () => {
       }
     },
     async close() {
+      await Promise.all(others.map((o) => o.close()));
       await store.close();
       await knex.destroy();
       await db.drop();

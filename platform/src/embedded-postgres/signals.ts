@@ -1,12 +1,17 @@
 /**
- * Runs `shutdown` once on SIGINT/SIGTERM (and on a second signal, exits at once),
- * then exits with 130/143 as a shell would.
+ * Runs `shutdown` once on SIGINT/SIGTERM, then exits with 130/143 as a shell
+ * would. A repeat within two seconds is ignored (a Ctrl-C reaches both a
+ * launcher such as tsx and its child, and the launcher relays it again); a
+ * later one forces an immediate exit.
  */
 export function onShutdownSignal(shutdown: (signal: NodeJS.Signals) => Promise<void>): () => void {
-  let running = false;
+  let startedAt: number | undefined;
   const handler = (signal: NodeJS.Signals) => {
-    if (running) process.exit(1);
-    running = true;
+    if (startedAt !== undefined) {
+      if (Date.now() - startedAt > 2_000) process.exit(1);
+      return;
+    }
+    startedAt = Date.now();
     shutdown(signal)
       .catch((err: unknown) => console.error('shutdown failed', err))
       .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));

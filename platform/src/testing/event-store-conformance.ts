@@ -16,6 +16,8 @@ export interface EventStoreFixture {
    * taken, before commit) for the gap-safety test, or turns that off.
    */
   setSlowCommits(enabled: boolean): Promise<void>;
+  /** Another client of the same store, as a second instance of a service would have. Closed by `close`. */
+  openAnotherClient(): Promise<EventStore>;
   close(): Promise<void>;
 }
 
@@ -250,17 +252,20 @@ export function describeEventStoreConformance(adapter: string, createFixture: ()
       });
 
       it('never lets a subscriber skip or reorder events that commit late with a lower position', async () => {
+        // Four clients, as four instances of a service would be, so that
+        // append transactions really run side by side.
+        const clients = [store, ...(await Promise.all([1, 2, 3].map(() => fixture.openAnotherClient())))];
         await fixture.setSlowCommits(true);
         const start = await store.headPosition();
         const writers = 16;
-        const appendsPerWriter = 25;
+        const appendsPerWriter = 40;
         const subscribers = Array.from({ length: 3 }, () => collectFrom(store, start));
         try {
           await Promise.all(
             Array.from({ length: writers }, async (_, w) => {
               for (let i = 0; i < appendsPerWriter; i++) {
                 const size = 1 + ((w + i) % 3);
-                await store.append(
+                await clients[w % clients.length]!.append(
                   `gap-${w}-${i % 4}`,
                   Array.from({ length: size }, (_, k) => event('Written', { w, i, k })),
                 );

@@ -1,2 +1,2 @@
 export { createTestDatabase, testAdminConnection } from './databases';
-export { describeEventStoreConformance, type EventStoreFixture } from './event-store-conformance';
+export { describeEventStoreConformance, waitFor, type EventStoreFixture } from './event-store-conformance';
