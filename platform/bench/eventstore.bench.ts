@@ -81,21 +81,10 @@ async function main(): Promise<void> {
     const conn = await provisionDatabase(admin, 'bench');
     const knex = createKnex(conn);
     await runMigrations(knex, 'event_store', eventStoreMigrations);
+    // Same columns, constraints and indexes as the event table, by construction.
     await knex.raw(`
-      create table bench_baseline (
-        global_position bigserial primary key,
-        event_id uuid not null unique,
-        stream_id text not null,
-        stream_revision bigint not null,
-        category text generated always as (split_part(stream_id, '-', 1)) stored,
-        type text not null,
-        schema_version integer not null,
-        data jsonb not null,
-        metadata jsonb not null,
-        recorded_at timestamptz not null default now(),
-        unique (stream_id, stream_revision)
-      );
-      create index bench_baseline_category on bench_baseline (category, global_position);`);
+      create table bench_baseline (like es_events including all);
+      alter table bench_baseline alter column global_position add generated always as identity;`);
     const settings = (await knex.raw(
       "select name, setting from pg_settings where name in ('fsync', 'synchronous_commit', 'wal_sync_method')",
     )) as { rows: { name: string; setting: string }[] };
