@@ -9,3 +9,4 @@ export { onShutdownSignal } from './embedded-postgres/signals';
 export * from './projections/projection';
 export { ProjectionRunner, checksumTables, type RebuildProgress, type RebuildResult } from './projections/projection-runner';
 export { projectionMigrations } from './projections/projection-migrations';
+export * from './web';
