@@ -10,7 +10,7 @@ import { testAdminConnection } from '../src/testing';
 import { waitFor } from '../src/testing/event-store-conformance';
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'run-embedded-postgres.ts');
-const tsx = path.join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+const repoRoot = path.join(import.meta.dirname, '..', '..');
 
 async function query(conn: DatabaseConnection | (Omit<DatabaseConnection, 'database'> & { database: string }), sql: string) {
   const client = new pg.Client(conn);
@@ -33,7 +33,8 @@ function alive(pid: number): boolean {
 
 /** Runs the fixture in its own process and waits for its `{pid, port}` line. */
 function startInChild(dataDir: string) {
-  const child = spawn(tsx, [fixture, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // node with tsx's loader, one process: a signal reaches the fixture itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, dataDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => child.once('exit', (code, signal) => r(code ?? (signal ? -1 : null))));
   const started = new Promise<{ pid: number; port: number }>((resolve, reject) => {
     let out = '';

@@ -1,2 +1,3 @@
 export { createTestDatabase, testAdminConnection } from './databases';
 export { describeEventStoreConformance, waitFor, type EventStoreFixture } from './event-store-conformance';
+export { describeBusConformance, type BusFixture } from './bus-conformance';

@@ -1,5 +1,5 @@
 import type { LogPage, ReadAllOptions, SubscribeOptions, Subscription } from '../event-store';
-import type { AppendNotifier } from './append-notifier';
+import type { PgNotifier } from '../../persistence/pg-notifier';
 
 interface LogReader {
   readAll(options: ReadAllOptions): Promise<LogPage>;
@@ -19,7 +19,7 @@ export class LogSubscription implements Subscription {
 
   constructor(
     private readonly reader: LogReader,
-    private readonly notifier: AppendNotifier,
+    private readonly notifier: PgNotifier,
     private readonly options: SubscribeOptions,
     private readonly safetyPollMs: number,
   ) {

@@ -17,7 +17,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../event-store';
-import { AppendNotifier } from './append-notifier';
+import { PgNotifier } from '../../persistence/pg-notifier';
 import { LogSubscription } from './log-subscription';
 
 export interface PostgresEventStoreOptions {
@@ -76,7 +76,7 @@ export class PostgresEventStore implements EventStore {
   private drainScheduled = false;
   private readonly appendConcurrency: number;
   private readonly maxBatchEvents: number;
-  private readonly notifier: AppendNotifier;
+  private readonly notifier: PgNotifier;
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
 
@@ -87,7 +87,7 @@ export class PostgresEventStore implements EventStore {
     this.pool.on('error', () => undefined);
     this.appendConcurrency = options.appendConcurrency ?? 1;
     this.maxBatchEvents = options.maxBatchEvents ?? 2_000;
-    this.notifier = new AppendNotifier(options.connection, 'es_appended');
+    this.notifier = new PgNotifier(options.connection, 'es_appended');
   }
 
   append(streamId: string, events: EventToAppend[], options: AppendOptions = {}): Promise<AppendResult> {

@@ -1,12 +1,13 @@
 import pg from 'pg';
 
 /**
- * One LISTEN connection shared by every subscription of a store. Appends
- * NOTIFY at commit; each notification wakes all waiters, which then re-read
- * the log from their own checkpoints. A lost connection also wakes everyone
- * (a notification may have been missed) and reconnects with backoff.
+ * One LISTEN connection shared by every reader of a channel (the event
+ * store's subscriptions, the bus's consumers). Writers NOTIFY at commit; each
+ * notification wakes all waiters, which then re-read from their own
+ * checkpoints. A lost connection also wakes everyone (a notification may have
+ * been missed) and reconnects with backoff.
  */
-export class AppendNotifier {
+export class PgNotifier {
   private client: pg.Client | undefined;
   private connecting: Promise<void> | undefined;
   private wake: { promise: Promise<void>; resolve: () => void } | undefined;

@@ -1,0 +1,135 @@
+import pg from 'pg';
+import type { Knex } from 'knex';
+import { PgNotifier } from '../../persistence/pg-notifier';
+import { runMigrations } from '../../persistence/migrations';
+import type { Bus, Consumer, ConsumerOptions, OutgoingMessage, PublishedMessage, TopicSpec } from '../bus';
+import { partitionForKey } from '../partitioner';
+import { busMigrations } from './bus-migrations';
+import { PostgresConsumer } from './postgres-consumer';
+
+export interface PostgresBusOptions {
+  connection: pg.ClientConfig;
+  poolSize?: number;
+  /** Partitions of a topic created implicitly, by a first publish or subscribe. */
+  defaultPartitions?: number;
+  /** How often a consumer heartbeats and re-checks its share of partitions. */
+  heartbeatMs?: number;
+  /** A member silent this long is dropped from its group and its partitions reassigned. */
+  sessionTimeoutMs?: number;
+  /** Messages read per fetch from one partition. */
+  fetchSize?: number;
+  /** Fallback re-read when no publish notification arrived. */
+  safetyPollMs?: number;
+}
+
+export interface PostgresBusSettings {
+  heartbeatMs: number;
+  sessionTimeoutMs: number;
+  fetchSize: number;
+  safetyPollMs: number;
+}
+
+export async function migrateBus(db: Knex): Promise<string[]> {
+  return runMigrations(db, 'bus', busMigrations);
+}
+
+export class PostgresBus implements Bus {
+  readonly pool: pg.Pool;
+  readonly notifier: PgNotifier;
+  readonly settings: PostgresBusSettings;
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly consumers = new Set<PostgresConsumer>();
+  private readonly defaultPartitions: number;
+
+  constructor(readonly options: PostgresBusOptions) {
+    this.pool = new pg.Pool({ ...options.connection, max: options.poolSize ?? 10 });
+    this.pool.on('error', () => undefined);
+    this.notifier = new PgNotifier(options.connection, 'bus_published');
+    this.defaultPartitions = options.defaultPartitions ?? 4;
+    this.settings = {
+      heartbeatMs: options.heartbeatMs ?? 1_000,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+      fetchSize: options.fetchSize ?? 200,
+      safetyPollMs: options.safetyPollMs ?? 5_000,
+    };
+  }
+
+  async createTopics(topics: TopicSpec[]): Promise<void> {
+    for (const t of topics) {
+      if (!/^[A-Za-z0-9._-]{1,249}$/.test(t.name)) throw new Error(`invalid topic name "${t.name}"`);
+      if (!Number.isInteger(t.partitions) || t.partitions < 1) throw new Error(`topic ${t.name}: partitions must be >= 1`);
+      await this.pool.query(
+        `insert into bus_partitions (topic, partition)
+         select $1, p from generate_series(0, $2 - 1) p
+         where not exists (select 1 from bus_partitions where topic = $1)
+         on conflict do nothing`,
+        [t.name, t.partitions],
+      );
+      this.partitionCounts.delete(t.name);
+    }
+  }
+
+  /** The topic's partition count, creating the topic with the default count if it does not exist. */
+  async partitionsOf(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known) return known;
+    let res = await this.pool.query<{ n: string }>('select count(*) as n from bus_partitions where topic = $1', [topic]);
+    if (Number(res.rows[0]!.n) === 0) {
+      await this.createTopics([{ name: topic, partitions: this.defaultPartitions }]);
+      res = await this.pool.query<{ n: string }>('select count(*) as n from bus_partitions where topic = $1', [topic]);
+    }
+    const n = Number(res.rows[0]!.n);
+    this.partitionCounts.set(topic, n);
+    return n;
+  }
+
+  async publish(messages: OutgoingMessage[]): Promise<PublishedMessage[]> {
+    if (messages.length === 0) return [];
+    const topics: string[] = [];
+    const partitions: number[] = [];
+    const keys: string[] = [];
+    const values: string[] = [];
+    const headers: Record<string, string>[] = [];
+    for (const m of messages) {
+      if (typeof m.key !== 'string' || typeof m.value !== 'string') throw new Error('a message needs a string key and value');
+      topics.push(m.topic);
+      partitions.push(partitionForKey(m.key, await this.partitionsOf(m.topic)));
+      keys.push(m.key);
+      values.push(m.value);
+      headers.push(m.headers ?? {});
+    }
+    const res = await this.pool.query<{ topic: string; partition: number; offset: string }>({
+      name: 'bus_publish',
+      text: 'select * from bus_publish($1, $2, $3, $4, $5)',
+      values: [topics, partitions, keys, values, JSON.stringify(headers)],
+    });
+    return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) }));
+  }
+
+  consumer(options: ConsumerOptions): Consumer {
+    const consumer = new PostgresConsumer(this, options, () => this.consumers.delete(consumer));
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async seekToEarliest(groupId: string, topic: string): Promise<void> {
+    const n = await this.partitionsOf(topic);
+    await this.pool.query(
+      `insert into bus_group_offsets (group_id, topic, partition, committed)
+       select $1, $2, p, coalesce((select min("offset") from bus_messages m where m.topic = $2 and m.partition = p), 0)
+       from generate_series(0, $3 - 1) p
+       on conflict (group_id, topic, partition) do update set committed = excluded.committed, updated_at = now()`,
+      [groupId, topic, n],
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('select 1 from bus_partitions limit 1');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await this.notifier.close();
+    await this.pool.end();
+  }
+}

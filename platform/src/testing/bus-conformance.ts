@@ -1,0 +1,348 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEAD_LETTER_HEADERS,
+  NonRetriableError,
+  type Bus,
+  type ConsumedMessage,
+  type Consumer,
+  type ConsumerOptions,
+  type OutgoingMessage,
+} from '../bus/bus';
+import { encodeEnvelope, envelope } from '../envelope/envelope';
+import { inboxHandler, inboxMigrations } from '../inbox/inbox';
+import { createKnex, runMigrations } from '../persistence/migrations';
+import type { DatabaseConnection } from '../embedded-postgres/provision';
+import { waitFor } from './event-store-conformance';
+
+export interface BusFixture {
+  bus: Bus;
+  /** Another client of the same bus, as another process would have. Closed by `close`. */
+  newClient(): Promise<Bus>;
+  /** Environment under which a child process's `createBusFromEnv` reaches the same bus. */
+  childEnv(): Record<string, string>;
+  /** How long a dead member keeps its partitions before the group reassigns them. */
+  sessionTimeoutMs: number;
+  /** The consuming service's database, for inbox and effects. */
+  effectsDb: DatabaseConnection;
+  close(): Promise<void>;
+}
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
+const consumerProcess = path.join(repoRoot, 'platform', 'test', 'fixtures', 'bus-consumer-process.ts');
+
+const topicName = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
+
+function message(topic: string, key: string, body: Record<string, unknown>, headers: Record<string, string> = {}): OutgoingMessage {
+  return { topic, key, value: JSON.stringify(body), headers };
+}
+
+function envelopeMessage(topic: string, key: string, id: string, data: Record<string, unknown> = {}): OutgoingMessage {
+  return encodeEnvelope(
+    envelope({ id, source: 'conformance', type: 'test.happened', schemaversion: 1, correlationid: id, data }),
+    { topic, key },
+  );
+}
+
+/**
+ * The promises of the Bus port. Every adapter runs this same suite.
+ */
+export function describeBusConformance(adapter: string, createFixture: () => Promise<BusFixture>): void {
+  describe(`Bus conformance: ${adapter}`, () => {
+    let fixture: BusFixture;
+    let bus: Bus;
+    let effects: Knex;
+    const consumers: Consumer[] = [];
+
+    const consume = (options: Omit<ConsumerOptions, 'handler'> & { handler?: ConsumerOptions['handler'] }, on: Bus = bus) => {
+      const received: ConsumedMessage[] = [];
+      const consumer = on.consumer({
+        ...options,
+        handler: async (m) => {
+          await options.handler?.(m);
+          received.push(m);
+        },
+      });
+      consumers.push(consumer);
+      return { consumer, received };
+    };
+
+    beforeAll(async () => {
+      fixture = await createFixture();
+      bus = fixture.bus;
+      effects = createKnex(fixture.effectsDb);
+      await runMigrations(effects, 'inbox', inboxMigrations);
+      await effects.raw('create table if not exists effects (message_id text not null, key text not null)');
+    });
+    afterAll(async () => {
+      await Promise.all(consumers.map((c) => c.stop()));
+      await effects?.destroy();
+      await fixture?.close();
+    });
+
+    it('delivers keyed messages with their headers to a consumer group', async () => {
+      const topic = topicName('basic');
+      await bus.createTopics([{ name: topic, partitions: 3 }]);
+      await bus.publish([
+        message(topic, 'k1', { n: 1 }, { 'x-trace': 'abc', 'ce_id': 'id-1' }),
+        message(topic, 'k2', { n: 2 }),
+      ]);
+      const { consumer, received } = consume({ groupId: topicName('g'), topics: [topic] });
+      await consumer.start();
+      await waitFor(() => received.length === 2);
+      const byKey = Object.fromEntries(received.map((m) => [m.key, m]));
+      expect(JSON.parse(byKey.k1!.value)).toEqual({ n: 1 });
+      expect(byKey.k1!.headers).toMatchObject({ 'x-trace': 'abc', ce_id: 'id-1' });
+      expect(byKey.k1!.attempt).toBe(1);
+      expect(consumer.healthy()).toBe(true);
+      expect(consumer.status().partitions).toHaveLength(3);
+    });
+
+    it('keeps order per key under concurrent publishers, across a group of two', async () => {
+      const topic = topicName('order');
+      await bus.createTopics([{ name: topic, partitions: 4 }]);
+      const publishers = await Promise.all([bus, await fixture.newClient(), await fixture.newClient()].map((b) => b));
+      const groupId = topicName('g');
+      const other = await fixture.newClient();
+      const a = consume({ groupId, topics: [topic] });
+      const b = consume({ groupId, topics: [topic] }, other);
+      await Promise.all([a.consumer.start(), b.consumer.start()]);
+      const perPublisher = 120;
+      await Promise.all(
+        publishers.map(async (pub, p) => {
+          for (let i = 0; i < perPublisher; i += 4) {
+            // Each publisher owns its keys: order is defined per key and publisher.
+            await pub.publish(
+              [0, 1, 2, 3].map((j) => message(topic, `p${p}-key${(i + j) % 6}`, { seq: i + j })),
+            );
+          }
+        }),
+      );
+      const total = publishers.length * perPublisher;
+      await waitFor(() => a.received.length + b.received.length >= total, 30_000);
+      const seqsByKey = new Map<string, number[]>();
+      for (const m of [...a.received, ...b.received].sort((x, y) => x.partition - y.partition || x.offset - y.offset)) {
+        seqsByKey.set(m.key, [...(seqsByKey.get(m.key) ?? []), (JSON.parse(m.value) as { seq: number }).seq]);
+      }
+      expect(seqsByKey.size).toBe(publishers.length * 6);
+      for (const [, seqs] of seqsByKey) expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      // Each member handled what it was delivered in offset order.
+      for (const { received } of [a, b]) {
+        const byPartition = new Map<number, number[]>();
+        for (const m of received) byPartition.set(m.partition, [...(byPartition.get(m.partition) ?? []), m.offset]);
+        for (const offsets of byPartition.values()) expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
+      }
+      expect(a.received.length).toBeGreaterThan(0);
+      expect(b.received.length).toBeGreaterThan(0);
+    });
+
+    it('retries a failing handler with backoff until it succeeds', async () => {
+      const topic = topicName('retry');
+      let failures = 0;
+      const attempts: number[] = [];
+      const { consumer, received } = consume({
+        groupId: topicName('g'),
+        topics: [topic],
+        retry: { maxAttempts: 5, initialBackoffMs: 20, maxBackoffMs: 100 },
+        handler: async (m) => {
+          attempts.push(m.attempt);
+          if (failures++ < 2) throw new Error('transient');
+        },
+      });
+      await consumer.start();
+      await bus.publish([message(topic, 'k', { n: 1 })]);
+      await waitFor(() => received.length === 1);
+      expect(attempts).toEqual([1, 2, 3]);
+      expect(consumer.status().deadLettered).toBe(0);
+    });
+
+    it('dead-letters a poison message with its headers, the error and the attempt count, and keeps going', async () => {
+      const topic = topicName('poison');
+      await bus.createTopics([{ name: topic, partitions: 1 }]);
+      const groupId = topicName('g');
+      const { consumer, received } = consume({
+        groupId,
+        topics: [topic],
+        retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20 },
+        handler: async (m) => {
+          if ((JSON.parse(m.value) as { poison?: boolean }).poison) throw new Error('cannot digest this');
+        },
+      });
+      const dead = consume({ groupId: topicName('dlq-reader'), topics: [`${groupId}.dead-letter`] });
+      await consumer.start();
+      await dead.consumer.start();
+      await bus.publish([
+        message(topic, 'same-key', { n: 1 }),
+        message(topic, 'same-key', { n: 2, poison: true }, { 'x-origin': 'test' }),
+        message(topic, 'same-key', { n: 3 }),
+      ]);
+      await waitFor(() => received.length === 2 && dead.received.length === 1);
+      expect(received.map((m) => (JSON.parse(m.value) as { n: number }).n)).toEqual([1, 3]);
+      const d = dead.received[0]!;
+      expect(JSON.parse(d.value)).toEqual({ n: 2, poison: true });
+      expect(d.key).toBe('same-key');
+      expect(d.headers).toMatchObject({
+        'x-origin': 'test',
+        [DEAD_LETTER_HEADERS.topic]: topic,
+        [DEAD_LETTER_HEADERS.group]: groupId,
+        [DEAD_LETTER_HEADERS.error]: 'cannot digest this',
+        [DEAD_LETTER_HEADERS.attempts]: '3',
+      });
+      expect(consumer.status().deadLettered).toBe(1);
+      expect(consumer.healthy()).toBe(true);
+    });
+
+    it('dead-letters at once what no retry can fix, including a message that is not an envelope', async () => {
+      const topic = topicName('undecodable');
+      const groupId = topicName('g');
+      const handled: string[] = [];
+      const consumer = bus.consumer({
+        groupId,
+        topics: [topic],
+        retry: { maxAttempts: 5, initialBackoffMs: 10 },
+        handler: async (m) => {
+          if (m.key === 'refuse') throw new NonRetriableError('refused by rule');
+          await inboxHandler(effects, groupId, async (env) => {
+            handled.push(env.id);
+          })(m);
+        },
+      });
+      consumers.push(consumer);
+      const dead = consume({ groupId: topicName('dlq-reader'), topics: [`${groupId}.dead-letter`] });
+      await consumer.start();
+      await dead.consumer.start();
+      const goodId = randomUUID();
+      await bus.publish([
+        message(topic, 'k', { not: 'an envelope' }),
+        message(topic, 'refuse', { n: 1 }),
+        envelopeMessage(topic, 'k', goodId),
+      ]);
+      await waitFor(() => dead.received.length === 2 && handled.length === 1);
+      expect(handled).toEqual([goodId]);
+      const reasons = dead.received.map((m) => [m.headers[DEAD_LETTER_HEADERS.attempts], m.headers[DEAD_LETTER_HEADERS.error]]);
+      expect(reasons).toEqual(
+        expect.arrayContaining([
+          ['1', expect.stringMatching(/not a valid envelope: .*ce_specversion/)],
+          ['1', 'refused by rule'],
+        ]),
+      );
+    });
+
+    it('redelivers after a consumer crash, and the inbox keeps the effect single', async () => {
+      const topic = topicName('crash');
+      await bus.createTopics([{ name: topic, partitions: 2 }]);
+      const groupId = topicName('g');
+      const ids = Array.from({ length: 30 }, () => randomUUID());
+      const victim = ids[12]!;
+      await bus.publish(ids.map((id, i) => envelopeMessage(topic, `key-${i % 5}`, id)));
+
+      const first = startConsumerProcess(fixture, { GROUP: groupId, TOPIC: topic, CRASH_ON: victim });
+      await waitFor(() => first.output().includes(`crash-window ${victim}`), 30_000);
+      first.kill();
+      await first.exited;
+
+      const second = startConsumerProcess(fixture, { GROUP: groupId, TOPIC: topic });
+      try {
+        await waitFor(async () => Number((await effects('effects').whereIn('message_id', ids).count({ n: '*' }))[0]!.n) === ids.length, 30_000);
+        // Handled again: delivered to the second process...
+        await waitFor(() => second.output().includes(`delivered ${victim}`), 10_000);
+        // ...but applied once, by the first.
+        expect(second.output()).not.toContain(`applied ${victim}`);
+        const rows = (await effects('effects').whereIn('message_id', ids).select('message_id')) as { message_id: string }[];
+        expect(rows.map((r) => r.message_id).sort()).toEqual([...ids].sort());
+      } finally {
+        second.kill();
+        await second.exited;
+      }
+    });
+
+    it('hands the partitions of a member that stops to the one that stays', async () => {
+      const topic = topicName('rebalance');
+      await bus.createTopics([{ name: topic, partitions: 4 }]);
+      const groupId = topicName('g');
+      const a = consume({ groupId, topics: [topic] });
+      const b = consume({ groupId, topics: [topic] }, await fixture.newClient());
+      await a.consumer.start();
+      await b.consumer.start();
+      await waitFor(() => a.consumer.status().partitions.length === 2 && b.consumer.status().partitions.length === 2, 15_000);
+      await bus.publish(Array.from({ length: 40 }, (_, i) => message(topic, `k${i}`, { i })));
+      await waitFor(() => a.received.length + b.received.length >= 40, 15_000);
+      await a.consumer.stop();
+      await waitFor(() => b.consumer.status().partitions.length === 4, 15_000);
+      await bus.publish(Array.from({ length: 40 }, (_, i) => message(topic, `k${i}`, { i: 40 + i })));
+      await waitFor(() => b.received.filter((m) => (JSON.parse(m.value) as { i: number }).i >= 40).length === 40, 15_000);
+    });
+
+    it('takes over the partitions of a member whose process dies', async () => {
+      const topic = topicName('takeover');
+      await bus.createTopics([{ name: topic, partitions: 2 }]);
+      const groupId = topicName('g');
+      const doomed = startConsumerProcess(fixture, { GROUP: groupId, TOPIC: topic });
+      await waitFor(() => doomed.output().includes('started'), 30_000);
+      const survivor = consume({ groupId, topics: [topic] });
+      await survivor.consumer.start();
+      await waitFor(() => survivor.consumer.status().partitions.length === 1, 15_000);
+      doomed.kill();
+      await doomed.exited;
+      const ids = Array.from({ length: 20 }, () => randomUUID());
+      await bus.publish(ids.map((id, i) => envelopeMessage(topic, `key-${i}`, id)));
+      await waitFor(() => survivor.consumer.status().partitions.length === 2, fixture.sessionTimeoutMs + 15_000);
+      await waitFor(() => survivor.received.length === 20, 15_000);
+    });
+
+    it('replays from the earliest offset: a new group, and a group moved back', async () => {
+      const topic = topicName('replay');
+      await bus.publish(Array.from({ length: 10 }, (_, i) => message(topic, `k${i}`, { i })));
+      const groupId = topicName('g');
+      const first = consume({ groupId, topics: [topic] });
+      await first.consumer.start();
+      await waitFor(() => first.received.length === 10);
+      await first.consumer.stop();
+
+      await bus.seekToEarliest(groupId, topic);
+      const again = consume({ groupId, topics: [topic] });
+      await again.consumer.start();
+      await waitFor(() => again.received.length === 10);
+
+      const late = consume({ groupId: topicName('late'), topics: [topic], startFrom: 'latest' });
+      await late.consumer.start();
+      await waitFor(() => late.consumer.status().partitions.length > 0);
+      await new Promise((r) => setTimeout(r, 300));
+      await bus.publish([message(topic, 'new', { i: 99 })]);
+      await waitFor(() => late.received.length === 1);
+      expect(JSON.parse(late.received[0]!.value)).toEqual({ i: 99 });
+    });
+
+    it('pauses and resumes without losing messages', async () => {
+      const topic = topicName('pause');
+      const { consumer, received } = consume({ groupId: topicName('g'), topics: [topic] });
+      await consumer.start();
+      consumer.pause();
+      await bus.publish([message(topic, 'k', { n: 1 })]);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(received).toHaveLength(0);
+      expect(consumer.healthy()).toBe(true);
+      consumer.resume();
+      await waitFor(() => received.length === 1);
+    });
+  });
+}
+
+function startConsumerProcess(fixture: BusFixture, env: Record<string, string>) {
+  const effectsUrl = `postgres://${fixture.effectsDb.user}:${encodeURIComponent(fixture.effectsDb.password)}@${fixture.effectsDb.host}:${fixture.effectsDb.port}/${fixture.effectsDb.database}`;
+  // One process (node with tsx's loader), so that SIGKILL kills the consumer
+  // itself and not a launcher that would leave it running.
+  const child = spawn(process.execPath, ['--import', 'tsx', consumerProcess], {
+    cwd: repoRoot,
+    env: { ...process.env, ...fixture.childEnv(), EFFECTS_DATABASE_URL: effectsUrl, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return { output: () => output, kill: () => child.kill('SIGKILL'), exited };
+}
