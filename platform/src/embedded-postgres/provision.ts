@@ -53,10 +53,16 @@ export async function dropDatabase(admin: SuperuserConnection, name: string): Pr
   });
 }
 
+/** Advisory lock key that serialises provisioning on a server. */
+const PROVISIONING_LOCK = 7_460_100;
+
 async function withAdmin<T>(admin: SuperuserConnection, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ ...admin, database: 'postgres' });
   await client.connect();
   try {
+    // Role and grant changes update shared catalog rows; two sessions doing so
+    // at once fail with "tuple concurrently updated". Take turns.
+    await client.query('select pg_advisory_lock($1)', [PROVISIONING_LOCK]);
     return await fn(client);
   } finally {
     await client.end();

@@ -105,7 +105,11 @@ export function decodeEnvelope(message: Pick<ConsumedMessage, 'headers' | 'value
   };
   const parsed = attributesSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new EnvelopeDecodeError(parsed.error.issues.map((i) => i.message).join('; '));
+    const headerOf = (attr: PropertyKey | undefined) =>
+      attr === 'datacontenttype' ? CONTENT_TYPE : (CE[attr as keyof typeof CE] ?? String(attr));
+    throw new EnvelopeDecodeError(
+      parsed.error.issues.map((i) => `${headerOf(i.path[0])}: ${i.message}`).join('; '),
+    );
   }
   let data: unknown;
   try {
