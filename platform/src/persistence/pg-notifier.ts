@@ -11,6 +11,7 @@ export class PgNotifier {
   private client: pg.Client | undefined;
   private connecting: Promise<void> | undefined;
   private wake: { promise: Promise<void>; resolve: () => void } | undefined;
+  private readonly filtered = new Set<{ matches: (payload: string) => boolean; resolve: () => void }>();
   private closed = false;
   private backoffMs = 100;
 
@@ -37,15 +38,33 @@ export class PgNotifier {
     return this.wake.promise;
   }
 
-  private fire(): void {
+  /**
+   * A promise for the next notification whose payload `matches` (or for a
+   * connection loss). Take it before reading. Readers that only care about
+   * some notifications (a bus partition) avoid waking for every one.
+   */
+  nextWakeFor(matches: (payload: string) => boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiter = { matches, resolve };
+      this.filtered.add(waiter);
+    });
+  }
+
+  private fire(payload?: string): void {
     const wake = this.wake;
     this.wake = undefined;
     wake?.resolve();
+    for (const waiter of this.filtered) {
+      if (payload === undefined || waiter.matches(payload)) {
+        this.filtered.delete(waiter);
+        waiter.resolve();
+      }
+    }
   }
 
   private async connect(): Promise<void> {
     const client = new pg.Client(this.connection);
-    client.on('notification', () => this.fire());
+    client.on('notification', (n) => this.fire(n.payload ?? ''));
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     await client.connect();

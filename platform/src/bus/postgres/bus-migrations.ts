@@ -82,7 +82,9 @@ begin
   )
   select n.t, n.p, n.o from numbered n order by n.i;
 
-  perform pg_notify('bus_published', array_to_string(array(select distinct unnest(p_topic)), ','));
+  -- Wakes the consumers of exactly these partitions: ',topic/partition,...,'.
+  perform pg_notify('bus_published', ',' || array_to_string(array(
+    select distinct t || '/' || p from unnest(p_topic, p_partition) as x(t, p)), ',') || ',');
 end
 $$;
 `;

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Knex } from 'knex';
+import { GroupCommit, type ItemOutcome } from '../../persistence/group-commit';
 import { PgNotifier } from '../../persistence/pg-notifier';
 import { runMigrations } from '../../persistence/migrations';
 import type { Bus, Consumer, ConsumerOptions, OutgoingMessage, PublishedMessage, TopicSpec } from '../bus';
@@ -29,6 +30,8 @@ export interface PostgresBusSettings {
   safetyPollMs: number;
 }
 
+type RoutedMessage = OutgoingMessage & { partition: number };
+
 export async function migrateBus(db: Knex): Promise<string[]> {
   return runMigrations(db, 'bus', busMigrations);
 }
@@ -40,12 +43,17 @@ export class PostgresBus implements Bus {
   private readonly partitionCounts = new Map<string, number>();
   private readonly consumers = new Set<PostgresConsumer>();
   private readonly defaultPartitions: number;
+  private readonly publishes: GroupCommit<RoutedMessage[], PublishedMessage[]>;
 
   constructor(readonly options: PostgresBusOptions) {
     this.pool = new pg.Pool({ ...options.connection, max: options.poolSize ?? 10 });
     this.pool.on('error', () => undefined);
     this.notifier = new PgNotifier(options.connection, 'bus_published');
     this.defaultPartitions = options.defaultPartitions ?? 4;
+    this.publishes = new GroupCommit((batch) => this.writeBatch(batch), {
+      maxBatchWeight: 5_000,
+      weight: (call) => call.length,
+    });
     this.settings = {
       heartbeatMs: options.heartbeatMs ?? 1_000,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
@@ -85,25 +93,39 @@ export class PostgresBus implements Bus {
 
   async publish(messages: OutgoingMessage[]): Promise<PublishedMessage[]> {
     if (messages.length === 0) return [];
-    const topics: string[] = [];
-    const partitions: number[] = [];
-    const keys: string[] = [];
-    const values: string[] = [];
-    const headers: Record<string, string>[] = [];
+    const routed: RoutedMessage[] = [];
     for (const m of messages) {
       if (typeof m.key !== 'string' || typeof m.value !== 'string') throw new Error('a message needs a string key and value');
-      topics.push(m.topic);
-      partitions.push(partitionForKey(m.key, await this.partitionsOf(m.topic)));
-      keys.push(m.key);
-      values.push(m.value);
-      headers.push(m.headers ?? {});
+      routed.push({ ...m, partition: partitionForKey(m.key, await this.partitionsOf(m.topic)) });
     }
+    return this.publishes.submit(routed);
+  }
+
+  /**
+   * Concurrent publish calls share one transaction. Each call's messages stay
+   * together and in order, so a caller's order per key holds; partition rows
+   * are locked once per batch rather than once per call.
+   */
+  private async writeBatch(batch: RoutedMessage[][]): Promise<ItemOutcome<PublishedMessage[]>[]> {
+    const all = batch.flat();
     const res = await this.pool.query<{ topic: string; partition: number; offset: string }>({
       name: 'bus_publish',
       text: 'select * from bus_publish($1, $2, $3, $4, $5)',
-      values: [topics, partitions, keys, values, JSON.stringify(headers)],
+      values: [
+        all.map((m) => m.topic),
+        all.map((m) => m.partition),
+        all.map((m) => m.key),
+        all.map((m) => m.value),
+        JSON.stringify(all.map((m) => m.headers ?? {})),
+      ],
     });
-    return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) }));
+    const published = res.rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset) }));
+    let from = 0;
+    return batch.map((call) => {
+      const value = published.slice(from, from + call.length);
+      from += call.length;
+      return { ok: true, value };
+    });
   }
 
   consumer(options: ConsumerOptions): Consumer {
@@ -129,6 +151,7 @@ export class PostgresBus implements Bus {
 
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.stop()));
+    await this.publishes.idle();
     await this.notifier.close();
     await this.pool.end();
   }

@@ -290,6 +290,8 @@ class PartitionWorker {
       ).rows[0]!.committed,
     );
     let position = committed;
+    const marker = `,${topic}/${partition},`;
+    const matchesPartition = (payload: string) => payload.includes(marker);
 
     const commit = async () => {
       if (position === committed || !this.consumer.isCurrent(this.epoch)) return;
@@ -307,7 +309,7 @@ class PartitionWorker {
         await Promise.race([this.consumer.waitForResume(), this.stopSignal()]);
         continue;
       }
-      const wake = bus.notifier.nextWake();
+      const wake = bus.notifier.nextWakeFor(matchesPartition);
       const rows = (
         await pool.query<MessageRow>(
           `select topic, partition, "offset", key, value, headers, published_at from bus_messages

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { DatabaseConnection } from '../../embedded-postgres/provision';
-import { normaliseAppend, type NormalisedEvent } from '../append-validation';
+import { normaliseAppend } from '../append-validation';
+import { GroupCommit, type ItemOutcome } from '../../persistence/group-commit';
 import {
   DuplicateEventIdError,
   WrongExpectedRevisionError,
@@ -8,7 +9,6 @@ import {
   type AppendResult,
   type EventStore,
   type EventToAppend,
-  type ExpectedRevision,
   type LogFilter,
   type LogPage,
   type ReadAllOptions,
@@ -39,13 +39,7 @@ export interface PostgresEventStoreOptions {
   safetyPollMs?: number;
 }
 
-interface PendingAppend {
-  streamId: string;
-  expected: ExpectedRevision;
-  events: NormalisedEvent[];
-  resolve: (r: AppendResult) => void;
-  reject: (e: unknown) => void;
-}
+type AppendRequest = ReturnType<typeof normaliseAppend>;
 
 interface BatchRow {
   appended: boolean;
@@ -71,11 +65,7 @@ const EVENT_COLUMNS =
 
 export class PostgresEventStore implements EventStore {
   private readonly pool: pg.Pool;
-  private readonly queue: PendingAppend[] = [];
-  private inFlight = 0;
-  private drainScheduled = false;
-  private readonly appendConcurrency: number;
-  private readonly maxBatchEvents: number;
+  private readonly appends: GroupCommit<AppendRequest, AppendResult>;
   private readonly notifier: PgNotifier;
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
@@ -85,8 +75,15 @@ export class PostgresEventStore implements EventStore {
     // An idle client that loses its connection must not crash the process;
     // the next query gets a fresh one.
     this.pool.on('error', () => undefined);
-    this.appendConcurrency = options.appendConcurrency ?? 1;
-    this.maxBatchEvents = options.maxBatchEvents ?? 2_000;
+    // One append per stream per batch, so the appends of a batch are
+    // independent; a second append to a stream waits for the next batch,
+    // which keeps per-stream order.
+    this.appends = new GroupCommit((batch) => this.writeBatch(batch), {
+      concurrency: options.appendConcurrency ?? 1,
+      maxBatchWeight: options.maxBatchEvents ?? 2_000,
+      weight: (a) => a.events.length,
+      exclusiveKey: (a) => a.streamId,
+    });
     this.notifier = new PgNotifier(options.connection, 'es_appended');
   }
 
@@ -98,59 +95,11 @@ export class PostgresEventStore implements EventStore {
       return Promise.reject(err);
     }
     if (this.closed) return Promise.reject(new Error('event store is closed'));
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ ...request, resolve, reject });
-      this.scheduleDrain();
-    });
+    return this.appends.submit(request);
   }
 
-  /**
-   * Starts the next batch on the next turn of the event loop rather than
-   * synchronously: callers whose appends just completed get to enqueue their
-   * next append first, so they join the batch instead of waiting a round.
-   */
-  private scheduleDrain(): void {
-    if (this.drainScheduled) return;
-    this.drainScheduled = true;
-    setImmediate(() => {
-      this.drainScheduled = false;
-      this.drain();
-    });
-  }
-
-  private drain(): void {
-    while (this.inFlight < this.appendConcurrency && this.queue.length > 0) {
-      // One append per stream per batch, so the appends of a batch are
-      // independent; a second append to a stream waits for the next batch,
-      // keeping per-stream order.
-      const batch: PendingAppend[] = [];
-      const streams = new Set<string>();
-      const rest: PendingAppend[] = [];
-      let events = 0;
-      while (this.queue.length > 0) {
-        const next = this.queue.shift()!;
-        if (streams.has(next.streamId)) {
-          rest.push(next);
-          continue;
-        }
-        if (batch.length > 0 && events + next.events.length > this.maxBatchEvents) {
-          rest.push(next);
-          break;
-        }
-        batch.push(next);
-        streams.add(next.streamId);
-        events += next.events.length;
-      }
-      this.queue.unshift(...rest);
-      this.inFlight++;
-      void this.runBatch(batch).finally(() => {
-        this.inFlight--;
-        this.scheduleDrain();
-      });
-    }
-  }
-
-  private async runBatch(batch: PendingAppend[]): Promise<void> {
+  /** One transaction for a batch of appends to distinct streams (see `es_append`). */
+  private async writeBatch(batch: AppendRequest[]): Promise<ItemOutcome<AppendResult>[]> {
     const eApp: number[] = [];
     const eId: string[] = [];
     const eType: string[] = [];
@@ -167,7 +116,7 @@ export class PostgresEventStore implements EventStore {
         eMeta.push(e.metadata);
       }
     });
-    let results: BatchRow[];
+    let rows: BatchRow[];
     try {
       const res = await this.pool.query<BatchRow>({
         name: 'es_append',
@@ -184,22 +133,15 @@ export class PostgresEventStore implements EventStore {
           JSON.stringify(eMeta),
         ],
       });
-      results = res.rows;
+      rows = res.rows;
     } catch (err) {
-      if (batch.length > 1) {
-        // One bad append (say, an event id reused in another stream) aborts the
-        // whole transaction. Retry each on its own so only it fails.
-        for (const one of batch) await this.runBatch([one]);
-        return;
-      }
-      batch[0]!.reject(mapDatabaseError(err, batch[0]!.streamId));
-      return;
+      throw mapDatabaseError(err, batch[0]!.streamId);
     }
-    batch.forEach((a, i) => {
-      const r = results[i]!;
-      if (r.appended) a.resolve({ nextExpectedRevision: Number(r.last_revision), position: Number(r.last_position) });
-      else if (r.failure === 'duplicate_event_id') a.reject(new DuplicateEventIdError(a.streamId));
-      else a.reject(new WrongExpectedRevisionError(a.streamId, a.expected, Number(r.last_revision)));
+    return batch.map((a, i): ItemOutcome<AppendResult> => {
+      const r = rows[i]!;
+      if (r.appended) return { ok: true, value: { nextExpectedRevision: Number(r.last_revision), position: Number(r.last_position) } };
+      if (r.failure === 'duplicate_event_id') return { ok: false, error: new DuplicateEventIdError(a.streamId) };
+      return { ok: false, error: new WrongExpectedRevisionError(a.streamId, a.expected, Number(r.last_revision)) };
     });
   }
 
@@ -252,7 +194,7 @@ export class PostgresEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
-    while (this.inFlight > 0 || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.appends.idle();
     await this.notifier.close();
     await this.pool.end();
   }
