@@ -16,7 +16,10 @@ import {
   EmbeddedPostgresServer,
   createKnex,
   eventStoreMigrations,
+  inboxMigrations,
+  migrateBus,
   onShutdownSignal,
+  outboxMigrations,
   projectionMigrations,
   provisionDatabase,
   runMigrations,
@@ -85,14 +88,18 @@ async function main(): Promise<void> {
   const stack: StackFile = { startedAt: new Date().toISOString(), postgres: { host: admin.host, port: admin.port }, databases: {} };
   for (const name of [...SERVICE_DATABASES, BUS_DATABASE]) {
     const conn = await provisionDatabase(admin, name, passwords[name]);
-    if (name !== BUS_DATABASE) {
-      const knex = createKnex(conn, { max: 1 });
-      try {
+    const knex = createKnex(conn, { max: 1 });
+    try {
+      if (name === BUS_DATABASE) {
+        await migrateBus(knex);
+      } else {
         await runMigrations(knex, 'event_store', eventStoreMigrations);
         await runMigrations(knex, 'projections', projectionMigrations);
-      } finally {
-        await knex.destroy();
+        await runMigrations(knex, 'outbox', outboxMigrations);
+        await runMigrations(knex, 'inbox', inboxMigrations);
       }
+    } finally {
+      await knex.destroy();
     }
     stack.databases[name] = {
       url: `postgres://${conn.user}:${encodeURIComponent(conn.password)}@${conn.host}:${conn.port}/${conn.database}`,
@@ -111,9 +118,10 @@ ${Object.entries(stack.databases)
   .join('\n')}
   connection details: ${path.join(stateDir, 'stack.json')}
 
-  Running now: the embedded PostgreSQL, with the event store and projection
-  schemas migrated in every service database. The services join this command
-  as they are built (see the README's roadmap).
+  Running now: the embedded PostgreSQL; in every service database the event
+  store, projection, outbox and inbox schemas; in the bus database the
+  Postgres bus. The services join this command as they are built (see the
+  README's status table).
 
 ready. Ctrl-C stops everything.`);
   setInterval(() => undefined, 1 << 30);

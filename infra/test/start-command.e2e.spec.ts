@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '@shop/platform';
+import { PostgresBus, PostgresEventStore } from '@shop/platform';
 import { waitFor } from '@shop/platform/testing';
 import type { StackFile } from '../local/stack';
 
@@ -59,6 +59,10 @@ describe('npm start (local stack)', () => {
     const stack = JSON.parse(await fs.readFile(path.join(dataDir, 'stack.json'), 'utf8')) as StackFile;
     expect(Object.keys(stack.databases).sort()).toEqual(['analytics', 'bus', 'catalog', 'coordinator', 'inventory', 'orders']);
 
+    // The bus database holds the migrated Postgres bus.
+    const bus = new PostgresBus({ connection: { connectionString: stack.databases.bus!.url } });
+    await bus.publish([{ topic: 'smoke', key: 'k', value: '{}' }]);
+    await bus.close();
     // A service role can use its own migrated event store...
     const store = new PostgresEventStore({ connection: { connectionString: stack.databases.catalog!.url } });
     const appended = await store.append('product-smoke', [{ type: 'ProductAdded', data: { sku: 'SMOKE-1' } }]);
