@@ -19,3 +19,4 @@ export * from './envelope/envelope';
 export { handleOnce, inboxHandler, inboxMigrations } from './inbox/inbox';
 export { OutboxRelay, outboxMigrations, type OutboxRelayOptions, type OutboxRelayStatus } from './outbox/outbox-relay';
 export { PgNotifier } from './persistence/pg-notifier';
+export { busReadiness, consumerReadiness } from './bus/bus-readiness';

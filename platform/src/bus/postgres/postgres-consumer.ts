@@ -81,7 +81,10 @@ export class PostgresConsumer implements Consumer {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client(this.bus.options.connection);
+    const client = new pg.Client({
+      ...this.bus.options.connection,
+      application_name: `bus-consumer ${this.options.groupId} ${this.memberId}`.slice(0, 63),
+    });
     client.on('error', () => this.lostConnection(client));
     client.on('end', () => this.lostConnection(client));
     await client.connect();
