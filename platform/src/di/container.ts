@@ -1,0 +1,93 @@
+import { Container } from 'inversify';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { TokenVerifier } from '../auth/jwt';
+import type { Bus } from '../bus/bus';
+import type { EventStore } from '../event-store/event-store';
+import type { ReadinessCheck } from '../http/health';
+import type { IdempotencyStore } from '../http/idempotency';
+import type { Lifecycle } from '../http/lifecycle';
+import type { Route } from '../http/routes';
+
+/**
+ * Composition-root helpers over inversify, with explicit tokens and no
+ * decorators: services may be bundled by esbuild-based tools, which emit no
+ * decorator metadata, so every dependency is named at the binding site.
+ *
+ * Only a service's `composition.ts` imports this; domain code never sees the
+ * container.
+ */
+
+declare const valueType: unique symbol;
+
+/** A symbol that also carries, at the type level only, the type bound to it. */
+export type Token<T> = symbol & { readonly [valueType]?: T };
+
+export type TokenValue<K> = K extends Token<infer T> ? T : never;
+
+export function token<T>(description: string): Token<T> {
+  return Symbol(description) as Token<T>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * The tokens the platform knows. `Config` is typed by each service (its own
+ * config shape), so it is `unknown` here: read it with a service-level token
+ * of the precise type, or `resolve<T>`.
+ * `HttpRoutes` and `ReadinessChecks` are multi-bindings: bind each element.
+ */
+export const TOKENS = {
+  Config: token<unknown>('shop.Config'),
+  Logger: token<Logger>('shop.Logger'),
+  Database: token<Knex>('shop.Database'),
+  EventStore: token<EventStore>('shop.EventStore'),
+  Bus: token<Bus>('shop.Bus'),
+  Clock: token<Clock>('shop.Clock'),
+  Lifecycle: token<Lifecycle>('shop.Lifecycle'),
+  TokenVerifier: token<TokenVerifier>('shop.TokenVerifier'),
+  IdempotencyStore: token<IdempotencyStore>('shop.IdempotencyStore'),
+  HttpRoutes: token<Route>('shop.HttpRoutes'),
+  ReadinessChecks: token<ReadinessCheck>('shop.ReadinessChecks'),
+} as const;
+
+/** Singleton scope by default: one pool, one logger, one store per process. */
+export function createContainer(): Container {
+  return new Container({ defaultScope: 'Singleton' });
+}
+
+export function bindValue<T>(container: Container, key: Token<T>, value: T): void {
+  container.bind<T>(key).toConstantValue(value);
+}
+
+/**
+ * Binds `key` to what `factory` builds from the resolved `deps`, typed end
+ * to end: `bindFactory(c, ORDERS, [TOKENS.EventStore, TOKENS.Clock], (store, clock) => new Orders(store, clock))`.
+ * A factory returning a promise makes the binding async: resolve it with `resolveAsync`.
+ */
+export function bindFactory<T, const D extends readonly Token<unknown>[]>(
+  container: Container,
+  key: Token<T>,
+  deps: D,
+  factory: (...args: { [I in keyof D]: TokenValue<D[I]> }) => T | Promise<T>,
+): void {
+  const build = factory as (...args: unknown[]) => T | Promise<T>;
+  container.bind<T>(key).toResolvedValue(build, deps as unknown as symbol[]);
+}
+
+export function resolve<T>(container: Container, key: Token<T>): T {
+  return container.get<T>(key);
+}
+
+export function resolveAsync<T>(container: Container, key: Token<T>): Promise<T> {
+  return container.getAsync<T>(key);
+}
+
+/** Every value bound to a multi-binding token; empty when there is none. */
+export function resolveAll<T>(container: Container, key: Token<T>): T[] {
+  return container.isBound(key) ? container.getAll<T>(key) : [];
+}

@@ -1,0 +1,451 @@
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { gzipSync } from 'node:zlib';
+import type { Knex } from 'knex';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { NotFoundError } from '../src/errors/errors';
+import { databaseReadiness } from '../src/http/health';
+import { createHttpApp } from '../src/http/http-app';
+import { startHttpServer, type RunningHttpServer } from '../src/http/http-server';
+import { defineRoute } from '../src/http/routes';
+import { createTokenVerifier } from '../src/auth/jwt';
+import { createKnex } from '../src/persistence/migrations';
+import { createTestDatabase } from '../src/testing';
+
+const MISSING_ORDER = '00000000-0000-4000-8000-000000000000';
+const auth = { secret: 'a-test-secret-that-is-at-least-32-bytes-long', issuer: 'urn:test', audience: 'urn:test:api' };
+
+const orderInput = z.object({
+  sku: z.string().min(1),
+  quantity: z.number().int().positive(),
+  note: z.record(z.string(), z.unknown()).optional(),
+  items: z.array(z.unknown()).optional(),
+});
+const order = z.object({ id: z.uuid(), sku: z.string(), quantity: z.number() }).meta({ id: 'Order' });
+
+function kitRoutes(calls: { placed: number }) {
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/orders',
+      summary: 'Place an order',
+      auth: 'public',
+      request: { body: orderInput },
+      responses: { 201: order },
+      handler: ({ body }) => {
+        calls.placed += 1;
+        const id = randomUUID();
+        return { status: 201, body: { id, sku: body.sku, quantity: body.quantity }, headers: { Location: `/v1/orders/${id}` } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/orders/:id',
+      summary: 'Read an order',
+      auth: 'public',
+      request: {
+        params: z.object({ id: z.uuid() }),
+        query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(10) }),
+      },
+      responses: { 200: z.object({ id: z.string(), limit: z.number() }) },
+      handler: ({ params, query }) => {
+        if (params.id === MISSING_ORDER) throw new NotFoundError(`order ${params.id} does not exist`);
+        return { status: 200, body: { id: params.id, limit: query.limit } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/boom',
+      summary: 'Fails unexpectedly',
+      auth: 'public',
+      responses: { 200: z.object({}) },
+      handler: () => {
+        throw new Error('connection to db-internal.example:5432 refused (password=hunter2)');
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/admin/stats',
+      summary: 'Statistics',
+      auth: ['admin'],
+      responses: { 200: z.object({ orders: z.number() }) },
+      handler: () => ({ status: 200, body: { orders: calls.placed } }),
+    }),
+  ];
+}
+
+interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  traceId: string;
+  errors?: { path: string; message: string }[];
+  [key: string]: unknown;
+}
+
+async function expectProblem(res: Response, status: number, kind: string, instance?: string): Promise<Problem> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = (await res.json()) as Problem;
+  expect(body).toMatchObject({ type: `urn:shop:problem:${kind}`, status });
+  expect(body.title).toEqual(expect.any(String));
+  expect(body.detail).toEqual(expect.any(String));
+  expect(body.traceId).toMatch(/^[0-9a-f]{32}$/);
+  if (instance !== undefined) expect(body.instance).toBe(instance);
+  return body;
+}
+
+describe('HTTP kit', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let knex: Knex;
+  let server: RunningHttpServer;
+  const calls = { placed: 0 };
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('http_kit');
+    knex = createKnex(db);
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+    const app = createHttpApp({
+      service: 'kit-test',
+      version: '1.2.3',
+      routes: kitRoutes(calls),
+      readiness: [databaseReadiness(knex)],
+      logger,
+      auth: createTokenVerifier(auth),
+    });
+    server = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await knex?.destroy();
+    await db?.drop();
+  });
+
+  const post = (body: string | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    fetch(`${server.url}/v1/orders`, { method: 'POST', headers, body });
+
+  describe('when the request is fine', () => {
+    it('runs the handler with the validated body and returns its status, headers and body', async () => {
+      const res = await post(JSON.stringify({ sku: 'SKU-1', quantity: 2 }));
+      expect(res.status).toBe(201);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const body = (await res.json()) as { id: string; sku: string; quantity: number };
+      expect(body).toMatchObject({ sku: 'SKU-1', quantity: 2 });
+      expect(res.headers.get('location')).toBe(`/v1/orders/${body.id}`);
+    });
+
+    it('accepts application/*+json bodies', async () => {
+      const res = await post(JSON.stringify({ sku: 'SKU-2', quantity: 1 }), { 'content-type': 'application/vnd.shop+json; charset=utf-8' });
+      expect(res.status).toBe(201);
+    });
+
+    it('coerces query strings where the schema says so and applies defaults', async () => {
+      const id = randomUUID();
+      const withLimit = await fetch(`${server.url}/v1/orders/${id}?limit=25`);
+      expect(withLimit.status).toBe(200);
+      expect(await withLimit.json()).toEqual({ id, limit: 25 });
+      expect(await (await fetch(`${server.url}/v1/orders/${id}`)).json()).toEqual({ id, limit: 10 });
+    });
+  });
+
+  describe('when the client makes a mistake', () => {
+    it('answers malformed JSON with 400', async () => {
+      const problem = await expectProblem(await post('{"sku": "a",'), 400, 'malformed-json', '/v1/orders');
+      expect(problem.detail).toMatch(/not valid JSON/);
+    });
+
+    it('answers a non-JSON body with 415', async () => {
+      await expectProblem(await post('sku=a&quantity=1', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported-media-type');
+      await expectProblem(await post('hello', { 'content-type': 'text/plain' }), 415, 'unsupported-media-type');
+    });
+
+    it('answers a body over the limit with 413', async () => {
+      const big = JSON.stringify({ sku: 'x'.repeat(2 * 1024 * 1024), quantity: 1 });
+      const problem = await expectProblem(await post(big), 413, 'payload-too-large');
+      expect(problem.detail).toContain('1048576');
+    });
+
+    it('counts the limit after decompression', async () => {
+      const bomb = gzipSync(JSON.stringify({ sku: 'x'.repeat(2 * 1024 * 1024), quantity: 1 }));
+      expect(bomb.length).toBeLessThan(64 * 1024);
+      await expectProblem(await post(bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' }), 413, 'payload-too-large');
+    });
+
+    it.each([
+      ['__proto__ at the top level', '{"__proto__": {"admin": true}, "sku": "a", "quantity": 1}', ['body.__proto__']],
+      ['constructor at the top level', '{"constructor": {"prototype": {"admin": true}}, "sku": "a", "quantity": 1}', ['body.constructor.prototype', 'body.constructor']],
+      ['__proto__ nested', '{"sku": "a", "quantity": 1, "note": {"deep": {"__proto__": {"x": 1}}}}', ['body.note.deep.__proto__']],
+      ['constructor inside an array', '{"sku": "a", "quantity": 1, "items": [{"ok": 1}, {"constructor": 1}]}', ['body.items[1].constructor']],
+    ])('refuses %s with a 400 naming the path', async (_case, json, paths) => {
+      const before = calls.placed;
+      const problem = await expectProblem(await post(json), 400, 'validation');
+      expect(problem.errors?.map((e) => e.path)).toEqual(paths);
+      expect(calls.placed).toBe(before);
+    });
+
+    it.each([
+      ['1e400', 'number is out of range'],
+      ['-1e400', 'number is out of range'],
+      ['123456789012345678901234567890', 'outside the safe range'],
+      ['9007199254740993', 'outside the safe range'],
+    ])('refuses the number %s with a 400 naming the path', async (number, message) => {
+      const problem = await expectProblem(await post(`{"sku": "a", "quantity": ${number}}`), 400, 'validation');
+      expect(problem.errors).toEqual([{ path: 'body.quantity', message: expect.stringContaining(message) }]);
+    });
+
+    it('reports every failing field, across body, params and query', async () => {
+      const problem = await expectProblem(await post(JSON.stringify({ sku: '', quantity: -1, extra: true })), 400, 'validation');
+      expect(problem.errors?.map((e) => e.path).sort()).toEqual(['body.quantity', 'body.sku']);
+      expect(problem.errors?.every((e) => e.message.length > 0)).toBe(true);
+
+      const res = await fetch(`${server.url}/v1/orders/not-a-uuid?limit=abc`);
+      const other = await expectProblem(res, 400, 'validation', '/v1/orders/not-a-uuid');
+      expect(other.errors?.map((e) => e.path).sort()).toEqual(['params.id', 'query.limit']);
+    });
+
+    it('answers a missing body with 400', async () => {
+      const problem = await expectProblem(await fetch(`${server.url}/v1/orders`, { method: 'POST' }), 400, 'validation');
+      expect(problem.errors?.[0]?.path).toBe('body');
+    });
+
+    it('answers an unknown route with 404', async () => {
+      await expectProblem(await fetch(`${server.url}/v1/nothing-here`), 404, 'not-found', '/v1/nothing-here');
+      await expectProblem(await fetch(`${server.url}/v2/orders`), 404, 'not-found');
+    });
+
+    it('answers a wrong method on a known path with 405 and Allow', async () => {
+      const res = await fetch(`${server.url}/v1/orders`, { method: 'DELETE' });
+      await expectProblem(res, 405, 'method-not-allowed');
+      expect(res.headers.get('allow')).toBe('POST, OPTIONS');
+      const get = await fetch(`${server.url}/v1/orders/${randomUUID()}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+      await expectProblem(get, 405, 'method-not-allowed');
+      expect(get.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    });
+
+    it('never answers a client mistake with a 5xx', async () => {
+      const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+      const mistakes: [string, RequestInit][] = [
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep }],
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '"just a string"' }],
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '12' }],
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }],
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: '{}' }],
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: 'not gzip' }],
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'snappy' }, body: '{}' }],
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'nonsense' }, body: '{}' }],
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' }],
+        ['/v1/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'null' }],
+        ['/v1/orders/%E0%A4%A', {}],
+        ['/v1/orders/%zz', {}],
+        ['/v1/orders?limit=1&limit=2', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{}' }],
+        [`/v1/orders/${randomUUID()}?limit=1&limit=2`, {}],
+        [`/v1/orders/${randomUUID()}?limit=${'9'.repeat(400)}`, {}],
+        ['/v1/admin/stats', { headers: { authorization: 'Bearer nope' } }],
+      ];
+      for (const [path, init] of mistakes) {
+        const res = await fetch(`${server.url}${path}`, init);
+        expect(res.status, `${init.method ?? 'GET'} ${path}`).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${init.method ?? 'GET'} ${path}`).toBeLessThan(500);
+        expect(res.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+        const body = (await res.json()) as Problem;
+        expect(body.status).toBe(res.status);
+      }
+    });
+  });
+
+  describe('when the handler throws', () => {
+    it('maps a PlatformError to its status', async () => {
+      const problem = await expectProblem(await fetch(`${server.url}/v1/orders/${MISSING_ORDER}`), 404, 'not-found', `/v1/orders/${MISSING_ORDER}`);
+      expect(problem.detail).toBe(`order ${MISSING_ORDER} does not exist`);
+    });
+
+    it('turns an unknown error into a generic 500 and logs it under the same trace id', async () => {
+      const res = await fetch(`${server.url}/v1/boom`, { headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+      expect(res.status).toBe(500);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const text = await res.text();
+      expect(text).not.toContain('hunter2');
+      expect(text).not.toContain('db-internal');
+      expect(text).not.toMatch(/\bat .*\.ts:\d+/);
+      const problem = JSON.parse(text) as Problem;
+      expect(problem).toMatchObject({ type: 'urn:shop:problem:internal', status: 500, instance: '/v1/boom', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+      expect(Object.keys(problem).sort()).toEqual(['detail', 'instance', 'status', 'title', 'traceId', 'type']);
+
+      const logged = logLines.map((line) => JSON.parse(line) as { traceId?: string; err?: { message: string; stack: string } });
+      const entry = logged.find((l) => l.traceId === problem.traceId);
+      expect(entry?.err?.message).toContain('hunter2');
+      expect(entry?.err?.stack).toContain('http-kit.int.spec.ts');
+    });
+  });
+
+  describe('health', () => {
+    it('answers liveness without touching dependencies', async () => {
+      const res = await fetch(`${server.url}/healthz`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ok' });
+    });
+
+    it('is ready when the database answers', async () => {
+      const res = await fetch(`${server.url}/readyz`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: 'ok', checks: [{ name: 'database', status: 'ok' }] });
+    });
+
+    it('is not ready, with 503 naming the failing checks, when one fails or hangs', async () => {
+      const app = createHttpApp({
+        service: 'not-ready',
+        version: '0.0.0',
+        routes: [],
+        logger: pino({ level: 'silent' }),
+        readiness: [
+          databaseReadiness(knex),
+          { name: 'broker', check: () => Promise.reject(new Error('broker unreachable')) },
+          { name: 'slow', check: () => new Promise(() => {}), timeoutMs: 100 },
+        ],
+      });
+      const other = await startHttpServer(app);
+      try {
+        const res = await fetch(`${other.url}/readyz`);
+        const problem = await expectProblem(res, 503, 'not-ready', '/readyz');
+        expect(problem.detail).toBe('failing checks: broker, slow');
+        expect(problem.checks).toEqual([
+          expect.objectContaining({ name: 'database', status: 'ok' }),
+          expect.objectContaining({ name: 'broker', status: 'fail', error: 'broker unreachable' }),
+          expect.objectContaining({ name: 'slow', status: 'fail', error: 'timed out after 100 ms' }),
+        ]);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  describe('OpenAPI', () => {
+    it('serves an OpenAPI 3.1 document built from the route schemas', async () => {
+      const res = await fetch(`${server.url}/v1/openapi.json`);
+      expect(res.status).toBe(200);
+      const doc = (await res.json()) as {
+        openapi: string;
+        info: { title: string; version: string };
+        paths: Record<string, Record<string, Record<string, unknown>>>;
+        components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+      };
+      expect(doc.openapi).toBe('3.1.0');
+      expect(doc.info).toEqual({ title: 'kit-test', version: '1.2.3' });
+      expect(Object.keys(doc.paths).sort()).toEqual(['/v1/admin/stats', '/v1/boom', '/v1/orders', '/v1/orders/{id}']);
+
+      const place = doc.paths['/v1/orders']!.post!;
+      expect(place.requestBody).toMatchObject({
+        content: {
+          'application/json': {
+            schema: { type: 'object', required: ['sku', 'quantity'], properties: { sku: { type: 'string', minLength: 1 }, quantity: { type: 'integer' } } },
+          },
+        },
+      });
+      expect(place.responses).toMatchObject({
+        201: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } } },
+        400: { content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+        415: expect.any(Object),
+        413: expect.any(Object),
+      });
+      expect(place.security).toEqual([]);
+
+      const read = doc.paths['/v1/orders/{id}']!.get!;
+      expect(read.parameters).toEqual([
+        expect.objectContaining({ name: 'id', in: 'path', required: true, schema: expect.objectContaining({ format: 'uuid' }) }),
+        expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', default: 10 }) }),
+      ]);
+
+      const stats = doc.paths['/v1/admin/stats']!.get!;
+      expect(stats.security).toEqual([{ bearerAuth: [] }]);
+      expect(stats.responses).toHaveProperty('401');
+      expect(stats.responses).toHaveProperty('403');
+      expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+      expect(doc.components.schemas).toHaveProperty('Order');
+      expect(doc.components.schemas.Problem).toMatchObject({ type: 'object', required: expect.arrayContaining(['type', 'title', 'status']) });
+    });
+  });
+});
+
+describe('HTTP server shutdown', () => {
+  function slowApp(started: () => void, delayMs: number | 'forever') {
+    return createHttpApp({
+      service: 'slow',
+      version: '0.0.0',
+      logger: pino({ level: 'silent' }),
+      routes: [
+        defineRoute({
+          method: 'GET',
+          path: '/slow',
+          summary: 'Takes its time',
+          auth: 'public',
+          responses: { 200: z.object({ done: z.boolean() }) },
+          handler: async () => {
+            started();
+            await new Promise((resolve) => (delayMs === 'forever' ? undefined : setTimeout(resolve, delayMs)));
+            return { status: 200, body: { done: true } };
+          },
+        }),
+      ],
+    });
+  }
+
+  function connect(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  it('lets an in-flight request finish, then refuses new connections', async () => {
+    let markStarted!: () => void;
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const server = await startHttpServer(slowApp(() => markStarted(), 500), { port: 0, host: '127.0.0.1' });
+    const inFlight = fetch(`${server.url}/v1/slow`);
+    await started;
+    const closeStartedAt = Date.now();
+    const closed = server.close(5_000);
+
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ done: true });
+    expect(res.headers.get('connection')).toBe('close');
+    await closed;
+    expect(Date.now() - closeStartedAt).toBeGreaterThanOrEqual(400);
+    await expect(connect(server.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('closes idle keep-alive connections at once instead of waiting for their timeout', async () => {
+    const server = await startHttpServer(slowApp(() => undefined, 0));
+    const res = await fetch(`${server.url}/v1/slow`, { headers: { connection: 'keep-alive' } });
+    expect(res.status).toBe(200);
+    await res.json();
+    const startedAt = Date.now();
+    await server.close(10_000);
+    // Node's keep-alive timeout is 5 s: an idle connection left open would hold close() that long.
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
+  });
+
+  it('destroys connections still busy when the timeout expires', async () => {
+    let markStarted!: () => void;
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const server = await startHttpServer(slowApp(() => markStarted(), 'forever'));
+    const stuck = fetch(`${server.url}/v1/slow`).then(
+      () => 'answered',
+      () => 'cut off',
+    );
+    await started;
+    const startedAt = Date.now();
+    await server.close(200);
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+    expect(await stuck).toBe('cut off');
+  });
+});
