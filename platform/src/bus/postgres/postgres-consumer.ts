@@ -56,6 +56,8 @@ export class PostgresConsumer implements Consumer {
   private paused = false;
   private resumeWaiters: (() => void)[] = [];
   private readonly retry: RetryPolicy;
+  /** The lock connection runs one query at a time: heartbeats, lock changes and unlocks queue here. */
+  private lockQueue: Promise<unknown> = Promise.resolve();
   readonly deadLetterTopic: string;
   handled = 0;
   deadLettered = 0;
@@ -91,6 +93,12 @@ export class PostgresConsumer implements Consumer {
     this.lockClient = client;
   }
 
+  private lockQuery<R extends pg.QueryResultRow>(client: pg.Client, sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    const run = this.lockQueue.then(() => client.query<R>(sql, params));
+    this.lockQueue = run.catch(() => undefined);
+    return run;
+  }
+
   private lostConnection(client: pg.Client): void {
     if (this.lockClient !== client) return;
     // Every lock went with the connection: stop working partitions at once,
@@ -120,17 +128,23 @@ export class PostgresConsumer implements Consumer {
     const client = this.lockClient!;
     const { groupId } = this.options;
     const { sessionTimeoutMs } = this.bus.settings;
-    await client.query(
+    await this.lockQuery(
+      client,
       `insert into bus_group_members (group_id, member_id) values ($1, $2)
        on conflict (group_id, member_id) do update set heartbeat_at = now()`,
       [groupId, this.memberId],
     );
-    await client.query(
+    await this.lockQuery(
+      client,
       `delete from bus_group_members where group_id = $1 and heartbeat_at < now() - make_interval(secs => $2::float / 1000)`,
       [groupId, sessionTimeoutMs],
     );
     const members = (
-      await client.query<{ member_id: string }>('select member_id from bus_group_members where group_id = $1 order by member_id', [groupId])
+      await this.lockQuery<{ member_id: string }>(
+        client,
+        'select member_id from bus_group_members where group_id = $1 order by member_id',
+        [groupId],
+      )
     ).rows.map((r) => r.member_id);
     const me = Math.max(0, members.indexOf(this.memberId));
     const all: PartitionRef[] = [];
@@ -149,7 +163,7 @@ export class PostgresConsumer implements Consumer {
     for (const [key, ref] of desired) {
       // stop() may have run while this tick awaited.
       if (this.workers.has(key) || (this.state as ConsumerState) === 'stopped') continue;
-      const got = await client.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1), hashtext($2)) as ok', [
+      const got = await this.lockQuery<{ ok: boolean }>(client, 'select pg_try_advisory_lock(hashtext($1), hashtext($2)) as ok', [
         groupId,
         key,
       ]);
@@ -163,9 +177,10 @@ export class PostgresConsumer implements Consumer {
   /** Releases a partition lock once its worker has stopped (same connection that took it). */
   async unlock(ref: PartitionRef, epoch: number): Promise<void> {
     if (epoch !== this.epoch || !this.lockClient) return;
-    await this.lockClient
-      .query('select pg_advisory_unlock(hashtext($1), hashtext($2))', [this.options.groupId, refKey(ref)])
-      .catch(() => undefined);
+    await this.lockQuery(this.lockClient, 'select pg_advisory_unlock(hashtext($1), hashtext($2))', [
+      this.options.groupId,
+      refKey(ref),
+    ]).catch(() => undefined);
   }
 
   isCurrent(epoch: number): boolean {
@@ -212,9 +227,10 @@ export class PostgresConsumer implements Consumer {
     const client = this.lockClient;
     this.lockClient = undefined;
     if (client && wasStarted) {
-      await client
-        .query('delete from bus_group_members where group_id = $1 and member_id = $2', [this.options.groupId, this.memberId])
-        .catch(() => undefined);
+      await this.lockQuery(client, 'delete from bus_group_members where group_id = $1 and member_id = $2', [
+        this.options.groupId,
+        this.memberId,
+      ]).catch(() => undefined);
       await client.end().catch(() => undefined);
     }
     this.onStopped();
