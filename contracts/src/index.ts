@@ -1,3 +1,16 @@
-// Every message that crosses a service boundary will be defined here,
-// versioned, with its schema, topic and key (issue 4). Nothing yet.
-export {};
+import { catalogMessages } from './catalog-messages';
+import { inventoryMessages } from './inventory-messages';
+import { registry, type MessageDefinition } from './message';
+import { orderMessages } from './order-messages';
+
+export * from './message';
+export * from './shared';
+export * from './topics';
+export * from './catalog-messages';
+export * from './inventory-messages';
+export * from './order-messages';
+export { contractJsonSchemas } from './json-schemas';
+
+/** Every message that crosses a service boundary. */
+export const allMessages: readonly MessageDefinition[] = [...catalogMessages, ...inventoryMessages, ...orderMessages];
+export const contracts = registry(allMessages);

@@ -1,0 +1,21 @@
+export type ServiceName = 'catalog-service' | 'inventory-service' | 'order-service' | 'coordinator-service' | 'analytics-service';
+
+/**
+ * Facts go to `<service>.events` (replies to the coordinator included);
+ * the coordinator's commands go to `<service>.commands`.
+ */
+export const TOPICS = {
+  catalogEvents: 'catalog.events',
+  catalogCommands: 'catalog.commands',
+  inventoryEvents: 'inventory.events',
+  inventoryCommands: 'inventory.commands',
+  orderEvents: 'order.events',
+  orderCommands: 'order.commands',
+} as const;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** Partitions per topic: enough for a few consumer instances per group. */
+export const TOPIC_PARTITIONS = 8;
+
+export const ALL_TOPICS: TopicName[] = Object.values(TOPICS);
