@@ -20,3 +20,5 @@ export { handleOnce, inboxHandler, inboxMigrations } from './inbox/inbox';
 export { OutboxRelay, outboxMigrations, type OutboxRelayOptions, type OutboxRelayStatus } from './outbox/outbox-relay';
 export { PgNotifier } from './persistence/pg-notifier';
 export { busReadiness, consumerReadiness } from './bus/bus-readiness';
+export { deterministicId } from './ids/deterministic-id';
+export { executeCommand, type Decider, type ExecuteCommandOptions, type CommandOutcome } from './event-store/execute-command';
