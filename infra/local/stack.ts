@@ -2,8 +2,19 @@
 export const SERVICE_DATABASES = ['catalog', 'inventory', 'orders', 'coordinator', 'analytics'] as const;
 export const BUS_DATABASE = 'bus';
 
+/** The services the launcher runs, each as its own process, with its database and preferred port. */
+export const SERVICES = [
+  { name: 'catalog-service', folder: 'catalog-service', database: 'catalog', port: 4001 },
+  { name: 'inventory-service', folder: 'inventory-service', database: 'inventory', port: 4002 },
+  { name: 'order-service', folder: 'order-service', database: 'orders', port: 4003 },
+  { name: 'coordinator-service', folder: 'coordinator-service', database: 'coordinator', port: 4004 },
+  { name: 'analytics-service', folder: 'analytics-service', database: 'analytics', port: 4005 },
+] as const;
+
 export interface StackFile {
   startedAt: string;
   postgres: { host: string; port: number; pid?: number };
   databases: Record<string, { url: string; database: string; user: string }>;
+  /** Base URLs of the running services. */
+  services?: Record<string, string>;
 }

@@ -1,14 +1,18 @@
 /**
- * npm start [-- --reset] [--data-dir DIR]
+ * npm start [-- --reset] [--data-dir DIR] [--no-demo-data]
  *
- * Starts the local stack on the embedded default. Today that is the embedded
- * PostgreSQL with one database and one role per service (plus the bus's
- * database) and the platform's schemas migrated; the services join it as
- * their issues land. Ctrl-C stops everything. Data persists in the data
- * directory unless --reset is given.
+ * Starts the local stack on the embedded default: the embedded PostgreSQL
+ * with one database and one role per service plus the bus's database, the
+ * platform's schemas migrated, then every built service as its own OS
+ * process (with its outbox relay and consumers), restarted if it crashes.
+ * Loads the demo catalog on the first start, prints the URLs and an admin and
+ * a customer token. Ctrl-C stops the services, then PostgreSQL. Data persists
+ * in the data directory unless --reset is given.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,14 +27,18 @@ import {
   projectionMigrations,
   provisionDatabase,
   runMigrations,
+  signToken,
 } from '@shop/platform';
-import { BUS_DATABASE, SERVICE_DATABASES, type StackFile } from './stack';
+import { loadDemoData } from './demo-data';
+import { BUS_DATABASE, SERVICES, SERVICE_DATABASES, type StackFile } from './stack';
+import { Supervisor } from './supervisor';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const { values } = parseArgs({
   options: {
     reset: { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
+    'no-demo-data': { type: 'boolean', default: false },
   },
 });
 
@@ -61,6 +69,9 @@ async function credentials(stateDir: string): Promise<Record<string, string>> {
     // first start
   }
   for (const db of [...SERVICE_DATABASES, BUS_DATABASE]) stored[db] ??= randomBytes(18).toString('base64url');
+  // The stack's JWT signing key: random per data directory, handed to the
+  // services through their environment (never a default baked into code).
+  stored.authJwtSecret ??= randomBytes(32).toString('base64url');
   await fs.writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   return stored;
 }
@@ -75,8 +86,18 @@ async function main(): Promise<void> {
     reset: values.reset,
     log: (line) => void logFile.write(line + '\n'),
   });
+  const supervisor = new Supervisor(repoRoot, {
+    onReady: (spec, url) => console.log(`  ${spec.name.padEnd(20)} ${url}   (log: ${spec.logFile})`),
+    onCrash: (spec, code, signal, delay) =>
+      console.error(
+        delay < 0
+          ? `! ${spec.name} could not be restarted; see ${spec.logFile}`
+          : `! ${spec.name} crashed (exit ${code ?? signal}); restarting in ${delay} ms; see ${spec.logFile}`,
+      ),
+  });
   onShutdownSignal(async () => {
     console.log('\nstopping...');
+    await supervisor.stopAll();
     await server.stop();
     await logFile.close();
     console.log('stopped');
@@ -107,8 +128,8 @@ async function main(): Promise<void> {
       user: conn.user,
     };
   }
-  await fs.writeFile(path.join(stateDir, 'stack.json'), JSON.stringify(stack, null, 2), { mode: 0o600 });
-
+  const auth = { secret: passwords.authJwtSecret!, issuer: 'urn:shop:auth', audience: 'urn:shop:api' };
+  const busUrl = stack.databases[BUS_DATABASE]!.url;
   console.log(`
 Local stack (embedded default)
   PostgreSQL ${admin.host}:${admin.port}   data: ${path.join(stateDir, 'postgres')}
@@ -116,15 +137,68 @@ Local stack (embedded default)
 ${Object.entries(stack.databases)
   .map(([name, d]) => `    ${name.padEnd(12)} ${d.url}`)
   .join('\n')}
-  connection details: ${path.join(stateDir, 'stack.json')}
+  services:`);
 
-  Running now: the embedded PostgreSQL; in every service database the event
-  store, projection, outbox and inbox schemas; in the bus database the
-  Postgres bus. The services join this command as they are built (see the
-  README's status table).
+  const urls: Record<string, string> = {};
+  for (const service of SERVICES) {
+    const entry = path.join(repoRoot, service.folder, 'src', 'main.ts');
+    if (!existsSync(entry)) {
+      console.log(`  ${service.name.padEnd(20)} not built yet`);
+      continue;
+    }
+    urls[service.name] = await supervisor.start({
+      name: service.name,
+      entry,
+      port: await portFor(service.port),
+      logFile: path.join(stateDir, 'logs', `${service.name}.log`),
+      env: {
+        SERVICE_NAME: service.name,
+        HOST: '127.0.0.1',
+        DATABASE_URL: stack.databases[service.database]!.url,
+        BUS: 'postgres',
+        BUS_DATABASE_URL: busUrl,
+        AUTH_JWT_SECRET: auth.secret,
+        AUTH_ISSUER: auth.issuer,
+        AUTH_AUDIENCE: auth.audience,
+        SHOP_ENV: 'development',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      },
+    });
+  }
+  stack.services = urls;
+  await fs.writeFile(path.join(stateDir, 'stack.json'), JSON.stringify(stack, null, 2), { mode: 0o600 });
+
+  const adminToken = await signToken({ sub: 'admin', roles: ['admin'], ttl: '12h' }, auth);
+  const customerToken = await signToken({ sub: 'customer-1', roles: ['customer'], ttl: '12h' }, auth);
+  const demoMarker = path.join(stateDir, 'demo-data.json');
+  if (!values['no-demo-data'] && urls['catalog-service'] && urls['inventory-service'] && !existsSync(demoMarker)) {
+    const loaded = await loadDemoData({ catalog: urls['catalog-service'], inventory: urls['inventory-service'] }, adminToken);
+    await fs.writeFile(demoMarker, JSON.stringify({ loadedAt: new Date().toISOString(), products: loaded }));
+    console.log(`  demo data: ${loaded} products with stock (first start only)`);
+  }
+
+  console.log(`
+  admin token    (12 h): ${adminToken}
+  customer token (12 h, subject customer-1): ${customerToken}
+  more: AUTH_JWT_SECRET=$(node -p "require('${path.join(stateDir, 'credentials.json')}').authJwtSecret") SHOP_ENV=development npm run -s token -- --role customer --sub alice
+  connection details: ${path.join(stateDir, 'stack.json')}
 
 ready. Ctrl-C stops everything.`);
   setInterval(() => undefined, 1 << 30);
+}
+
+/** The preferred port if it is free, else any free port. */
+async function portFor(preferred: number): Promise<number> {
+  const tryListen = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(undefined));
+      srv.listen(port, '127.0.0.1', () => {
+        const address = srv.address();
+        srv.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
+      });
+    });
+  return (await tryListen(preferred)) ?? (await tryListen(0))!;
 }
 
 main().catch((err: unknown) => {

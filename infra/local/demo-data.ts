@@ -1,0 +1,61 @@
+/**
+ * The demo catalog: 60 products over 6 categories, each with stock, loaded
+ * through the services' own admin APIs (so it goes through validation, the
+ * event stores and the outbox like any other write).
+ */
+const CATEGORIES = ['books', 'coffee', 'garden', 'kitchen', 'music', 'outdoor'] as const;
+const ADJECTIVES = ['Classic', 'Compact', 'Deluxe', 'Everyday', 'Handmade', 'Large', 'Organic', 'Pro', 'Travel', 'Vintage'];
+
+export interface DemoProduct {
+  sku: string;
+  name: string;
+  description: string;
+  category: string;
+  price: { amount: number; currency: 'EUR' };
+  stock: number;
+}
+
+export function demoProducts(): DemoProduct[] {
+  const products: DemoProduct[] = [];
+  CATEGORIES.forEach((category, c) => {
+    ADJECTIVES.forEach((adjective, a) => {
+      const n = c * ADJECTIVES.length + a + 1;
+      products.push({
+        sku: `${category.slice(0, 3).toUpperCase()}-${String(n).padStart(4, '0')}`,
+        name: `${adjective} ${category.replace(/s$/, '')} item ${n}`,
+        description: `A ${adjective.toLowerCase()} ${category} product for the demo catalog.`,
+        category,
+        price: { amount: 499 + ((n * 737) % 9_500), currency: 'EUR' },
+        stock: 20 + ((n * 53) % 180),
+      });
+    });
+  });
+  return products;
+}
+
+async function post(url: string, token: string, body: unknown): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': `demo-${url}` },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Loads the demo data; a product that already exists (409) counts as loaded. */
+export async function loadDemoData(urls: { catalog: string; inventory: string }, adminToken: string): Promise<number> {
+  let loaded = 0;
+  for (const p of demoProducts()) {
+    const added = await post(`${urls.catalog}/v1/products`, adminToken, {
+      sku: p.sku,
+      name: p.name,
+      description: p.description,
+      category: p.category,
+      price: p.price,
+    });
+    if (!added.ok && added.status !== 409) throw new Error(`adding ${p.sku}: ${added.status} ${await added.text()}`);
+    const received = await post(`${urls.inventory}/v1/stock/${p.sku}/receipts`, adminToken, { quantity: p.stock });
+    if (!received.ok) throw new Error(`receiving ${p.sku}: ${received.status} ${await received.text()}`);
+    loaded++;
+  }
+  return loaded;
+}

@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface ServiceSpec {
+  name: string;
+  /** The service's entry point (`<service>/src/main.ts`). */
+  entry: string;
+  env: Record<string, string>;
+  port: number;
+  logFile: string;
+}
+
+export interface SupervisorEvents {
+  onReady(spec: ServiceSpec, url: string): void;
+  onCrash(spec: ServiceSpec, code: number | null, signal: NodeJS.Signals | null, restartInMs: number): void;
+}
+
+/**
+ * Runs each service as its own OS process (node with tsx's loader, one
+ * process per service, so a signal reaches the service itself), writes its
+ * JSON log to a file, restarts it with backoff when it dies unexpectedly, and
+ * stops them all on request.
+ */
+export class Supervisor {
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly restarts = new Map<string, number>();
+  private stopping = false;
+
+  constructor(
+    private readonly repoRoot: string,
+    private readonly events: SupervisorEvents,
+  ) {}
+
+  /** Starts the service and resolves when it logs that it is listening. */
+  start(spec: ServiceSpec, timeoutMs = 60_000): Promise<string> {
+    fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
+    const log = fs.createWriteStream(spec.logFile, { flags: 'a' });
+    const child = spawn(process.execPath, ['--import', 'tsx', spec.entry], {
+      cwd: this.repoRoot,
+      env: { ...process.env, ...spec.env, PORT: String(spec.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.children.set(spec.name, child);
+    child.stderr.pipe(log, { end: false });
+
+    return new Promise<string>((resolve, reject) => {
+      let buffered = '';
+      let ready = false;
+      const timer = setTimeout(() => {
+        if (!ready) reject(new Error(`${spec.name} did not report listening within ${timeoutMs} ms (see ${spec.logFile})`));
+      }, timeoutMs);
+      child.stdout.on('data', (chunk: Buffer) => {
+        log.write(chunk);
+        if (ready) return;
+        buffered += chunk.toString();
+        for (const line of buffered.split('\n')) {
+          if (!line.includes('"listening"')) continue;
+          try {
+            const entry = JSON.parse(line) as { url?: string };
+            ready = true;
+            clearTimeout(timer);
+            const url = entry.url ?? `http://127.0.0.1:${spec.port}`;
+            this.restarts.set(spec.name, 0);
+            this.events.onReady(spec, url);
+            resolve(url);
+          } catch {
+            // not a JSON line
+          }
+        }
+        buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        log.end();
+        if (this.children.get(spec.name) === child) this.children.delete(spec.name);
+        if (this.stopping) return;
+        if (!ready) {
+          reject(new Error(`${spec.name} exited (code ${code}, signal ${signal}) before listening; see ${spec.logFile}`));
+          return;
+        }
+        const attempt = (this.restarts.get(spec.name) ?? 0) + 1;
+        this.restarts.set(spec.name, attempt);
+        const delay = Math.min(500 * 2 ** (attempt - 1), 10_000);
+        this.events.onCrash(spec, code, signal, delay);
+        setTimeout(() => {
+          // A restart that fails before listening is reported; its own exit
+          // handler does not retry (it never became ready).
+          if (!this.stopping) this.start(spec).catch(() => this.events.onCrash(spec, null, null, -1));
+        }, delay).unref();
+      });
+    });
+  }
+
+  pid(name: string): number | undefined {
+    return this.children.get(name)?.pid;
+  }
+
+  /** SIGTERM to every service (each shuts down gracefully), SIGKILL after the timeout. */
+  async stopAll(timeoutMs = 15_000): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      [...this.children.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+}
