@@ -57,7 +57,7 @@ describe('executeCommand', () => {
     const streamId = `seats-${randomUUID()}`;
     const messageId = randomUUID();
     const run = () =>
-      executeCommand({ store, streamId, decider: seats, decide: () => [{ type: 'Taken', n: 1 }], eventId: (i) => deterministicId(messageId, i) });
+      executeCommand({ store, streamId, decider: seats, decide: (): Event[] => [{ type: 'Taken', n: 1 }], eventId: (i) => deterministicId(messageId, i) });
     const first = await run();
     await expect(run()).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     expect(first.result).toBeDefined();

@@ -1,0 +1,97 @@
+import { TOPICS } from '@shop/contracts';
+import {
+  OutboxRelay,
+  PostgresEventStore,
+  ProjectionRunner,
+  TOKENS,
+  authSettingsFromConfig,
+  bindFactory,
+  bindValue,
+  createBusFromEnv,
+  createContainer,
+  createKnex,
+  createTokenVerifier,
+  parseDatabaseUrl,
+  systemClock,
+  token,
+  type Consumer,
+  type Route,
+} from '@shop/platform';
+import type { Container } from 'inversify';
+import { pino } from 'pino';
+import type { CatalogServiceConfig } from './config';
+import { CONSUMER, catalogCommandHandler } from './integration/inbound/catalog-commands';
+import { RELAYED_CATEGORIES, SOURCE, toMessages } from './integration/outbound/to-messages';
+import { OrderPricing } from './pricing/order-pricing';
+import { productRoutes } from './products/api';
+import { Catalog } from './products/catalog';
+import { productListProjection } from './products/read-models/product-list/projection';
+import { ProductList } from './products/read-models/product-list/query';
+
+export const CONFIG = token<CatalogServiceConfig>('catalog-service.Config');
+export const CATALOG = token<Catalog>('catalog-service.Catalog');
+export const PRODUCT_LIST = token<ProductList>('catalog-service.ProductList');
+export const ORDER_PRICING = token<OrderPricing>('catalog-service.OrderPricing');
+export const PRODUCT_LIST_RUNNER = token<ProjectionRunner>('catalog-service.ProductListRunner');
+export const OUTBOX_RELAY = token<OutboxRelay>('catalog-service.OutboxRelay');
+export const COMMAND_CONSUMER = token<Consumer>('catalog-service.CommandConsumer');
+export const ROUTES = token<Route[]>('catalog-service.Routes');
+
+/**
+ * The only place that knows the adapters: Postgres event store and bus (the
+ * bus adapter is picked by `BUS` in `env`), knex, pino, the JWT verifier.
+ */
+export function compose(config: CatalogServiceConfig, env: NodeJS.ProcessEnv): Container {
+  const c = createContainer();
+  const database = parseDatabaseUrl(config.DATABASE_URL);
+  bindValue(c, CONFIG, config);
+  bindValue(c, TOKENS.Clock, systemClock);
+  bindFactory(c, TOKENS.Logger, [CONFIG], (cfg) => pino({ name: cfg.SERVICE_NAME, level: cfg.LOG_LEVEL }));
+  bindFactory(c, TOKENS.Database, [], () => createKnex(database));
+  bindFactory(c, TOKENS.EventStore, [], () => new PostgresEventStore({ connection: database }));
+  bindFactory(c, TOKENS.Bus, [], () => createBusFromEnv(env));
+  bindFactory(c, TOKENS.TokenVerifier, [CONFIG], (cfg) => createTokenVerifier(authSettingsFromConfig(cfg)));
+
+  bindFactory(c, CATALOG, [TOKENS.EventStore, TOKENS.Clock], (store, clock) => new Catalog(store, clock));
+  bindFactory(c, PRODUCT_LIST, [TOKENS.Database], (db) => new ProductList(db));
+  bindFactory(c, ORDER_PRICING, [TOKENS.EventStore, TOKENS.Clock], (store, clock) => new OrderPricing(store, clock));
+  bindFactory(c, ROUTES, [CATALOG, PRODUCT_LIST], (catalog, list) => productRoutes(catalog, list));
+
+  bindFactory(
+    c,
+    PRODUCT_LIST_RUNNER,
+    [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger, CONFIG],
+    (db, store, logger, cfg) =>
+      new ProjectionRunner(db, store, productListProjection, {
+        batchSize: cfg.LOG_BATCH_SIZE,
+        onError: (err) => logger.error({ err, projection: productListProjection.name }, 'projection failed; resuming from its checkpoint'),
+      }),
+  );
+  bindFactory(
+    c,
+    OUTBOX_RELAY,
+    [TOKENS.Database, TOKENS.EventStore, TOKENS.Bus, TOKENS.Logger, CONFIG],
+    (db, store, bus, logger, cfg) =>
+      new OutboxRelay({
+        // Fixed, not SERVICE_NAME: the name keys the relay's checkpoint and leadership.
+        name: SOURCE,
+        store,
+        db,
+        lockConnection: database,
+        bus,
+        toMessages,
+        filter: { categories: RELAYED_CATEGORIES },
+        batchSize: cfg.LOG_BATCH_SIZE,
+        onError: (err) => logger.error({ err }, 'outbox relay failed; retrying from its checkpoint'),
+      }),
+  );
+  bindFactory(c, COMMAND_CONSUMER, [TOKENS.Database, TOKENS.Bus, ORDER_PRICING], (db, bus, pricing) =>
+    bus.consumer({
+      groupId: CONSUMER,
+      topics: [TOPICS.catalogCommands],
+      handler: catalogCommandHandler({ db, pricing }),
+    }),
+  );
+  return c;
+}
+
