@@ -1,0 +1,89 @@
+import type { Container } from 'inversify';
+import { pino } from 'pino';
+import { TOPICS } from '@shop/contracts';
+import {
+  IdempotencyStore,
+  OutboxRelay,
+  PostgresEventStore,
+  ProjectionRunner,
+  TOKENS,
+  authSettingsFromConfig,
+  bindFactory,
+  bindValue,
+  createBusFromEnv,
+  createContainer,
+  createKnex,
+  createTokenVerifier,
+  parseDatabaseUrl,
+  systemClock,
+  token,
+  type Consumer,
+} from '@shop/platform';
+import type { OrderServiceConfig } from './config';
+import { ORDER_COMMANDS_CONSUMER, orderCommandsHandler } from './integration/inbound/order-commands';
+import { SOURCE, orderEventToMessages } from './integration/outbound/order-messages';
+import { Orders } from './orders/orders';
+import { ordersProjection } from './orders/read-models/orders/orders-projection';
+import type { PaymentProvider } from './payments/payment-provider';
+import { SandboxPaymentProvider } from './payments/sandbox-payment-provider';
+
+export const CONFIG = token<OrderServiceConfig>('order-service.Config');
+export const PAYMENT_PROVIDER = token<PaymentProvider>('order-service.PaymentProvider');
+export const ORDERS = token<Orders>('order-service.Orders');
+export const ORDERS_PROJECTION = token<ProjectionRunner>('order-service.OrdersProjection');
+export const OUTBOX_RELAY = token<OutboxRelay>('order-service.OutboxRelay');
+export const COMMAND_CONSUMER = token<Consumer>('order-service.CommandConsumer');
+
+/**
+ * The composition root: the only place that knows inversify and picks the
+ * adapters. `source` is the environment, for the bus adapter's own settings.
+ */
+export function compose(config: OrderServiceConfig, source: NodeJS.ProcessEnv): Container {
+  const c = createContainer();
+  bindValue(c, CONFIG, config);
+  bindFactory(c, TOKENS.Logger, [CONFIG], (cfg) => pino({ name: cfg.SERVICE_NAME, level: cfg.LOG_LEVEL }));
+  bindFactory(c, TOKENS.Database, [CONFIG], (cfg) => createKnex(parseDatabaseUrl(cfg.DATABASE_URL), { max: 10 }));
+  bindFactory(c, TOKENS.EventStore, [CONFIG], (cfg) => new PostgresEventStore({ connection: parseDatabaseUrl(cfg.DATABASE_URL) }));
+  bindFactory(c, TOKENS.Bus, [CONFIG], (cfg) => createBusFromEnv({ ...source, BUS: cfg.BUS, BUS_DATABASE_URL: cfg.BUS_DATABASE_URL }));
+  bindValue(c, TOKENS.Clock, systemClock);
+  bindFactory(c, TOKENS.TokenVerifier, [CONFIG], (cfg) => createTokenVerifier(authSettingsFromConfig(cfg)));
+  bindFactory(c, TOKENS.IdempotencyStore, [TOKENS.Database], (db) => new IdempotencyStore(db));
+  bindFactory(c, PAYMENT_PROVIDER, [CONFIG], () => new SandboxPaymentProvider());
+  bindFactory(
+    c,
+    ORDERS,
+    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Clock, PAYMENT_PROVIDER],
+    (cfg, store, db, clock, payments) => new Orders({ store, db, clock, payments, paymentTimeoutMs: cfg.PAYMENT_TIMEOUT }),
+  );
+  bindFactory(
+    c,
+    ORDERS_PROJECTION,
+    [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger],
+    (db, store, logger) =>
+      new ProjectionRunner(db, store, ordersProjection, { onError: (err) => logger.warn({ err }, 'orders projection failed; resuming') }),
+  );
+  bindFactory(
+    c,
+    OUTBOX_RELAY,
+    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Bus, TOKENS.Logger],
+    (cfg, store, db, bus, logger) =>
+      new OutboxRelay({
+        name: SOURCE,
+        store,
+        db,
+        lockConnection: parseDatabaseUrl(cfg.DATABASE_URL),
+        bus,
+        toMessages: orderEventToMessages,
+        filter: { categories: ['order'] },
+        onError: (err) => logger.warn({ err }, 'outbox relay failed; retrying'),
+      }),
+  );
+  bindFactory(c, COMMAND_CONSUMER, [TOKENS.Bus, TOKENS.Database, ORDERS], (bus, db, orders) =>
+    bus.consumer({
+      groupId: ORDER_COMMANDS_CONSUMER,
+      topics: [TOPICS.orderCommands],
+      handler: orderCommandsHandler({ db, orders }),
+    }),
+  );
+  return c;
+}
