@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresBus, PostgresEventStore } from '@shop/platform';
+import { PostgresBus, PostgresEventStore, signToken } from '@shop/platform';
 import { waitFor } from '@shop/platform/testing';
 import type { StackFile } from '../local/stack';
 
@@ -56,6 +56,7 @@ describe('npm start (local stack)', () => {
 
     const first = startStack(dataDir, ['--reset']);
     await first.ready();
+    expect(first.output()).toContain('demo data: 60 products with stock');
     const stack = JSON.parse(await fs.readFile(path.join(dataDir, 'stack.json'), 'utf8')) as StackFile;
     expect(Object.keys(stack.databases).sort()).toEqual(['analytics', 'bus', 'catalog', 'coordinator', 'inventory', 'orders']);
 
@@ -73,8 +74,32 @@ describe('npm start (local stack)', () => {
     await expect(intruder.connect()).rejects.toThrow(/permission denied/);
     await intruder.end().catch(() => undefined);
 
+    // The services run as their own processes: place an order through HTTP
+    // and see it reach the order read model (a projection fed by the store).
+    const secret = (JSON.parse(await fs.readFile(path.join(dataDir, 'credentials.json'), 'utf8')) as { authJwtSecret: string }).authJwtSecret;
+    const auth = { secret, issuer: 'urn:shop:auth', audience: 'urn:shop:api' };
+    const customer = await signToken({ sub: 'smoke-customer', roles: ['customer'] }, auth);
+    const catalog = stack.services!['catalog-service']!;
+    const orders = stack.services!['order-service']!;
+    const products = (await (await fetch(`${catalog}/v1/products?limit=2`)).json()) as { items: { sku: string }[] };
+    expect(products.items.length).toBe(2);
+    const placed = await fetch(`${orders}/v1/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${customer}`, 'idempotency-key': 'smoke-order-1' },
+      body: JSON.stringify({ lines: products.items.map((p) => ({ sku: p.sku, quantity: 1 })), paymentToken: 'tok_approve' }),
+    });
+    expect(placed.status).toBe(202);
+    const { orderId } = (await placed.json()) as { orderId: string };
+    expect(placed.headers.get('location')).toBe(`/v1/orders/${orderId}`);
+    await waitFor(async () => {
+      const list = (await (await fetch(`${orders}/v1/orders`, { headers: { authorization: `Bearer ${customer}` } })).json()) as {
+        items: { orderId?: string; id?: string; status: string }[];
+      };
+      return list.items.some((o) => (o.orderId ?? o.id) === orderId && o.status === 'pending');
+    }, 20_000);
+
     expect(await first.interrupt()).toBe(130);
-    await waitFor(() => !groupAlive(first.pgid), 10_000);
+    await waitFor(() => !groupAlive(first.pgid), 15_000);
     const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
     await expect(fs.access(pidFile)).rejects.toThrow();
 
@@ -85,7 +110,8 @@ describe('npm start (local stack)', () => {
     const again = new PostgresEventStore({ connection: { connectionString: stack2.databases.catalog!.url } });
     expect((await again.readStream('product-smoke')).map((e) => e.type)).toEqual(['ProductAdded']);
     await again.close();
+    expect(second.output()).not.toContain('demo data:'); // first start only
     expect(await second.interrupt()).toBe(130);
-    await waitFor(() => !groupAlive(second.pgid), 10_000);
+    await waitFor(() => !groupAlive(second.pgid), 15_000);
   });
 });
