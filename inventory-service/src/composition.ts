@@ -1,0 +1,82 @@
+import { TOPICS } from '@shop/contracts';
+import {
+  OutboxRelay,
+  PostgresEventStore,
+  ProjectionRunner,
+  TOKENS,
+  authSettingsFromConfig,
+  bindFactory,
+  bindValue,
+  createBusFromEnv,
+  createContainer,
+  createKnex,
+  createTokenVerifier,
+  parseDatabaseUrl,
+  systemClock,
+  token,
+  type Consumer,
+} from '@shop/platform';
+import type { Container } from 'inversify';
+import { pino } from 'pino';
+import type { InventoryServiceConfig } from './config';
+import { CONSUMER_GROUP, inventoryCommandHandler } from './integration/inbound/inventory-commands';
+import { toMessages } from './integration/outbound/to-messages';
+import { Reservations } from './reservations/reservations';
+import { stockLevelsProjection } from './stock/read-models/stock-levels/projection';
+import { StockLedger } from './stock/stock-ledger';
+
+export const CONFIG = token<InventoryServiceConfig>('inventory-service.Config');
+export const STOCK_LEDGER = token<StockLedger>('inventory-service.StockLedger');
+export const RESERVATIONS = token<Reservations>('inventory-service.Reservations');
+export const STOCK_LEVELS_RUNNER = token<ProjectionRunner>('inventory-service.StockLevelsRunner');
+export const OUTBOX_RELAY = token<OutboxRelay>('inventory-service.OutboxRelay');
+export const COMMAND_CONSUMER = token<Consumer>('inventory-service.CommandConsumer');
+
+/** The only place that knows the adapters. `env` is handed to the bus factory, which reads its own variables. */
+export function compose(config: InventoryServiceConfig, env: NodeJS.ProcessEnv): Container {
+  const c = createContainer();
+  bindValue(c, CONFIG, config);
+  bindValue(c, TOKENS.Clock, systemClock);
+  bindFactory(c, TOKENS.Logger, [CONFIG], (cfg) => pino({ name: cfg.SERVICE_NAME, level: cfg.LOG_LEVEL }));
+  bindFactory(c, TOKENS.Database, [CONFIG], (cfg) => createKnex(parseDatabaseUrl(cfg.DATABASE_URL)));
+  bindFactory(c, TOKENS.EventStore, [CONFIG], (cfg) => new PostgresEventStore({ connection: parseDatabaseUrl(cfg.DATABASE_URL) }));
+  bindFactory(c, TOKENS.Bus, [], () => createBusFromEnv(env));
+  bindFactory(c, TOKENS.TokenVerifier, [CONFIG], (cfg) => createTokenVerifier(authSettingsFromConfig(cfg)));
+  bindFactory(
+    c,
+    STOCK_LEDGER,
+    [TOKENS.EventStore, CONFIG],
+    (store, cfg) => new StockLedger(store, { maxAttempts: cfg.STOCK_WRITE_ATTEMPTS, cachedStreams: cfg.STOCK_CACHED_SKUS }),
+  );
+  bindFactory(c, RESERVATIONS, [TOKENS.EventStore, STOCK_LEDGER, TOKENS.Clock], (store, ledger, clock) => new Reservations(store, ledger, clock));
+  bindFactory(
+    c,
+    STOCK_LEVELS_RUNNER,
+    [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger],
+    (db, store, logger) =>
+      new ProjectionRunner(db, store, stockLevelsProjection, { onError: (err) => logger.error({ err }, 'stock-levels projection failed') }),
+  );
+  bindFactory(
+    c,
+    OUTBOX_RELAY,
+    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Bus, TOKENS.Logger],
+    (cfg, store, db, bus, logger) =>
+      new OutboxRelay({
+        name: 'inventory-service',
+        store,
+        db,
+        lockConnection: parseDatabaseUrl(cfg.DATABASE_URL),
+        bus,
+        toMessages,
+        onError: (err) => logger.error({ err }, 'outbox relay failed'),
+      }),
+  );
+  bindFactory(c, COMMAND_CONSUMER, [TOKENS.Bus, TOKENS.Database, RESERVATIONS], (bus, db, reservations) =>
+    bus.consumer({
+      groupId: CONSUMER_GROUP,
+      topics: [TOPICS.inventoryCommands],
+      handler: inventoryCommandHandler({ db, reservations }),
+    }),
+  );
+  return c;
+}

@@ -1,0 +1,100 @@
+import { ConflictError, ValidationError } from '@shop/platform';
+import type { Line, Reservation, ReservationEvent, Shortage } from './reservation';
+
+/** The outcome of the reservation is not recorded yet: finish reserving (idempotently), then try again. */
+export class ReservationInProgressError extends ConflictError {
+  constructor(orderId: string, action: string) {
+    super(`the reservation of order ${orderId} is still in progress: finish it before ${action}`, { orderId });
+  }
+}
+
+export interface RequestOrderReservation {
+  type: 'RequestOrderReservation';
+  orderId: string;
+  lines: Line[];
+  now: string;
+}
+/** The outcome found on the SKU streams: every line held, or the lines that were short. */
+export interface CompleteOrderReservation {
+  type: 'CompleteOrderReservation';
+  orderId: string;
+  outcome: { allReserved: true } | { allReserved: false; shortages: Shortage[] };
+  now: string;
+}
+export interface ReleaseOrderReservation {
+  type: 'ReleaseOrderReservation';
+  orderId: string;
+  now: string;
+}
+export interface CommitOrderReservation {
+  type: 'CommitOrderReservation';
+  orderId: string;
+  now: string;
+}
+export type ReservationCommand = RequestOrderReservation | CompleteOrderReservation | ReleaseOrderReservation | CommitOrderReservation;
+
+/** Starts the reservation once; a repeat (redelivery, or the same order asked again) decides nothing. */
+export function requestOrderReservation(state: Reservation, command: RequestOrderReservation): ReservationEvent[] {
+  if (state.status !== 'none') return [];
+  if (command.lines.length === 0) throw new ValidationError('a reservation needs at least one line');
+  return [{ type: 'ReservationRequested', orderId: command.orderId, lines: command.lines, requestedAt: command.now }];
+}
+
+/** Records the outcome once: the first writer wins, later ones decide nothing and adapt to it. */
+export function completeOrderReservation(state: Reservation, command: CompleteOrderReservation): ReservationEvent[] {
+  if (state.status !== 'requested') return [];
+  if (command.outcome.allReserved) {
+    return [{ type: 'ReservationSucceeded', orderId: command.orderId, lines: state.lines, succeededAt: command.now }];
+  }
+  if (command.outcome.shortages.length === 0) throw new ValidationError('a failed reservation names at least one shortage');
+  return [{ type: 'ReservationFailed', orderId: command.orderId, shortages: command.outcome.shortages, failedAt: command.now }];
+}
+
+/**
+ * Releasing is recorded before the SKU holds are released, so that nobody
+ * can record a success afterwards. Releasing nothing (unknown order, failed
+ * reservation) is recorded too, with no lines: it answers the caller, and a
+ * reservation request arriving after it decides nothing (no late hold leaks).
+ */
+export function releaseOrderReservation(state: Reservation, command: ReleaseOrderReservation): ReservationEvent[] {
+  switch (state.status) {
+    case 'none':
+    case 'failed':
+      return [{ type: 'ReservationReleased', orderId: command.orderId, lines: [], releasedAt: command.now }];
+    case 'succeeded':
+      return [{ type: 'ReservationReleased', orderId: command.orderId, lines: state.lines, releasedAt: command.now }];
+    case 'requested':
+      throw new ReservationInProgressError(command.orderId, 'releasing');
+    case 'released':
+    case 'committed':
+      return [];
+  }
+}
+
+/** Commits only a successful reservation; for anything else there is nothing held to sell. */
+export function commitOrderReservation(state: Reservation, command: CommitOrderReservation): ReservationEvent[] {
+  switch (state.status) {
+    case 'succeeded':
+      return [{ type: 'ReservationCommitted', orderId: command.orderId, lines: state.lines, committedAt: command.now }];
+    case 'requested':
+      throw new ReservationInProgressError(command.orderId, 'committing');
+    case 'none':
+    case 'failed':
+    case 'released':
+    case 'committed':
+      return [];
+  }
+}
+
+export function decide(state: Reservation, command: ReservationCommand): ReservationEvent[] {
+  switch (command.type) {
+    case 'RequestOrderReservation':
+      return requestOrderReservation(state, command);
+    case 'CompleteOrderReservation':
+      return completeOrderReservation(state, command);
+    case 'ReleaseOrderReservation':
+      return releaseOrderReservation(state, command);
+    case 'CommitOrderReservation':
+      return commitOrderReservation(state, command);
+  }
+}

@@ -1,0 +1,153 @@
+import { ConflictError, ValidationError } from '@shop/platform';
+import { evolve, holdOf, levelsOf, type Stock, type StockEvent } from './stock';
+
+/** Commands on one SKU. Time comes in as data (`now`, ISO 8601), so every decision is pure. */
+export interface ReceiveStock {
+  type: 'ReceiveStock';
+  sku: string;
+  quantity: number;
+  now: string;
+}
+export interface AdjustStock {
+  type: 'AdjustStock';
+  sku: string;
+  delta: number;
+  reason: string;
+  now: string;
+}
+export interface ReserveStockForOrder {
+  type: 'ReserveStockForOrder';
+  sku: string;
+  orderId: string;
+  quantity: number;
+  now: string;
+}
+export interface ReleaseStockForOrder {
+  type: 'ReleaseStockForOrder';
+  sku: string;
+  orderId: string;
+  now: string;
+}
+export interface CommitStockForOrder {
+  type: 'CommitStockForOrder';
+  sku: string;
+  orderId: string;
+  now: string;
+}
+export type StockCommand = ReceiveStock | AdjustStock | ReserveStockForOrder | ReleaseStockForOrder | CommitStockForOrder;
+
+type Unlevelled<E> = E extends StockEvent ? Omit<E, 'levels'> : never;
+
+/** Stamps an event with the levels it leads to, computed by `evolve` itself so they cannot disagree. */
+function withLevels(state: Stock, event: Unlevelled<StockEvent>): StockEvent {
+  const draft = { ...event, levels: levelsOf(state) } as StockEvent;
+  return { ...draft, levels: levelsOf(evolve(state, draft)) } as StockEvent;
+}
+
+export function receiveStock(state: Stock, command: ReceiveStock): StockEvent[] {
+  if (!Number.isInteger(command.quantity) || command.quantity <= 0) {
+    throw new ValidationError('a receipt quantity is a positive integer', { quantity: command.quantity });
+  }
+  return [withLevels(state, { type: 'StockReceived', sku: command.sku, quantity: command.quantity, receivedAt: command.now })];
+}
+
+/** An adjustment may not take the physical stock below zero, nor below what is promised to orders. */
+export function adjustStock(state: Stock, command: AdjustStock): StockEvent[] {
+  if (!Number.isInteger(command.delta) || command.delta === 0) {
+    throw new ValidationError('an adjustment delta is a non-zero integer', { delta: command.delta });
+  }
+  const { onHand, reserved } = levelsOf(state);
+  const after = onHand + command.delta;
+  if (after < 0) {
+    throw new ConflictError(`adjusting ${command.sku} by ${command.delta} would take on-hand stock below zero`, { sku: command.sku, onHand, delta: command.delta });
+  }
+  if (after < reserved) {
+    throw new ConflictError(`adjusting ${command.sku} by ${command.delta} would leave less on hand than is reserved`, {
+      sku: command.sku,
+      onHand,
+      reserved,
+      delta: command.delta,
+    });
+  }
+  return [
+    withLevels(state, { type: 'StockAdjusted', sku: command.sku, delta: command.delta, reason: command.reason, adjustedAt: command.now }),
+  ];
+}
+
+/**
+ * Opens the order's hold if enough is available. An order that already has a
+ * hold here (open, released or committed) gets nothing new: a redelivery
+ * reserves once, and a hold released by a compensation is never reopened.
+ * A shortage is not an error and appends nothing: see `reservationResult`.
+ */
+export function reserveStockForOrder(state: Stock, command: ReserveStockForOrder): StockEvent[] {
+  if (holdOf(state, command.orderId)) return [];
+  if (command.quantity > levelsOf(state).available) return [];
+  return [
+    withLevels(state, {
+      type: 'StockReserved',
+      sku: command.sku,
+      orderId: command.orderId,
+      quantity: command.quantity,
+      reservedAt: command.now,
+    }),
+  ];
+}
+
+/** Releases the order's open hold; no hold, or one already ended, releases nothing. */
+export function releaseStockForOrder(state: Stock, command: ReleaseStockForOrder): StockEvent[] {
+  const hold = holdOf(state, command.orderId);
+  if (hold?.status !== 'reserved') return [];
+  return [
+    withLevels(state, {
+      type: 'StockReservationReleased',
+      sku: command.sku,
+      orderId: command.orderId,
+      quantity: hold.quantity,
+      releasedAt: command.now,
+    }),
+  ];
+}
+
+/** The order is confirmed: its open hold is sold and leaves the stock on hand. */
+export function commitStockForOrder(state: Stock, command: CommitStockForOrder): StockEvent[] {
+  const hold = holdOf(state, command.orderId);
+  if (hold?.status !== 'reserved') return [];
+  return [
+    withLevels(state, {
+      type: 'StockReservationCommitted',
+      sku: command.sku,
+      orderId: command.orderId,
+      quantity: hold.quantity,
+      committedAt: command.now,
+    }),
+  ];
+}
+
+export function decide(state: Stock, command: StockCommand): StockEvent[] {
+  switch (command.type) {
+    case 'ReceiveStock':
+      return receiveStock(state, command);
+    case 'AdjustStock':
+      return adjustStock(state, command);
+    case 'ReserveStockForOrder':
+      return reserveStockForOrder(state, command);
+    case 'ReleaseStockForOrder':
+      return releaseStockForOrder(state, command);
+    case 'CommitStockForOrder':
+      return commitStockForOrder(state, command);
+  }
+}
+
+/** What a reservation attempt left for the order on this SKU. */
+export type ReservationResult =
+  | { outcome: 'reserved'; quantity: number }
+  | { outcome: 'ended'; status: 'released' | 'committed' }
+  | { outcome: 'short'; requested: number; available: number };
+
+export function reservationResult(state: Stock, orderId: string, requested: number): ReservationResult {
+  const hold = holdOf(state, orderId);
+  if (hold?.status === 'reserved') return { outcome: 'reserved', quantity: hold.quantity };
+  if (hold) return { outcome: 'ended', status: hold.status };
+  return { outcome: 'short', requested, available: levelsOf(state).available };
+}

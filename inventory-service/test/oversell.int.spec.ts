@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { ReserveStock } from '@shop/contracts';
+import { PostgresEventStore, createKnex, eventStoreMigrations, inboxMigrations, runMigrations, systemClock } from '@shop/platform';
+import { createTestDatabase } from '@shop/platform/testing';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inventoryCommandHandler } from '../src/integration/inbound/inventory-commands';
+import { Reservations } from '../src/reservations/reservations';
+import { StockLedger, stockStreamId } from '../src/stock/stock-ledger';
+import { commandMessage, freshSku, type TestDb } from './support/fixtures';
+
+const RUNS = 5;
+const STOCK = 100;
+const ORDERS = 1_000;
+
+describe('oversell: 1,000 concurrent one-unit reservations against 100 units of one SKU', () => {
+  let db: TestDb;
+  let knex: Knex;
+  let store: PostgresEventStore;
+  let ledger: StockLedger;
+  let reservations: Reservations;
+  let handle: ReturnType<typeof inventoryCommandHandler>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('inventory_oversell');
+    knex = createKnex(db);
+    await runMigrations(knex, 'event_store', eventStoreMigrations);
+    await runMigrations(knex, 'inbox', inboxMigrations);
+    store = new PostgresEventStore({ connection: db });
+    ledger = new StockLedger(store);
+    reservations = new Reservations(store, ledger, systemClock);
+    handle = inventoryCommandHandler({ db: knex, reservations });
+  });
+  afterAll(async () => {
+    await store.close();
+    await knex.destroy();
+    await db.drop();
+  });
+
+  for (let run = 1; run <= RUNS; run++) {
+    it(`reserves exactly ${STOCK} and never oversells (run ${run} of ${RUNS}, fresh SKU)`, async () => {
+      const sku = freshSku('HOT');
+      await ledger.execute({ type: 'ReceiveStock', sku, quantity: STOCK, now: new Date().toISOString() });
+      const orderIds = Array.from({ length: ORDERS }, () => randomUUID());
+
+      const outcomes = await Promise.allSettled(
+        orderIds.map((orderId) => handle(commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 1 }] }))),
+      );
+      expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+
+      const states = await Promise.all(orderIds.map((id) => reservations.load(id)));
+      expect(states.filter((s) => s.status === 'succeeded')).toHaveLength(STOCK);
+      expect(states.filter((s) => s.status === 'failed')).toHaveLength(ORDERS - STOCK);
+
+      expect(await ledger.levels(sku)).toEqual({ onHand: STOCK, reserved: STOCK, available: 0, sold: 0, received: STOCK });
+      // The same figures from the raw stream, without the ledger's snapshot cache.
+      const events = await store.readStream(stockStreamId(sku));
+      const holds = events.filter((e) => e.type === 'StockReserved').map((e) => (e.data as { orderId: string }).orderId);
+      expect(holds).toHaveLength(STOCK);
+      expect(new Set(holds).size).toBe(STOCK);
+      const succeeded = new Set(orderIds.filter((_, i) => states[i]!.status === 'succeeded'));
+      expect(holds.every((id) => succeeded.has(id))).toBe(true);
+      expect(events.filter((e) => e.type === 'StockReservationReleased')).toHaveLength(0);
+    });
+  }
+});

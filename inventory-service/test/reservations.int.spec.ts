@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { CommitReservation, ReleaseStock, ReserveStock } from '@shop/contracts';
+import { PostgresEventStore, createKnex, eventStoreMigrations, inboxMigrations, runMigrations, systemClock } from '@shop/platform';
+import { createTestDatabase } from '@shop/platform/testing';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inventoryCommandHandler } from '../src/integration/inbound/inventory-commands';
+import { reservationStreamId, Reservations } from '../src/reservations/reservations';
+import { StockLedger, stockStreamId } from '../src/stock/stock-ledger';
+import { commandMessage, freshSku, type TestDb } from './support/fixtures';
+
+describe('reservations through the inbound handler', () => {
+  let db: TestDb;
+  let knex: Knex;
+  let store: PostgresEventStore;
+  let ledger: StockLedger;
+  let reservations: Reservations;
+  let handle: ReturnType<typeof inventoryCommandHandler>;
+  const now = () => new Date().toISOString();
+
+  beforeAll(async () => {
+    db = await createTestDatabase('inventory_reservations');
+    knex = createKnex(db);
+    await runMigrations(knex, 'event_store', eventStoreMigrations);
+    await runMigrations(knex, 'inbox', inboxMigrations);
+    store = new PostgresEventStore({ connection: db });
+    ledger = new StockLedger(store);
+    reservations = new Reservations(store, ledger, systemClock);
+    handle = inventoryCommandHandler({ db: knex, reservations });
+  });
+  afterAll(async () => {
+    await store.close();
+    await knex.destroy();
+    await db.drop();
+  });
+
+  const stocked = async (quantity: number) => {
+    const sku = freshSku();
+    await ledger.execute({ type: 'ReceiveStock', sku, quantity, now: now() });
+    return sku;
+  };
+  const orderEvents = async (orderId: string) => (await store.readStream(reservationStreamId(orderId))).map((e) => ({ type: e.type, ...(e.data as object) }));
+  const stockEventTypes = async (sku: string) => (await store.readStream(stockStreamId(sku))).map((e) => e.type);
+
+  it('reserves all lines or none: one short line leaves nothing reserved and the failure names it', async () => {
+    const [a, b] = [await stocked(5), await stocked(1)];
+    const orderId = randomUUID();
+    await handle(commandMessage(ReserveStock, { orderId, lines: [{ sku: a, quantity: 2 }, { sku: b, quantity: 3 }] }));
+
+    expect((await reservations.load(orderId)).status).toBe('failed');
+    expect(await orderEvents(orderId)).toContainEqual(
+      expect.objectContaining({ type: 'ReservationFailed', shortages: [{ sku: b, requested: 3, available: 1 }] }),
+    );
+    expect(await ledger.levels(a)).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
+    expect(await ledger.levels(b)).toMatchObject({ onHand: 1, reserved: 0, available: 1 });
+  });
+
+  it('names every short line, not only the first', async () => {
+    const [a, b, c] = [await stocked(1), await stocked(9), await stocked(2)];
+    const orderId = randomUUID();
+    const lines = [{ sku: a, quantity: 4 }, { sku: b, quantity: 1 }, { sku: c, quantity: 5 }];
+    await handle(commandMessage(ReserveStock, { orderId, lines }));
+    const failed = (await orderEvents(orderId)).find((e) => e.type === 'ReservationFailed') as { shortages: unknown[] };
+    expect(failed.shortages).toEqual(
+      expect.arrayContaining([
+        { sku: a, requested: 4, available: 1 },
+        { sku: c, requested: 5, available: 2 },
+      ]),
+    );
+    expect(failed.shortages).toHaveLength(2);
+    for (const sku of [a, b, c]) expect((await ledger.levels(sku)).reserved).toBe(0);
+  });
+
+  it('releases an unknown order as a no-op: no stock touched, a release of no lines recorded as the reply', async () => {
+    const orderId = randomUUID();
+    await handle(commandMessage(ReleaseStock, { orderId }));
+    expect(await orderEvents(orderId)).toEqual([expect.objectContaining({ type: 'ReservationReleased', orderId, lines: [] })]);
+    // And a reservation arriving after that release reserves nothing: no hold can leak.
+    const sku = await stocked(3);
+    await handle(commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 1 }] }));
+    expect(await ledger.levels(sku)).toMatchObject({ reserved: 0, available: 3 });
+  });
+
+  it('commits an unknown order as a no-op', async () => {
+    const orderId = randomUUID();
+    await handle(commandMessage(CommitReservation, { orderId }));
+    expect(await orderEvents(orderId)).toEqual([]);
+  });
+
+  it('reserves, then commits: the stock is sold and the accounting reconciles', async () => {
+    const sku = await stocked(10);
+    const orderId = randomUUID();
+    await handle(commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 4 }] }));
+    expect(await ledger.levels(sku)).toEqual({ onHand: 10, reserved: 4, available: 6, sold: 0, received: 10 });
+    await handle(commandMessage(CommitReservation, { orderId }));
+    expect(await ledger.levels(sku)).toEqual({ onHand: 6, reserved: 0, available: 6, sold: 4, received: 10 });
+    // A later release of a committed order changes nothing.
+    await handle(commandMessage(ReleaseStock, { orderId }));
+    expect(await ledger.levels(sku)).toEqual({ onHand: 6, reserved: 0, available: 6, sold: 4, received: 10 });
+    expect((await reservations.load(orderId)).status).toBe('committed');
+  });
+
+  it('reserves, then releases every line', async () => {
+    const [a, b] = [await stocked(3), await stocked(3)];
+    const orderId = randomUUID();
+    const lines = [{ sku: b, quantity: 1 }, { sku: a, quantity: 2 }, { sku: b, quantity: 1 }];
+    await handle(commandMessage(ReserveStock, { orderId, lines }));
+    expect(await ledger.levels(b)).toMatchObject({ reserved: 2 });
+    await handle(commandMessage(ReleaseStock, { orderId }));
+    expect(await orderEvents(orderId)).toContainEqual(expect.objectContaining({ type: 'ReservationReleased', lines }));
+    expect(await ledger.levels(a)).toMatchObject({ reserved: 0, available: 3 });
+    expect(await ledger.levels(b)).toMatchObject({ reserved: 0, available: 3 });
+  });
+
+  it('skips a message already in the inbox, and reserves once when the inbox missed it (crash before the inbox record)', async () => {
+    const sku = await stocked(10);
+    const orderId = randomUUID();
+    const message = commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 2 }] });
+    await handle(message);
+    await handle(message);
+    // A crash after the effect but before the inbox row: the same message id runs again.
+    await knex('inbox_messages').where({ message_id: message.headers.ce_id }).delete();
+    await handle(message);
+    // Another message for the same order (the coordinator asked again).
+    await handle(commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 2 }] }));
+    expect(await stockEventTypes(sku)).toEqual(['StockReceived', 'StockReserved']);
+    expect((await orderEvents(orderId)).map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationSucceeded']);
+  });
+
+  it('converges after a crash in the middle of reserving: the redelivery finishes the job, once', async () => {
+    const [a, b] = [await stocked(2), await stocked(2)];
+    const orderId = randomUUID();
+    const lines = [{ sku: a, quantity: 1 }, { sku: b, quantity: 1 }];
+    const message = commandMessage(ReserveStock, { orderId, lines });
+    const messageId = message.headers.ce_id!;
+    // What a process that died after its first line left behind (same derived event ids as the real run).
+    const { executeCommand, deterministicId } = await import('@shop/platform');
+    const streamId = reservationStreamId(orderId);
+    await executeCommand({
+      store,
+      streamId,
+      decider: { initialState: null, evolve: (s) => s },
+      decide: () => [{ type: 'ReservationRequested', orderId, lines, requestedAt: now() }],
+      eventId: (i) => deterministicId(messageId, streamId, 'RequestOrderReservation', i),
+    });
+    await ledger.execute({ type: 'ReserveStockForOrder', sku: a, orderId, quantity: 1, now: now() }, { messageId });
+
+    await handle(message);
+    expect((await orderEvents(orderId)).map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationSucceeded']);
+    expect(await ledger.levels(a)).toMatchObject({ reserved: 1 });
+    expect(await ledger.levels(b)).toMatchObject({ reserved: 1 });
+    expect(await stockEventTypes(a)).toEqual(['StockReceived', 'StockReserved']);
+  });
+
+  it('a release for an order whose reservation never finished finishes it, then releases it: no hold leaks', async () => {
+    const [a, b] = [await stocked(2), await stocked(2)];
+    const orderId = randomUUID();
+    const lines = [{ sku: a, quantity: 1 }, { sku: b, quantity: 1 }];
+    // A reserving process died after recording the request and holding only the first line.
+    await reservations['decide'](orderId, { type: 'RequestOrderReservation', orderId, lines, now: now() }, {});
+    await ledger.execute({ type: 'ReserveStockForOrder', sku: a, orderId, quantity: 1, now: now() });
+
+    await handle(commandMessage(ReleaseStock, { orderId }));
+    expect((await orderEvents(orderId)).map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationSucceeded', 'ReservationReleased']);
+    expect(await ledger.levels(a)).toMatchObject({ reserved: 0, available: 2 });
+    expect(await ledger.levels(b)).toMatchObject({ reserved: 0, available: 2 });
+
+    // The dead process's message is redelivered later: it changes nothing.
+    await handle(commandMessage(ReserveStock, { orderId, lines }));
+    expect(await ledger.levels(a)).toMatchObject({ reserved: 0 });
+    expect(await ledger.levels(b)).toMatchObject({ reserved: 0 });
+  });
+
+  it('a reservation racing its own release never leaves a hold behind', async () => {
+    for (let round = 0; round < 10; round++) {
+      const skus = [await stocked(5), await stocked(5), await stocked(5)];
+      const orderId = randomUUID();
+      const lines = skus.map((sku) => ({ sku, quantity: 1 }));
+      // Two stores/ledgers: two processes, so the in-process queues do not serialise them.
+      const other = new Reservations(store, new StockLedger(store), systemClock);
+      await Promise.all([
+        reservations.reserve({ orderId, lines }, { messageId: randomUUID() }),
+        other.release({ orderId }, { messageId: randomUUID() }),
+      ]);
+      const state = await reservations.load(orderId);
+      expect(state.status).toBe('released');
+      for (const sku of skus) expect(await new StockLedger(store).levels(sku)).toMatchObject({ reserved: 0, available: 5 });
+    }
+  });
+
+  it('concurrent duplicate deliveries in two processes reserve once and record one outcome', async () => {
+    const sku = await stocked(3);
+    const orderId = randomUUID();
+    const message = commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 2 }] });
+    const second = inventoryCommandHandler({ db: knex, reservations: new Reservations(store, new StockLedger(store), systemClock) });
+    const results = await Promise.allSettled([handle(message), second(message)]);
+    // A loser may give up with a concurrency error; the bus would redeliver it, and the rerun changes nothing.
+    for (const r of results) if (r.status === 'rejected') await handle(message);
+    expect(await stockEventTypes(sku)).toEqual(['StockReceived', 'StockReserved']);
+    expect((await orderEvents(orderId)).map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationSucceeded']);
+  });
+});
