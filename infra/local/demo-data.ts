@@ -33,10 +33,10 @@ export function demoProducts(): DemoProduct[] {
   return products;
 }
 
-async function post(url: string, token: string, body: unknown): Promise<Response> {
+async function post(url: string, token: string, body: unknown, idempotencyKey: string): Promise<Response> {
   return fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': `demo-${url}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': idempotencyKey },
     body: JSON.stringify(body),
   });
 }
@@ -45,15 +45,14 @@ async function post(url: string, token: string, body: unknown): Promise<Response
 export async function loadDemoData(urls: { catalog: string; inventory: string }, adminToken: string): Promise<number> {
   let loaded = 0;
   for (const p of demoProducts()) {
-    const added = await post(`${urls.catalog}/v1/products`, adminToken, {
-      sku: p.sku,
-      name: p.name,
-      description: p.description,
-      category: p.category,
-      price: p.price,
-    });
+    const added = await post(
+      `${urls.catalog}/v1/products`,
+      adminToken,
+      { sku: p.sku, name: p.name, description: p.description, category: p.category, price: p.price },
+      `demo-product-${p.sku}`,
+    );
     if (!added.ok && added.status !== 409) throw new Error(`adding ${p.sku}: ${added.status} ${await added.text()}`);
-    const received = await post(`${urls.inventory}/v1/stock/${p.sku}/receipts`, adminToken, { quantity: p.stock });
+    const received = await post(`${urls.inventory}/v1/stock/${p.sku}/receipts`, adminToken, { quantity: p.stock }, `demo-stock-${p.sku}`);
     if (!received.ok) throw new Error(`receiving ${p.sku}: ${received.status} ${await received.text()}`);
     loaded++;
   }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +33,20 @@ function startStack(dataDir: string, extra: string[] = []) {
     },
     pgid: child.pid!,
   };
+}
+
+/** The pid of this checkout's running service process, read from /proc. */
+function servicePid(service: string): number | undefined {
+  const entry = path.join(repoRoot, service, 'src', 'main.ts');
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(entry)) return Number(name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 function groupAlive(pgid: number): boolean {
@@ -97,6 +112,20 @@ describe('npm start (local stack)', () => {
       };
       return list.items.some((o) => (o.orderId ?? o.id) === orderId && o.status === 'pending');
     }, 20_000);
+
+    // A service that crashes is reported and restarted on its port.
+    const orderPid = servicePid('order-service');
+    expect(orderPid).toBeGreaterThan(0);
+    process.kill(orderPid!, 'SIGKILL');
+    await waitFor(() => /order-service crashed \(exit SIGKILL\); restarting/.test(first.output()), 10_000);
+    await waitFor(async () => {
+      const pid = servicePid('order-service');
+      if (!pid || pid === orderPid) return false;
+      const res = await fetch(`${orders}/readyz`).catch(() => undefined);
+      return res?.status === 200;
+    }, 30_000);
+    const afterRestart = await fetch(`${orders}/v1/orders/${orderId}`, { headers: { authorization: `Bearer ${customer}` } });
+    expect(afterRestart.status).toBe(200);
 
     expect(await first.interrupt()).toBe(130);
     await waitFor(() => !groupAlive(first.pgid), 15_000);
