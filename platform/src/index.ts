@@ -16,7 +16,7 @@ export { PostgresBus, migrateBus, type PostgresBusOptions } from './bus/postgres
 export { busMigrations } from './bus/postgres/bus-migrations';
 export { createBusFromEnv } from './bus/create-bus';
 export * from './envelope/envelope';
-export { handleOnce, inboxHandler, inboxMigrations } from './inbox/inbox';
+export { handleOnce, inboxHandler, inboxMigrations, isHandled, markHandled } from './inbox/inbox';
 export { OutboxRelay, outboxMigrations, type OutboxRelayOptions, type OutboxRelayStatus } from './outbox/outbox-relay';
 export { PgNotifier } from './persistence/pg-notifier';
 export { busReadiness, consumerReadiness } from './bus/bus-readiness';

@@ -55,3 +55,19 @@ export function inboxHandler(
     await handleOnce(db, consumer, env.id, (trx) => handle(env, trx, message));
   };
 }
+
+/**
+ * For an effect that cannot share the inbox's transaction (an event-store
+ * append goes through the store's own connections): check `isHandled` before
+ * the effect and `markHandled` after it. The effect itself must then be
+ * idempotent (event ids derived from the message id, deciders that decide
+ * nothing the second time), because a crash between the two redelivers it.
+ */
+export async function isHandled(db: Knex, consumer: string, messageId: string): Promise<boolean> {
+  const row: unknown = await db('inbox_messages').where({ consumer, message_id: messageId }).first('message_id');
+  return row !== undefined;
+}
+
+export async function markHandled(db: Knex, consumer: string, messageId: string): Promise<void> {
+  await db.raw('insert into inbox_messages (consumer, message_id) values (?, ?) on conflict do nothing', [consumer, messageId]);
+}

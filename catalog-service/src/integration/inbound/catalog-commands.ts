@@ -1,5 +1,5 @@
 import { PriceOrderLines, UnknownMessageError, contracts, decodeContract, type MessageData } from '@shop/contracts';
-import { deterministicId, handleOnce, type ConsumedMessage } from '@shop/platform';
+import { deterministicId, isHandled, markHandled, type ConsumedMessage } from '@shop/platform';
 import type { Knex } from 'knex';
 import type { OrderPricing } from '../../pricing/order-pricing';
 
@@ -25,7 +25,7 @@ export function catalogCommandHandler(deps: { db: Knex; pricing: OrderPricing })
     if (definition.type !== PriceOrderLines.type) {
       throw new UnknownMessageError(`${CONSUMER} does not handle ${definition.type} on ${message.topic}`);
     }
-    if (await alreadyHandled(deps.db, envelope.id)) return;
+    if (await isHandled(deps.db, CONSUMER, envelope.id)) return;
     const command = data as MessageData<typeof PriceOrderLines>;
     await deps.pricing.price(command, {
       eventId: (i) => deterministicId(envelope.id, i),
@@ -35,11 +35,7 @@ export function catalogCommandHandler(deps: { db: Knex; pricing: OrderPricing })
         ...(envelope.traceparent ? { traceparent: envelope.traceparent } : {}),
       },
     });
-    await handleOnce(deps.db, CONSUMER, envelope.id, () => Promise.resolve());
+    await markHandled(deps.db, CONSUMER, envelope.id);
   };
 }
 
-async function alreadyHandled(db: Knex, messageId: string): Promise<boolean> {
-  const row: unknown = await db('inbox_messages').where({ consumer: CONSUMER, message_id: messageId }).first('message_id');
-  return row !== undefined;
-}

@@ -7,7 +7,7 @@ import {
   decodeContract,
   type MessageData,
 } from '@shop/contracts';
-import { handleOnce, type ConsumedMessage } from '@shop/platform';
+import { isHandled, markHandled, type ConsumedMessage } from '@shop/platform';
 import type { Knex } from 'knex';
 import type { CommandContext } from '../../shared/command-context';
 import type { Reservations } from '../../reservations/reservations';
@@ -30,7 +30,7 @@ export function inventoryCommandHandler(deps: { db: Knex; reservations: Reservat
   const { db, reservations } = deps;
   return async (message) => {
     const { envelope, definition, data } = decodeContract(contracts, message);
-    if (await alreadyHandled(db, envelope.id)) return;
+    if (await isHandled(db, CONSUMER_GROUP, envelope.id)) return;
     const context: CommandContext = {
       messageId: envelope.id,
       metadata: {
@@ -54,11 +54,7 @@ export function inventoryCommandHandler(deps: { db: Knex; reservations: Reservat
       default:
         throw new UnknownMessageError(`${CONSUMER_GROUP} does not handle ${definition.type} on ${message.topic}`);
     }
-    await handleOnce(db, CONSUMER_GROUP, envelope.id, () => Promise.resolve());
+    await markHandled(db, CONSUMER_GROUP, envelope.id);
   };
 }
 
-async function alreadyHandled(db: Knex, messageId: string): Promise<boolean> {
-  const row: unknown = await db('inbox_messages').where({ consumer: CONSUMER_GROUP, message_id: messageId }).first('message_id');
-  return row !== undefined;
-}

@@ -15,7 +15,8 @@ import {
   NonRetriableError,
   PlatformError,
   deterministicId,
-  handleOnce,
+  isHandled,
+  markHandled,
   type ConsumedMessage,
   type Envelope,
 } from '@shop/platform';
@@ -42,7 +43,7 @@ export function orderCommandsHandler(deps: { db: Knex; orders: Orders }): (messa
   const { db, orders } = deps;
   return async (message) => {
     const { envelope, definition, data } = decodeContract(contracts, message);
-    if (await alreadyHandled(db, envelope.id)) return;
+    if (await isHandled(db, ORDER_COMMANDS_CONSUMER, envelope.id)) return;
     const context = commandContext(envelope);
     try {
       switch (definition.type) {
@@ -67,14 +68,10 @@ export function orderCommandsHandler(deps: { db: Knex; orders: Orders }): (messa
     } catch (err) {
       throw deliveryError(err);
     }
-    await handleOnce(db, ORDER_COMMANDS_CONSUMER, envelope.id, () => Promise.resolve());
+    await markHandled(db, ORDER_COMMANDS_CONSUMER, envelope.id);
   };
 }
 
-async function alreadyHandled(db: Knex, messageId: string): Promise<boolean> {
-  const row: unknown = await db('inbox_messages').where({ consumer: ORDER_COMMANDS_CONSUMER, message_id: messageId }).first(db.raw('1'));
-  return row !== undefined;
-}
 
 function commandContext(envelope: Envelope): CommandContext {
   return {
