@@ -95,7 +95,12 @@ async function main(): Promise<void> {
           : `! ${spec.name} crashed (exit ${code ?? signal}); restarting in ${delay} ms; see ${spec.logFile}`,
       ),
   });
+  cleanup = async () => {
+    await supervisor.stopAll();
+    await server.stop();
+  };
   onShutdownSignal(async () => {
+    shuttingDown = true;
     console.log('\nstopping...');
     await supervisor.stopAll();
     await server.stop();
@@ -201,7 +206,14 @@ async function portFor(preferred: number): Promise<number> {
   return (await tryListen(preferred)) ?? (await tryListen(0))!;
 }
 
-main().catch((err: unknown) => {
+/** Set once Ctrl-C arrives: a start interrupted by it is not a failure, and the shutdown handler exits. */
+let shuttingDown = false;
+/** Stops what has been started so far, so a failed start leaves no process behind. */
+let cleanup: (() => Promise<void>) | undefined;
+
+main().catch(async (err: unknown) => {
+  if (shuttingDown) return;
   console.error(err instanceof Error ? err.message : err);
+  await cleanup?.().catch(() => undefined);
   process.exit(1);
 });

@@ -32,7 +32,7 @@ export class Supervisor {
     private readonly events: SupervisorEvents,
   ) {}
 
-  /** Starts the service and resolves when it logs that it is listening. */
+  /** Starts the service and resolves with its URL once it reports ready. */
   start(spec: ServiceSpec, timeoutMs = 60_000): Promise<string> {
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const log = fs.createWriteStream(spec.logFile, { flags: 'a' });
@@ -43,53 +43,42 @@ export class Supervisor {
     });
     this.children.set(spec.name, child);
     child.stderr.pipe(log, { end: false });
+    child.stdout.pipe(log, { end: false });
+    const url = `http://127.0.0.1:${spec.port}`;
+    let ready = false;
+    let exited = false;
 
-    return new Promise<string>((resolve, reject) => {
-      let buffered = '';
-      let ready = false;
-      const timer = setTimeout(() => {
-        if (!ready) reject(new Error(`${spec.name} did not report listening within ${timeoutMs} ms (see ${spec.logFile})`));
-      }, timeoutMs);
-      child.stdout.on('data', (chunk: Buffer) => {
-        log.write(chunk);
-        if (ready) return;
-        buffered += chunk.toString();
-        for (const line of buffered.split('\n')) {
-          if (!line.includes('"listening"')) continue;
-          try {
-            const entry = JSON.parse(line) as { url?: string };
-            ready = true;
-            clearTimeout(timer);
-            const url = entry.url ?? `http://127.0.0.1:${spec.port}`;
-            this.restarts.set(spec.name, 0);
-            this.events.onReady(spec, url);
-            resolve(url);
-          } catch {
-            // not a JSON line
-          }
-        }
-        buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        log.end();
-        if (this.children.get(spec.name) === child) this.children.delete(spec.name);
-        if (this.stopping) return;
-        if (!ready) {
-          reject(new Error(`${spec.name} exited (code ${code}, signal ${signal}) before listening; see ${spec.logFile}`));
-          return;
-        }
-        const attempt = (this.restarts.get(spec.name) ?? 0) + 1;
-        this.restarts.set(spec.name, attempt);
-        const delay = Math.min(500 * 2 ** (attempt - 1), 10_000);
-        this.events.onCrash(spec, code, signal, delay);
-        setTimeout(() => {
-          // A restart that fails before listening is reported; its own exit
-          // handler does not retry (it never became ready).
-          if (!this.stopping) this.start(spec).catch(() => this.events.onCrash(spec, null, null, -1));
-        }, delay).unref();
-      });
+    child.once('exit', (code, signal) => {
+      exited = true;
+      log.end();
+      if (this.children.get(spec.name) === child) this.children.delete(spec.name);
+      if (this.stopping || !ready) return; // a start that never became ready is reported by start()
+      const attempt = (this.restarts.get(spec.name) ?? 0) + 1;
+      this.restarts.set(spec.name, attempt);
+      const delay = Math.min(500 * 2 ** (attempt - 1), 10_000);
+      this.events.onCrash(spec, code, signal, delay);
+      setTimeout(() => {
+        if (!this.stopping) this.start(spec).catch(() => this.events.onCrash(spec, null, null, -1));
+      }, delay).unref();
     });
+
+    // Ready means the service answers /readyz (database and bus reachable,
+    // consumers joined), whatever its log level.
+    return (async () => {
+      const deadline = Date.now() + timeoutMs;
+      while (!exited && !this.stopping) {
+        const res = await fetch(`${url}/readyz`).catch(() => undefined);
+        if (res?.status === 200) {
+          ready = true;
+          this.restarts.set(spec.name, 0);
+          this.events.onReady(spec, url);
+          return url;
+        }
+        if (Date.now() > deadline) throw new Error(`${spec.name} was not ready within ${timeoutMs} ms (see ${spec.logFile})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`${spec.name} exited before it was ready; see ${spec.logFile}`);
+    })();
   }
 
   pid(name: string): number | undefined {

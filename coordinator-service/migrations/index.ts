@@ -1,0 +1,28 @@
+import type { Knex } from 'knex';
+
+/**
+ * The coordinator's own tables (`knex_migrations_coordinator`). The saga
+ * list is a projection (its table is created by the projection runner, so a
+ * rebuild can use shadow tables); the deadlines are not: they carry state
+ * of their own (fired or not) that replaying the log cannot rebuild.
+ */
+export const coordinatorMigrations: Record<string, Knex.Migration> = {
+  '0001_saga_deadlines': {
+    up: (knex) =>
+      knex.raw(`
+        create table saga_deadlines (
+          deadline_id uuid primary key,
+          saga_id text not null,
+          saga_type text not null,
+          order_id uuid not null,
+          step text not null,
+          due_at timestamptz not null,
+          status text not null default 'pending' check (status in ('pending', 'fired', 'cancelled')),
+          fired_at timestamptz,
+          created_at timestamptz not null default now()
+        );
+        create index saga_deadlines_due on saga_deadlines (due_at) where status = 'pending';
+        create index saga_deadlines_saga on saga_deadlines (saga_id)`),
+    down: (knex) => knex.raw('drop table saga_deadlines'),
+  },
+};

@@ -1,0 +1,90 @@
+import type { Container } from 'inversify';
+import { pino } from 'pino';
+import { TOPICS } from '@shop/contracts';
+import {
+  IdempotencyStore,
+  OutboxRelay,
+  PostgresEventStore,
+  ProjectionRunner,
+  TOKENS,
+  authSettingsFromConfig,
+  bindFactory,
+  bindValue,
+  createBusFromEnv,
+  createContainer,
+  createKnex,
+  createTokenVerifier,
+  parseDatabaseUrl,
+  systemClock,
+  token,
+  type Consumer,
+} from '@shop/platform';
+import { deadlineSettings, type CoordinatorConfig } from './config';
+import { DeadlinePoller } from './deadlines/deadline-poller';
+import { COORDINATOR_CONSUMER, participantEventsHandler } from './integration/inbound/participant-events';
+import { SOURCE, sagaEventToMessages } from './integration/outbound/to-messages';
+import { sagaListProjection } from './sagas/read-models/saga-list/projection';
+import { Sagas } from './sagas/sagas';
+
+export const CONFIG = token<CoordinatorConfig>('coordinator-service.Config');
+export const SAGAS = token<Sagas>('coordinator-service.Sagas');
+export const SAGA_LIST_PROJECTION = token<ProjectionRunner>('coordinator-service.SagaListProjection');
+export const OUTBOX_RELAY = token<OutboxRelay>('coordinator-service.OutboxRelay');
+export const EVENT_CONSUMER = token<Consumer>('coordinator-service.EventConsumer');
+export const DEADLINE_POLLER = token<DeadlinePoller>('coordinator-service.DeadlinePoller');
+
+/** The composition root: the only place that knows inversify and picks the adapters. */
+export function compose(config: CoordinatorConfig, source: NodeJS.ProcessEnv): Container {
+  const c = createContainer();
+  bindValue(c, CONFIG, config);
+  bindFactory(c, TOKENS.Logger, [CONFIG], (cfg) => pino({ name: cfg.SERVICE_NAME, level: cfg.LOG_LEVEL }));
+  bindFactory(c, TOKENS.Database, [CONFIG], (cfg) => createKnex(parseDatabaseUrl(cfg.DATABASE_URL), { max: 10 }));
+  bindFactory(c, TOKENS.EventStore, [CONFIG], (cfg) => new PostgresEventStore({ connection: parseDatabaseUrl(cfg.DATABASE_URL) }));
+  bindFactory(c, TOKENS.Bus, [CONFIG], (cfg) => createBusFromEnv({ ...source, BUS: cfg.BUS, BUS_DATABASE_URL: cfg.BUS_DATABASE_URL }));
+  bindValue(c, TOKENS.Clock, systemClock);
+  bindFactory(c, TOKENS.TokenVerifier, [CONFIG], (cfg) => createTokenVerifier(authSettingsFromConfig(cfg)));
+  bindFactory(c, TOKENS.IdempotencyStore, [TOKENS.Database], (db) => new IdempotencyStore(db));
+  bindFactory(
+    c,
+    SAGAS,
+    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Clock],
+    (cfg, store, db, clock) => new Sagas(store, db, clock, deadlineSettings(cfg)),
+  );
+  bindFactory(
+    c,
+    SAGA_LIST_PROJECTION,
+    [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger],
+    (db, store, logger) =>
+      new ProjectionRunner(db, store, sagaListProjection, { onError: (err) => logger.warn({ err }, 'saga list projection failed; resuming') }),
+  );
+  bindFactory(
+    c,
+    OUTBOX_RELAY,
+    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Bus, TOKENS.Logger],
+    (cfg, store, db, bus, logger) =>
+      new OutboxRelay({
+        name: SOURCE,
+        store,
+        db,
+        lockConnection: parseDatabaseUrl(cfg.DATABASE_URL),
+        bus,
+        toMessages: sagaEventToMessages,
+        filter: { categories: ['saga'] },
+        onError: (err) => logger.warn({ err }, 'outbox relay failed; retrying'),
+      }),
+  );
+  bindFactory(c, EVENT_CONSUMER, [TOKENS.Bus, TOKENS.Database, SAGAS], (bus, db, sagas) =>
+    bus.consumer({
+      groupId: COORDINATOR_CONSUMER,
+      topics: [TOPICS.orderEvents, TOPICS.catalogEvents, TOPICS.inventoryEvents],
+      handler: participantEventsHandler({ db, sagas }),
+    }),
+  );
+  bindFactory(
+    c,
+    DEADLINE_POLLER,
+    [CONFIG, TOKENS.Database, SAGAS, TOKENS.Logger],
+    (cfg, db, sagas, logger) => new DeadlinePoller(db, sagas, { intervalMs: cfg.DEADLINE_POLL_MS, logger }),
+  );
+  return c;
+}

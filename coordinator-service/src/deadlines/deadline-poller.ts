@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { SagaType } from '../sagas/saga';
+import type { Sagas } from '../sagas/sagas';
+
+interface DueDeadline {
+  deadline_id: string;
+  saga_id: string;
+  saga_type: SagaType;
+  order_id: string;
+}
+
+/**
+ * Fires due deadlines from `saga_deadlines`. Each instance claims due rows
+ * with `FOR UPDATE SKIP LOCKED` in one transaction, feeds each expiry to its
+ * saga and marks the row fired in the same transaction: two instances never
+ * take the same row, and a crash before the commit leaves it pending for the
+ * next poll. The expiry's event ids derive from the deadline id, so a re-run
+ * after such a crash appends nothing twice; the saga ignores a deadline of a
+ * step it has left or a saga that ended.
+ */
+export class DeadlinePoller {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly sagas: Sagas,
+    private readonly options: { intervalMs: number; batchSize?: number; logger?: Logger },
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.pollOnce()
+        .then(() => undefined)
+        .catch((err: unknown) => this.options.logger?.warn({ err }, 'deadline poll failed'))
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.timer = setTimeout(tick, this.options.intervalMs);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Fires the due deadlines this instance could claim; returns how many. */
+  async pollOnce(): Promise<number> {
+    return this.db.transaction(async (trx) => {
+      const due = (await trx('saga_deadlines')
+        .where('status', 'pending')
+        .andWhere('due_at', '<=', trx.fn.now())
+        .orderBy('due_at')
+        .limit(this.options.batchSize ?? 50)
+        .forUpdate()
+        .skipLocked()
+        .select('deadline_id', 'saga_id', 'saga_type', 'order_id')) as DueDeadline[];
+      for (const row of due) {
+        await this.sagas.apply(row.saga_type, row.order_id, { type: 'DeadlineExpired', deadlineId: row.deadline_id }, {
+          key: `deadline:${row.deadline_id}`,
+          metadata: { correlationId: row.saga_id },
+        });
+        await trx('saga_deadlines').where({ deadline_id: row.deadline_id }).update({ status: 'fired', fired_at: trx.fn.now() });
+      }
+      return due.length;
+    });
+  }
+}

@@ -1,0 +1,193 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { signToken } from '@shop/platform';
+import { waitFor } from '@shop/platform/testing';
+import type { StackFile } from '../../local/stack';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
+const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+export interface OrderView {
+  orderId: string;
+  status: string;
+  statusHistory: { status: string; at: string; reason?: string }[];
+}
+
+export interface StockLevels {
+  sku: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  sold: number;
+  received: number;
+}
+
+/** Every stack started by this test process, ready or not, so none outlives it. */
+const started = new Set<LocalStack>();
+
+/** Stops every stack this test process started (for afterAll). */
+export async function stopAllStacks(): Promise<void> {
+  await Promise.all([...started].map((s) => s.stop()));
+}
+
+/**
+ * The local stack started exactly as `npm start` starts it (infra/local/start.ts
+ * in its own process group), with helpers to drive it through the services'
+ * public HTTP APIs only.
+ */
+export class LocalStack {
+  private output = '';
+  readonly pgid: number;
+  private readonly exited: Promise<number | null>;
+  stack!: StackFile;
+  private auth!: { secret: string; issuer: string; audience: string };
+
+  private constructor(
+    readonly dataDir: string,
+    args: string[],
+    env: Record<string, string>,
+  ) {
+    const child = spawn(tsx, ['infra/local/start.ts', '--data-dir', dataDir, ...args], {
+      cwd: repoRoot,
+      detached: true,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (c: Buffer) => (this.output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (this.output += c.toString()));
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    this.pgid = child.pid!;
+  }
+
+  /** Starts a stack in `dataDir` (a fresh temporary one by default) and waits until it is ready. */
+  static async start(options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<LocalStack> {
+    let dataDir = options.dataDir;
+    if (!dataDir) {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shop-stack-'));
+      await fs.chmod(dir, 0o755); // reachable by the postgres user when tests run as root
+      dataDir = path.join(dir, 'state');
+    }
+    const stack = new LocalStack(dataDir, options.args ?? [], options.env ?? {});
+    started.add(stack);
+    await waitFor(() => stack.output.includes('ready. Ctrl-C stops everything.'), 120_000).catch((err: unknown) => {
+      throw new Error(`stack did not start: ${(err as Error).message}\n${stack.output}`);
+    });
+    stack.stack = JSON.parse(await fs.readFile(path.join(dataDir, 'stack.json'), 'utf8')) as StackFile;
+    const credentials = JSON.parse(await fs.readFile(path.join(dataDir, 'credentials.json'), 'utf8')) as { authJwtSecret: string };
+    stack.auth = { secret: credentials.authJwtSecret, issuer: 'urn:shop:auth', audience: 'urn:shop:api' };
+    return stack;
+  }
+
+  log(): string {
+    return this.output;
+  }
+
+  url(service: string): string {
+    const url = this.stack.services?.[service];
+    if (!url) throw new Error(`${service} is not running in this stack`);
+    return url;
+  }
+
+  token(role: 'admin' | 'customer', sub = role === 'admin' ? 'admin' : `customer-${randomUUID().slice(0, 8)}`): Promise<string> {
+    return signToken({ sub, roles: [role], ttl: '1h' }, this.auth);
+  }
+
+  async request<T>(service: string, method: string, route: string, token?: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${this.url(service)}${route}`, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  async placeOrder(token: string, lines: { sku: string; quantity: number }[], paymentToken: string): Promise<string> {
+    const res = await this.request<{ orderId: string }>('order-service', 'POST', '/v1/orders', token, { lines, paymentToken }, {
+      'idempotency-key': randomUUID(),
+    });
+    if (res.status !== 202) throw new Error(`placing an order: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.orderId;
+  }
+
+  async order(token: string, orderId: string): Promise<OrderView> {
+    const res = await this.request<OrderView>('order-service', 'GET', `/v1/orders/${orderId}`, token);
+    if (res.status !== 200) throw new Error(`reading order ${orderId}: ${res.status}`);
+    return res.body;
+  }
+
+  async waitForOrder(token: string, orderId: string, statuses: string[], timeoutMs = 30_000): Promise<OrderView> {
+    let last: OrderView | undefined;
+    await waitFor(async () => {
+      last = await this.order(token, orderId);
+      return statuses.includes(last.status);
+    }, timeoutMs).catch((err: unknown) => {
+      throw new Error(`order ${orderId} is ${last?.status}, not ${statuses.join('|')}: ${(err as Error).message}`);
+    });
+    return last!;
+  }
+
+  async stock(sku: string): Promise<StockLevels> {
+    return (await this.request<StockLevels>('inventory-service', 'GET', `/v1/stock/${sku}`)).body;
+  }
+
+  async products(query = 'limit=100'): Promise<{ sku: string; price: { amount: number } }[]> {
+    return (await this.request<{ items: { sku: string; price: { amount: number } }[] }>('catalog-service', 'GET', `/v1/products?${query}`)).body.items;
+  }
+
+  /** The pid of this checkout's process running `service`, read from /proc. */
+  servicePid(service: string): number | undefined {
+    const entry = path.join(repoRoot, service, 'src', 'main.ts');
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(entry)) return Number(name);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return undefined;
+  }
+
+  /** SIGKILLs a service and waits until the supervisor has it listening again. */
+  async crash(service: string, timeoutMs = 60_000): Promise<void> {
+    const pid = this.servicePid(service);
+    if (!pid) throw new Error(`${service} is not running`);
+    const crashes = this.output.split(`${service} crashed`).length;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => this.output.split(`${service} crashed`).length > crashes, 10_000);
+    await waitFor(async () => {
+      const next = this.servicePid(service);
+      if (!next || next === pid) return false;
+      const res = await fetch(`${this.url(service)}/readyz`).catch(() => undefined);
+      return res?.status === 200;
+    }, timeoutMs);
+  }
+
+  groupAlive(): boolean {
+    try {
+      process.kill(-this.pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Ctrl-C: SIGINT to the whole process group; resolves with the launcher's exit code once nothing is left. */
+  async stop(): Promise<number | null> {
+    started.delete(this);
+    if (!this.groupAlive()) return this.exited;
+    process.kill(-this.pgid, 'SIGINT');
+    const code = await this.exited;
+    await waitFor(() => !this.groupAlive(), 20_000);
+    return code;
+  }
+}
