@@ -22,6 +22,9 @@ export interface SupervisorEvents {
  * JSON log to a file, restarts it with backoff when it dies unexpectedly, and
  * stops them all on request.
  */
+/** Restarts in a row that never reach ready before the supervisor gives up on a service. */
+const MAX_RESTARTS = 10;
+
 export class Supervisor {
   private readonly children = new Map<string, ChildProcess>();
   private readonly restarts = new Map<string, number>();
@@ -32,8 +35,17 @@ export class Supervisor {
     private readonly events: SupervisorEvents,
   ) {}
 
-  /** Starts the service and resolves with its URL once it reports ready. */
+  /**
+   * Starts the service and resolves with its URL once it reports ready; a
+   * first start that fails rejects. After that, whenever the process dies
+   * (ready or not) it is reported and started again with backoff, up to
+   * `MAX_RESTARTS` times in a row without becoming ready.
+   */
   start(spec: ServiceSpec, timeoutMs = 60_000): Promise<string> {
+    return this.launch(spec, timeoutMs, false);
+  }
+
+  private launch(spec: ServiceSpec, timeoutMs: number, restarting: boolean): Promise<string> {
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const log = fs.createWriteStream(spec.logFile, { flags: 'a' });
     const child = spawn(process.execPath, ['--import', 'tsx', spec.entry], {
@@ -45,20 +57,24 @@ export class Supervisor {
     child.stderr.pipe(log, { end: false });
     child.stdout.pipe(log, { end: false });
     const url = `http://127.0.0.1:${spec.port}`;
-    let ready = false;
     let exited = false;
+    let initialFailure = false;
 
     child.once('exit', (code, signal) => {
       exited = true;
       log.end();
       if (this.children.get(spec.name) === child) this.children.delete(spec.name);
-      if (this.stopping || !ready) return; // a start that never became ready is reported by start()
+      if (this.stopping || initialFailure) return;
       const attempt = (this.restarts.get(spec.name) ?? 0) + 1;
       this.restarts.set(spec.name, attempt);
+      if (attempt > MAX_RESTARTS) {
+        this.events.onCrash(spec, code, signal, -1);
+        return;
+      }
       const delay = Math.min(500 * 2 ** (attempt - 1), 10_000);
       this.events.onCrash(spec, code, signal, delay);
       setTimeout(() => {
-        if (!this.stopping) this.start(spec).catch(() => this.events.onCrash(spec, null, null, -1));
+        if (!this.stopping) void this.launch(spec, timeoutMs, true).catch(() => undefined);
       }, delay).unref();
     });
 
@@ -67,16 +83,20 @@ export class Supervisor {
     return (async () => {
       const deadline = Date.now() + timeoutMs;
       while (!exited && !this.stopping) {
-        const res = await fetch(`${url}/readyz`).catch(() => undefined);
+        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
         if (res?.status === 200) {
-          ready = true;
           this.restarts.set(spec.name, 0);
           this.events.onReady(spec, url);
           return url;
         }
-        if (Date.now() > deadline) throw new Error(`${spec.name} was not ready within ${timeoutMs} ms (see ${spec.logFile})`);
+        if (Date.now() > deadline) {
+          if (!restarting) initialFailure = true;
+          child.kill('SIGKILL');
+          throw new Error(`${spec.name} was not ready within ${timeoutMs} ms (see ${spec.logFile})`);
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
+      if (!restarting) initialFailure = true;
       throw new Error(`${spec.name} exited before it was ready; see ${spec.logFile}`);
     })();
   }

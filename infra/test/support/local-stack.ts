@@ -163,7 +163,9 @@ export class LocalStack {
     if (!pid) throw new Error(`${service} is not running`);
     const crashes = this.output.split(`${service} crashed`).length;
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => this.output.split(`${service} crashed`).length > crashes, 10_000);
+    await waitFor(() => this.output.split(`${service} crashed`).length > crashes, 10_000).catch((err: unknown) => {
+      throw new Error(`${service} (pid ${pid}) was killed but no crash was reported: ${(err as Error).message}\n${this.output.slice(-3000)}`);
+    });
     await waitFor(async () => {
       const next = this.servicePid(service);
       if (!next || next === pid) return false;
