@@ -17,14 +17,14 @@ export const StockLevelChanged = defineMessage({
     available: Count,
     sold: Count,
     received: Count,
-    cause: z.enum(['received', 'adjusted', 'reserved', 'released', 'committed']),
+    cause: z.enum(['received', 'adjusted', 'reserved', 'released', 'committed', 'restocked']),
     orderId: OrderId.optional(),
     changedAt: Timestamp,
   }),
   key: (d) => d.sku,
   producer: 'inventory-service',
   consumers: ['analytics-service'],
-  description: 'The stock of a SKU changed; the figures are the levels after the change.',
+  description: "The stock of a SKU changed; the figures are the levels after the change ('restocked': a cancelled order's sold stock is back on hand).",
 });
 
 export const ReserveStock = defineMessage({
@@ -75,7 +75,7 @@ export const ReleaseStock = defineMessage({
   key: (d) => d.orderId,
   producer: 'coordinator-service',
   consumers: ['inventory-service'],
-  description: "Release the order's reservation; releasing nothing is not an error.",
+  description: "Release the order's reservation (restock it if it was committed); releasing nothing is not an error.",
 });
 
 export const StockReleased = defineMessage({
@@ -87,7 +87,7 @@ export const StockReleased = defineMessage({
   key: (d) => d.orderId,
   producer: 'inventory-service',
   consumers: ['coordinator-service'],
-  description: 'Reply: the reservation is released (lines empty when there was none).',
+  description: 'Reply: the reservation is released, or, if it was committed, its sold lines are back on hand (lines empty when there was none).',
 });
 
 export const CommitReservation = defineMessage({

@@ -118,6 +118,22 @@ describe('inventory commands and replies through the bus', () => {
     expect(await levels(sku)).toMatchObject({ onHand: 4, reserved: 0, available: 4 });
   });
 
+  it('restocks a committed order on release: the sold stock is back on hand and the reply lists the lines', async () => {
+    const sku = freshSku();
+    await receive(sku, 5);
+    const orderId = randomUUID();
+    await send(ReserveStock, { orderId, lines: [{ sku, quantity: 2 }] });
+    await send(CommitReservation, { orderId });
+    await reply(orderId, 'inventory.reservation-committed');
+    await send(ReleaseStock, { orderId, reason: 'cancelled' });
+    expect((await reply(orderId, 'inventory.stock-released')).data).toEqual({ orderId, lines: [{ sku, quantity: 2 }] });
+    expect(await levels(sku)).toEqual({ sku, onHand: 5, reserved: 0, available: 5, sold: 0, received: 5 });
+    await waitFor(() => replies.some((r) => r.type === 'inventory.stock-level-changed' && r.data.sku === sku && r.data.cause === 'restocked'));
+    const changes = replies.filter((r) => r.type === 'inventory.stock-level-changed' && r.data.sku === sku);
+    expect(changes.map((c) => c.data.cause)).toEqual(['received', 'reserved', 'committed', 'restocked']);
+    expect(changes[3]!.data).toMatchObject({ onHand: 5, reserved: 0, available: 5, sold: 0, received: 5, orderId });
+  });
+
   it('dead-letters a message it cannot read, with the reason, and keeps consuming', async () => {
     await running.bus.publish([{ topic: TOPICS.inventoryCommands, key: 'x', value: '{}', headers: { ce_type: 'inventory.reserve-stock' } }]);
     await waitFor(() => dead.length > 0, 20_000);

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { CommitReservation, ReleaseStock, ReserveStock } from '@shop/contracts';
-import { PostgresEventStore, createKnex, eventStoreMigrations, inboxMigrations, runMigrations, systemClock } from '@shop/platform';
+import { PostgresEventStore, createKnex, decodeEnvelope, eventStoreMigrations, inboxMigrations, runMigrations, systemClock } from '@shop/platform';
 import { createTestDatabase } from '@shop/platform/testing';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryCommandHandler } from '../src/integration/inbound/inventory-commands';
+import { toMessages } from '../src/integration/outbound/to-messages';
 import { reservationStreamId, Reservations } from '../src/reservations/reservations';
 import { StockLedger, stockStreamId } from '../src/stock/stock-ledger';
 import { commandMessage, freshSku, type TestDb } from './support/fixtures';
@@ -94,10 +95,75 @@ describe('reservations through the inbound handler', () => {
     expect(await ledger.levels(sku)).toEqual({ onHand: 10, reserved: 4, available: 6, sold: 0, received: 10 });
     await handle(commandMessage(CommitReservation, { orderId }));
     expect(await ledger.levels(sku)).toEqual({ onHand: 6, reserved: 0, available: 6, sold: 4, received: 10 });
-    // A later release of a committed order changes nothing.
-    await handle(commandMessage(ReleaseStock, { orderId }));
-    expect(await ledger.levels(sku)).toEqual({ onHand: 6, reserved: 0, available: 6, sold: 4, received: 10 });
     expect((await reservations.load(orderId)).status).toBe('committed');
+  });
+
+  it('reserves, commits, then releases: the sold lines are restocked, with one stock-released reply listing them; a second release changes nothing', async () => {
+    const [a, b] = [await stocked(10), await stocked(5)];
+    const orderId = randomUUID();
+    const lines = [{ sku: b, quantity: 1 }, { sku: a, quantity: 4 }, { sku: b, quantity: 1 }];
+    await handle(commandMessage(ReserveStock, { orderId, lines }));
+    await handle(commandMessage(CommitReservation, { orderId }));
+    expect(await ledger.levels(a)).toEqual({ onHand: 6, reserved: 0, available: 6, sold: 4, received: 10 });
+    // Another order holds some of b meanwhile: the restock leaves its hold alone.
+    const otherOrder = randomUUID();
+    await handle(commandMessage(ReserveStock, { orderId: otherOrder, lines: [{ sku: b, quantity: 2 }] }));
+
+    const release = commandMessage(ReleaseStock, { orderId, reason: 'cancelled by the customer' });
+    await handle(release);
+    expect(await ledger.levels(a)).toEqual({ onHand: 10, reserved: 0, available: 10, sold: 0, received: 10 });
+    expect(await ledger.levels(b)).toEqual({ onHand: 5, reserved: 2, available: 3, sold: 0, received: 5 });
+    expect((await reservations.load(orderId)).status).toBe('restocked');
+    expect(await stockEventTypes(a)).toEqual(['StockReceived', 'StockReserved', 'StockReservationCommitted', 'StockRestocked']);
+    const restockChanges = (await store.readStream(stockStreamId(b))).flatMap(toMessages).map(decodeEnvelope).filter((m) => m.data && (m.data as { cause?: string }).cause === 'restocked');
+    expect(restockChanges.map((m) => m.data)).toEqual([expect.objectContaining({ sku: b, orderId, onHand: 5, reserved: 2, sold: 0, received: 5 })]);
+
+    const released = async () => (await store.readStream(reservationStreamId(orderId))).flatMap(toMessages).map(decodeEnvelope).filter((m) => m.type === 'inventory.stock-released');
+    expect((await released()).map((m) => m.data)).toEqual([{ orderId, lines }]);
+
+    // The same message redelivered after a crash before its inbox row, and a second release: nothing changes, no second reply.
+    await knex('inbox_messages').where({ message_id: release.headers.ce_id }).delete();
+    await handle(release);
+    await handle(commandMessage(ReleaseStock, { orderId }));
+    await handle(commandMessage(CommitReservation, { orderId }));
+    expect(await released()).toHaveLength(1);
+    expect(await stockEventTypes(a)).toEqual(['StockReceived', 'StockReserved', 'StockReservationCommitted', 'StockRestocked']);
+    expect(await ledger.levels(a)).toEqual({ onHand: 10, reserved: 0, available: 10, sold: 0, received: 10 });
+    expect(await ledger.levels(b)).toEqual({ onHand: 5, reserved: 2, available: 3, sold: 0, received: 5 });
+  });
+
+  it('a restock that crashed after recording it on the order stream is finished by the redelivery, once', async () => {
+    const [a, b] = [await stocked(3), await stocked(3)];
+    const orderId = randomUUID();
+    const lines = [{ sku: a, quantity: 1 }, { sku: b, quantity: 2 }];
+    await handle(commandMessage(ReserveStock, { orderId, lines }));
+    await handle(commandMessage(CommitReservation, { orderId }));
+    const release = commandMessage(ReleaseStock, { orderId });
+    const messageId = release.headers.ce_id!;
+    // A process died after recording the restock and restocking only the first SKU (same derived ids as the real run).
+    await reservations['decide'](orderId, { type: 'ReleaseOrderReservation', orderId, now: now() }, { messageId });
+    await ledger.execute({ type: 'RestockForOrder', sku: a, orderId, now: now() }, { messageId });
+    expect(await ledger.levels(b)).toMatchObject({ onHand: 1, sold: 2 });
+
+    await handle(release);
+    expect((await orderEvents(orderId)).map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationSucceeded', 'ReservationCommitted', 'ReservationRestocked']);
+    expect(await ledger.levels(a)).toEqual({ onHand: 3, reserved: 0, available: 3, sold: 0, received: 3 });
+    expect(await ledger.levels(b)).toEqual({ onHand: 3, reserved: 0, available: 3, sold: 0, received: 3 });
+    expect(await stockEventTypes(a)).toEqual(['StockReceived', 'StockReserved', 'StockReservationCommitted', 'StockRestocked']);
+  });
+
+  it('a release after a commit that crashed before settling its holds still leaves no hold and restocks everything', async () => {
+    const [a, b] = [await stocked(3), await stocked(3)];
+    const orderId = randomUUID();
+    const lines = [{ sku: a, quantity: 1 }, { sku: b, quantity: 1 }];
+    await handle(commandMessage(ReserveStock, { orderId, lines }));
+    // A committing process recorded the commit, sold only the first SKU, and died.
+    await reservations['decide'](orderId, { type: 'CommitOrderReservation', orderId, now: now() }, {});
+    await ledger.execute({ type: 'CommitStockForOrder', sku: a, orderId, now: now() });
+
+    await handle(commandMessage(ReleaseStock, { orderId }));
+    for (const sku of [a, b]) expect(await ledger.levels(sku)).toEqual({ onHand: 3, reserved: 0, available: 3, sold: 0, received: 3 });
+    expect((await reservations.load(orderId)).status).toBe('restocked');
   });
 
   it('reserves, then releases every line', async () => {

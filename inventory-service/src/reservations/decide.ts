@@ -55,6 +55,9 @@ export function completeOrderReservation(state: Reservation, command: CompleteOr
  * can record a success afterwards. Releasing nothing (unknown order, failed
  * reservation) is recorded too, with no lines: it answers the caller, and a
  * reservation request arriving after it decides nothing (no late hold leaks).
+ * Releasing a committed reservation (a confirmed order was cancelled)
+ * restocks it: `ReservationRestocked` is recorded, once, before the sold
+ * quantities go back on hand on the SKU streams.
  */
 export function releaseOrderReservation(state: Reservation, command: ReleaseOrderReservation): ReservationEvent[] {
   switch (state.status) {
@@ -63,10 +66,12 @@ export function releaseOrderReservation(state: Reservation, command: ReleaseOrde
       return [{ type: 'ReservationReleased', orderId: command.orderId, lines: [], releasedAt: command.now }];
     case 'succeeded':
       return [{ type: 'ReservationReleased', orderId: command.orderId, lines: state.lines, releasedAt: command.now }];
+    case 'committed':
+      return [{ type: 'ReservationRestocked', orderId: command.orderId, lines: state.lines, restockedAt: command.now }];
     case 'requested':
       throw new ReservationInProgressError(command.orderId, 'releasing');
     case 'released':
-    case 'committed':
+    case 'restocked':
       return [];
   }
 }
@@ -82,6 +87,7 @@ export function commitOrderReservation(state: Reservation, command: CommitOrderR
     case 'failed':
     case 'released':
     case 'committed':
+    case 'restocked':
       return [];
   }
 }

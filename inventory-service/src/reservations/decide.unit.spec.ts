@@ -19,6 +19,7 @@ const failed: ReservationEvent = { type: 'ReservationFailed', orderId, shortages
 const releasedAll: ReservationEvent = { type: 'ReservationReleased', orderId, lines, releasedAt: now };
 const releasedNothing: ReservationEvent = { type: 'ReservationReleased', orderId, lines: [], releasedAt: now };
 const committed: ReservationEvent = { type: 'ReservationCommitted', orderId, lines, committedAt: now };
+const restocked: ReservationEvent = { type: 'ReservationRestocked', orderId, lines, restockedAt: now };
 
 const request = { type: 'RequestOrderReservation' as const, orderId, lines, now };
 const completeOk = { type: 'CompleteOrderReservation' as const, orderId, outcome: { allReserved: true as const }, now };
@@ -101,10 +102,21 @@ describe('reservation of an order', () => {
   });
 
   describe('when the reservation was committed', () => {
-    it('decides nothing more', () => {
+    it('restocks every committed line on a release (the confirmed order was cancelled)', () => {
+      given(requested, succeeded, committed).when(release).then(restocked);
+    });
+    it('decides nothing on a second commit or a late request', () => {
       given(requested, succeeded, committed).when(commit).thenNothing();
-      given(requested, succeeded, committed).when(release).thenNothing();
       given(requested, succeeded, committed).when(request).thenNothing();
+    });
+  });
+
+  describe('when the reservation was restocked', () => {
+    it('decides nothing more: no second restock (no second reply), no commit, no late request', () => {
+      given(requested, succeeded, committed, restocked).when(release).thenNothing();
+      given(requested, succeeded, committed, restocked).when(commit).thenNothing();
+      given(requested, succeeded, committed, restocked).when(request).thenNothing();
+      given(requested, succeeded, committed, restocked).when(completeOk).thenNothing();
     });
   });
 });

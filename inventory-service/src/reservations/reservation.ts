@@ -23,14 +23,17 @@ export type Reservation =
   | { status: 'failed'; orderId: string; lines: Line[]; shortages: Shortage[] }
   /** `lines` are the requested lines (empty when the release came first); `released` what the release reported. */
   | { status: 'released'; orderId: string; lines: Line[]; released: Line[] }
-  | { status: 'committed'; orderId: string; lines: Line[] };
+  | { status: 'committed'; orderId: string; lines: Line[] }
+  /** The committed (sold) lines were put back on hand: the confirmed order was cancelled. */
+  | { status: 'restocked'; orderId: string; lines: Line[] };
 
 export type ReservationEvent =
   | { type: 'ReservationRequested'; orderId: string; lines: Line[]; requestedAt: string }
   | { type: 'ReservationSucceeded'; orderId: string; lines: Line[]; succeededAt: string }
   | { type: 'ReservationFailed'; orderId: string; shortages: Shortage[]; failedAt: string }
   | { type: 'ReservationReleased'; orderId: string; lines: Line[]; releasedAt: string }
-  | { type: 'ReservationCommitted'; orderId: string; lines: Line[]; committedAt: string };
+  | { type: 'ReservationCommitted'; orderId: string; lines: Line[]; committedAt: string }
+  | { type: 'ReservationRestocked'; orderId: string; lines: Line[]; restockedAt: string };
 
 export const initialState: Reservation = { status: 'none' };
 
@@ -48,6 +51,8 @@ export function evolve(state: Reservation, event: ReservationEvent): Reservation
       return { status: 'released', orderId: event.orderId, lines: requestedLines(state), released: event.lines };
     case 'ReservationCommitted':
       return { status: 'committed', orderId: event.orderId, lines: event.lines };
+    case 'ReservationRestocked':
+      return { status: 'restocked', orderId: event.orderId, lines: event.lines };
   }
 }
 

@@ -8,6 +8,18 @@ import { linesBySku, reservationDecider, type Line, type Reservation, type Reser
 
 export const reservationStreamId = (orderId: string): string => `reservation-${orderId}`;
 
+type SettleStep = 'ReleaseStockForOrder' | 'CommitStockForOrder' | 'RestockForOrder';
+/** What each recorded outcome asks of every SKU hold of the order, in order. */
+const SETTLE: Record<Reservation['status'], readonly SettleStep[]> = {
+  none: [],
+  requested: [],
+  succeeded: [],
+  failed: ['ReleaseStockForOrder'],
+  released: ['ReleaseStockForOrder'],
+  committed: ['CommitStockForOrder'],
+  restocked: ['CommitStockForOrder', 'RestockForOrder'],
+};
+
 /**
  * Reserves, releases and commits an order's lines, all or nothing, across
  * the SKU streams. The order's own stream (`reservation-<orderId>`) is the
@@ -23,7 +35,8 @@ export const reservationStreamId = (orderId: string): string => `reservation-${o
  *    `ReservationReleased` is likewise recorded before its holds are released.
  * 4. Every run ends by settling the holds against the recorded outcome:
  *    failed or released → release every hold of the order; committed →
- *    commit every hold. A run that reserved a line after someone else
+ *    commit every hold; restocked (a release after the commit) → put every
+ *    committed hold back on hand (`ReservationRestocked` is recorded first). A run that reserved a line after someone else
  *    recorded a failure or a release therefore releases it itself, and a
  *    run that crashed before settling is redelivered and settles then.
  *
@@ -54,6 +67,8 @@ export class Reservations {
    * Release the order's holds. A release that finds the reservation still in
    * progress (its writer crashed or is still running) first finishes it, the
    * way a redelivery of the reservation would, then releases what it holds.
+   * A release of a committed reservation restocks it (the sold lines go back
+   * on hand), once.
    */
   release(input: { orderId: string }, context: CommandContext = {}): Promise<Reservation> {
     return this.queue.run(input.orderId, async () => {
@@ -123,12 +138,16 @@ export class Reservations {
     );
   }
 
-  /** Brings the SKU holds in line with the recorded outcome (idempotent: ended holds decide nothing). */
+  /**
+   * Brings the SKU holds in line with the recorded outcome (idempotent: ended
+   * holds decide nothing). Restocked → commit any hold a crashed commit left
+   * open, then restock every committed hold, so no hold is left behind.
+   */
   private async settleHolds(state: Reservation, context: CommandContext): Promise<void> {
-    if (state.status !== 'failed' && state.status !== 'released' && state.status !== 'committed') return;
-    const type = state.status === 'committed' ? 'CommitStockForOrder' : 'ReleaseStockForOrder';
+    if (state.status === 'none') return;
+    const steps = SETTLE[state.status];
     for (const line of linesBySku(state.lines)) {
-      await this.stock.execute({ type, sku: line.sku, orderId: state.orderId, now: this.now() }, context);
+      for (const type of steps) await this.stock.execute({ type, sku: line.sku, orderId: state.orderId, now: this.now() }, context);
     }
   }
 

@@ -1,5 +1,5 @@
 import { ConflictError, ValidationError } from '@shop/platform';
-import { evolve, holdOf, levelsOf, type Stock, type StockEvent } from './stock';
+import { evolve, holdOf, levelsOf, type HoldStatus, type Stock, type StockEvent } from './stock';
 
 /** Commands on one SKU. Time comes in as data (`now`, ISO 8601), so every decision is pure. */
 export interface ReceiveStock {
@@ -34,7 +34,14 @@ export interface CommitStockForOrder {
   orderId: string;
   now: string;
 }
-export type StockCommand = ReceiveStock | AdjustStock | ReserveStockForOrder | ReleaseStockForOrder | CommitStockForOrder;
+/** The confirmed order was cancelled: what it bought here goes back on hand. */
+export interface RestockForOrder {
+  type: 'RestockForOrder';
+  sku: string;
+  orderId: string;
+  now: string;
+}
+export type StockCommand = ReceiveStock | AdjustStock | ReserveStockForOrder | ReleaseStockForOrder | CommitStockForOrder | RestockForOrder;
 
 type Unlevelled<E> = E extends StockEvent ? Omit<E, 'levels'> : never;
 
@@ -124,6 +131,25 @@ export function commitStockForOrder(state: Stock, command: CommitStockForOrder):
   ];
 }
 
+/**
+ * Puts the order's sold quantity back on hand (sold − q, onHand + q; received
+ * unchanged). Only a committed hold is restocked, and only once: a hold never
+ * committed, or already restocked, restocks nothing.
+ */
+export function restockForOrder(state: Stock, command: RestockForOrder): StockEvent[] {
+  const hold = holdOf(state, command.orderId);
+  if (hold?.status !== 'committed') return [];
+  return [
+    withLevels(state, {
+      type: 'StockRestocked',
+      sku: command.sku,
+      orderId: command.orderId,
+      quantity: hold.quantity,
+      restockedAt: command.now,
+    }),
+  ];
+}
+
 export function decide(state: Stock, command: StockCommand): StockEvent[] {
   switch (command.type) {
     case 'ReceiveStock':
@@ -136,13 +162,15 @@ export function decide(state: Stock, command: StockCommand): StockEvent[] {
       return releaseStockForOrder(state, command);
     case 'CommitStockForOrder':
       return commitStockForOrder(state, command);
+    case 'RestockForOrder':
+      return restockForOrder(state, command);
   }
 }
 
 /** What a reservation attempt left for the order on this SKU. */
 export type ReservationResult =
   | { outcome: 'reserved'; quantity: number }
-  | { outcome: 'ended'; status: 'released' | 'committed' }
+  | { outcome: 'ended'; status: Exclude<HoldStatus, 'reserved'> }
   | { outcome: 'short'; requested: number; available: number };
 
 export function reservationResult(state: Stock, orderId: string, requested: number): ReservationResult {

@@ -42,12 +42,21 @@ const committed = (order: string, quantity: number, after: StockLevels): StockEv
   committedAt: now,
   levels: after,
 });
+const restocked = (order: string, quantity: number, after: StockLevels): StockEvent => ({
+  type: 'StockRestocked',
+  sku,
+  orderId: order,
+  quantity,
+  restockedAt: now,
+  levels: after,
+});
 
 const receive = (quantity: number) => ({ type: 'ReceiveStock' as const, sku, quantity, now });
 const adjust = (delta: number) => ({ type: 'AdjustStock' as const, sku, delta, reason: 'stock count', now });
 const reserve = (order: string, quantity: number) => ({ type: 'ReserveStockForOrder' as const, sku, orderId: order, quantity, now });
 const release = (order: string) => ({ type: 'ReleaseStockForOrder' as const, sku, orderId: order, now });
 const commit = (order: string) => ({ type: 'CommitStockForOrder' as const, sku, orderId: order, now });
+const restock = (order: string) => ({ type: 'RestockForOrder' as const, sku, orderId: order, now });
 
 const stocked10 = received(10, levels(10, 0));
 const held3 = reserved(orderId, 3, levels(10, 3));
@@ -72,9 +81,10 @@ describe('stock of a SKU', () => {
     it('reserves nothing: a shortage appends nothing', () => {
       given().when(reserve(orderId, 1)).thenNothing();
     });
-    it('releases and commits nothing', () => {
+    it('releases, commits and restocks nothing', () => {
       given().when(release(orderId)).thenNothing();
       given().when(commit(orderId)).thenNothing();
+      given().when(restock(orderId)).thenNothing();
     });
   });
 
@@ -99,9 +109,10 @@ describe('stock of a SKU', () => {
     it('reserves nothing when the order asks for more than is available', () => {
       given(stocked10).when(reserve(orderId, 11)).thenNothing();
     });
-    it('releases and commits nothing for an order without a hold', () => {
+    it('releases, commits and restocks nothing for an order without a hold', () => {
       given(stocked10).when(release(orderId)).thenNothing();
       given(stocked10).when(commit(orderId)).thenNothing();
+      given(stocked10).when(restock(orderId)).thenNothing();
     });
   });
 
@@ -119,6 +130,9 @@ describe('stock of a SKU', () => {
     it('commits the hold: sold, and no longer on hand', () => {
       given(stocked10, held3).when(commit(orderId)).then(committed(orderId, 3, levels(7, 0, 3)));
     });
+    it('restocks nothing: an open hold was never sold', () => {
+      given(stocked10, held3).when(restock(orderId)).thenNothing();
+    });
     it('refuses an adjustment that would leave less on hand than is reserved', () => {
       given(stocked10, held3).when(adjust(-8)).thenThrows(ConflictError, /reserved/);
     });
@@ -134,9 +148,10 @@ describe('stock of a SKU', () => {
     it('never reopens it: a late reservation for the same order decides nothing', () => {
       given(...history).when(reserve(orderId, 3)).thenNothing();
     });
-    it('releases and commits nothing more', () => {
+    it('releases, commits and restocks nothing more', () => {
       given(...history).when(release(orderId)).thenNothing();
       given(...history).when(commit(orderId)).thenNothing();
+      given(...history).when(restock(orderId)).thenNothing();
     });
   });
 
@@ -146,6 +161,33 @@ describe('stock of a SKU', () => {
       given(...history).when(reserve(orderId, 3)).thenNothing();
       given(...history).when(release(orderId)).thenNothing();
       given(...history).when(commit(orderId)).thenNothing();
+    });    it('restocks the sold quantity: back on hand, no longer sold, received unchanged', () => {
+      given(...history).when(restock(orderId)).then(restocked(orderId, 3, levels(10, 0, 0, 10)));
+    });
+    it("restocks only that order's sale, next to another order's open hold", () => {
+      given(...history, reserved(other, 5, levels(7, 5, 3)))
+        .when(restock(orderId))
+        .then(restocked(orderId, 3, levels(10, 5, 0, 10)));
+    });
+    it('restocks after an adjustment, keeping onHand + sold = received + adjustments', () => {
+      given(...history, { type: 'StockAdjusted', sku, delta: -2, reason: 'damaged', adjustedAt: now, levels: levels(5, 0, 3, 10) })
+        .when(restock(orderId))
+        .then(restocked(orderId, 3, levels(8, 0, 0, 10)));
+    });
+  });
+
+  describe('when the order hold was restocked', () => {
+    const history = [stocked10, held3, committed(orderId, 3, levels(7, 0, 3)), restocked(orderId, 3, levels(10, 0, 0, 10))];
+    it('restocks nothing twice', () => {
+      given(...history).when(restock(orderId)).thenNothing();
+    });
+    it('never reopens, releases or commits it', () => {
+      given(...history).when(reserve(orderId, 3)).thenNothing();
+      given(...history).when(release(orderId)).thenNothing();
+      given(...history).when(commit(orderId)).thenNothing();
+    });
+    it('offers the restocked quantity to other orders', () => {
+      given(...history).when(reserve(other, 10)).then(reserved(other, 10, levels(10, 10, 0, 10)));
     });
   });
 });
@@ -157,5 +199,7 @@ describe('reservation result', () => {
     expect(reservationResult(open, other, 8)).toEqual({ outcome: 'short', requested: 8, available: 7 });
     const ended = [stocked10, held3, released(orderId, 3, levels(10, 0))].reduce(evolve, initialState);
     expect(reservationResult(ended, orderId, 3)).toEqual({ outcome: 'ended', status: 'released' });
+    const restockedHold = [stocked10, held3, committed(orderId, 3, levels(7, 0, 3)), restocked(orderId, 3, levels(10, 0, 0, 10))].reduce(evolve, initialState);
+    expect(reservationResult(restockedHold, orderId, 3)).toEqual({ outcome: 'ended', status: 'restocked' });
   });
 });

@@ -7,10 +7,12 @@
  *   available = onHand - reserved  >= 0
  * A hold is one order's reservation on this SKU. It is opened at most once
  * per order and then only ever released or committed, so redelivered or
- * concurrent commands for the same order never reserve twice.
+ * concurrent commands for the same order never reserve twice. A committed
+ * hold may later be restocked (the confirmed order was cancelled): its sold
+ * quantity goes back on hand, once.
  */
 
-export type HoldStatus = 'reserved' | 'released' | 'committed';
+export type HoldStatus = 'reserved' | 'released' | 'committed' | 'restocked';
 export interface Hold {
   status: HoldStatus;
   quantity: number;
@@ -45,7 +47,8 @@ export type StockEvent =
   | { type: 'StockAdjusted'; sku: string; delta: number; reason: string; adjustedAt: string; levels: StockLevels }
   | { type: 'StockReserved'; sku: string; orderId: string; quantity: number; reservedAt: string; levels: StockLevels }
   | { type: 'StockReservationReleased'; sku: string; orderId: string; quantity: number; releasedAt: string; levels: StockLevels }
-  | { type: 'StockReservationCommitted'; sku: string; orderId: string; quantity: number; committedAt: string; levels: StockLevels };
+  | { type: 'StockReservationCommitted'; sku: string; orderId: string; quantity: number; committedAt: string; levels: StockLevels }
+  | { type: 'StockRestocked'; sku: string; orderId: string; quantity: number; restockedAt: string; levels: StockLevels };
 
 export const initialState: Stock = { status: 'untracked' };
 
@@ -98,6 +101,13 @@ export function evolve(state: Stock, event: StockEvent): Stock {
         onHand: s.onHand - event.quantity,
         sold: s.sold + event.quantity,
         holds: { ...s.holds, [event.orderId]: { status: 'committed', quantity: event.quantity } },
+      };
+    case 'StockRestocked':
+      return {
+        ...s,
+        onHand: s.onHand + event.quantity,
+        sold: s.sold - event.quantity,
+        holds: { ...s.holds, [event.orderId]: { status: 'restocked', quantity: event.quantity } },
       };
   }
 }

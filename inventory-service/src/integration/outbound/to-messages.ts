@@ -18,6 +18,7 @@ const CAUSES = {
   StockReserved: 'reserved',
   StockReservationReleased: 'released',
   StockReservationCommitted: 'committed',
+  StockRestocked: 'restocked',
 } as const;
 
 /**
@@ -45,6 +46,7 @@ export function toMessages(event: RecordedEvent): OutgoingMessage[] {
     case 'StockReserved':
     case 'StockReservationReleased':
     case 'StockReservationCommitted':
+    case 'StockRestocked':
       return build(StockLevelChanged, {
         sku: e.sku,
         ...e.levels,
@@ -57,6 +59,8 @@ export function toMessages(event: RecordedEvent): OutgoingMessage[] {
     case 'ReservationFailed':
       return build(StockReservationFailed, { orderId: e.orderId, shortages: e.shortages });
     case 'ReservationReleased':
+    case 'ReservationRestocked':
+      // A release after the commit restocks the sold lines: the same reply, listing them.
       return build(StockReleased, { orderId: e.orderId, lines: e.lines });
     case 'ReservationCommitted':
       return build(ReservationCommitted, { orderId: e.orderId, lines: e.lines });
@@ -79,5 +83,7 @@ function changedAt(e: StockEvent): string {
       return e.releasedAt;
     case 'StockReservationCommitted':
       return e.committedAt;
+    case 'StockRestocked':
+      return e.restockedAt;
   }
 }

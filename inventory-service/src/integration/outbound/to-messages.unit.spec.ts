@@ -42,6 +42,18 @@ describe('outbound mapping', () => {
     expect(typeOf('ReservationCommitted', { orderId, lines, committedAt: 'x' })).toEqual([[orderId, 'inventory.reservation-committed']]);
   });
 
+  it('turns a restock into stock-level-changed with the restocked cause, and into the stock-released reply listing the lines', () => {
+    const [change] = toMessages(
+      recorded('StockRestocked', { sku: 'SKU-1', orderId, quantity: 2, restockedAt: '2025-01-02T00:00:00.000Z', levels: { onHand: 5, reserved: 0, available: 5, sold: 0, received: 5 } }),
+    );
+    expect(decodeEnvelope(change!).data).toEqual({
+      sku: 'SKU-1', onHand: 5, reserved: 0, available: 5, sold: 0, received: 5, cause: 'restocked', orderId, changedAt: '2025-01-02T00:00:00.000Z',
+    });
+    const lines = [{ sku: 'SKU-1', quantity: 2 }];
+    const replies = toMessages(recorded('ReservationRestocked', { orderId, lines, restockedAt: 'x' }));
+    expect(replies.map((m) => [m.key, decodeEnvelope(m).type, decodeEnvelope(m).data])).toEqual([[orderId, 'inventory.stock-released', { orderId, lines }]]);
+  });
+
   it('keeps the request inside the service', () => {
     expect(toMessages(recorded('ReservationRequested', { orderId, lines: [], requestedAt: 'x' }))).toEqual([]);
   });
