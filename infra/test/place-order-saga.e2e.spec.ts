@@ -29,7 +29,7 @@ describe('place-order saga on the local stack', () => {
     });
     customer = await stack.token('customer');
     skus = (await stack.products('limit=100')).map((p) => p.sku);
-  }, 180_000);
+  }, 900_000);
   afterAll(async () => {
     await stopAllStacks();
   });

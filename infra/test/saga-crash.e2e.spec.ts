@@ -15,7 +15,7 @@ describe('sagas under crashes', () => {
   let stack: LocalStack;
   beforeAll(async () => {
     stack = await LocalStack.start({ args: ['--reset'] });
-  }, 180_000);
+  }, 900_000);
   afterAll(async () => {
     await stopAllStacks();
   });

@@ -62,5 +62,5 @@ describe('npm start (local stack)', () => {
     expect(second.log()).not.toContain('demo data:');
     expect((await second.order(customer, orderId)).orderId).toBe(orderId);
     expect(await second.stop()).toBe(130);
-  }, 300_000);
+  }, 900_000);
 });

@@ -29,9 +29,48 @@ export interface StockLevels {
 /** Every stack started by this test process, ready or not, so none outlives it. */
 const started = new Set<LocalStack>();
 
-/** Stops every stack this test process started (for afterAll). */
+/**
+ * Stacks use the services' fixed ports and a whole machine's worth of CPU, so
+ * test files that start one take turns, across vitest workers: a lock
+ * directory holding the owner's pid (a dead owner's lock is taken over).
+ */
+const LOCK_DIR = path.join(os.tmpdir(), 'shop-platform-stack-tests.lock');
+let lockHeld = false;
+
+async function acquireStackLock(): Promise<void> {
+  if (lockHeld) return;
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      await fs.mkdir(LOCK_DIR);
+      await fs.writeFile(path.join(LOCK_DIR, 'pid'), String(process.pid));
+      lockHeld = true;
+      return;
+    } catch {
+      const owner = Number(await fs.readFile(path.join(LOCK_DIR, 'pid'), 'utf8').catch(() => '0'));
+      if (owner > 0 && !pidAlive(owner)) await fs.rm(LOCK_DIR, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error('waited 15 minutes for another test\'s local stack');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops every stack this test process started and lets other test files have their turn (for afterAll). */
 export async function stopAllStacks(): Promise<void> {
   await Promise.all([...started].map((s) => s.stop()));
+  if (lockHeld) {
+    lockHeld = false;
+    await fs.rm(LOCK_DIR, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -65,6 +104,7 @@ export class LocalStack {
 
   /** Starts a stack in `dataDir` (a fresh temporary one by default) and waits until it is ready. */
   static async start(options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<LocalStack> {
+    await acquireStackLock();
     let dataDir = options.dataDir;
     if (!dataDir) {
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shop-stack-'));
@@ -143,13 +183,15 @@ export class LocalStack {
     return (await this.request<{ items: { sku: string; price: { amount: number } }[] }>('catalog-service', 'GET', `/v1/products?${query}`)).body.items;
   }
 
-  /** The pid of this checkout's process running `service`, read from /proc. */
+  /** The pid of this stack's process running `service`: its entry point, with this stack's bus in its environment. */
   servicePid(service: string): number | undefined {
     const entry = path.join(repoRoot, service, 'src', 'main.ts');
+    const bus = `BUS_DATABASE_URL=${this.stack.databases.bus!.url}`;
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       try {
-        if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(entry)) return Number(name);
+        if (!readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(entry)) continue;
+        if (readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(bus)) return Number(name);
       } catch {
         // gone meanwhile
       }
@@ -175,12 +217,7 @@ export class LocalStack {
   }
 
   groupAlive(): boolean {
-    try {
-      process.kill(-this.pgid, 0);
-      return true;
-    } catch {
-      return false;
-    }
+    return pidAlive(-this.pgid);
   }
 
   /** Ctrl-C: SIGINT to the whole process group; resolves with the launcher's exit code once nothing is left. */
