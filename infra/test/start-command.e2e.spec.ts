@@ -10,7 +10,6 @@ describe('npm start (local stack)', () => {
   const stacks: LocalStack[] = [];
   afterAll(async () => {
     await stopAllStacks();
-    if (stacks[0]) await fs.rm(path.dirname(stacks[0].dataDir), { recursive: true, force: true });
   });
 
   it('starts the embedded stack, keeps data across restarts, and stops with nothing left behind', async () => {

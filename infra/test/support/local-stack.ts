@@ -28,6 +28,8 @@ export interface StockLevels {
 
 /** Every stack started by this test process, ready or not, so none outlives it. */
 const started = new Set<LocalStack>();
+/** Stopped stacks whose temporary data is removed by `stopAllStacks`. */
+const stopped = new Set<LocalStack>();
 
 /**
  * Stacks use the services' fixed ports and a whole machine's worth of CPU, so
@@ -66,7 +68,10 @@ function pidAlive(pid: number): boolean {
 
 /** Stops every stack this test process started and lets other test files have their turn (for afterAll). */
 export async function stopAllStacks(): Promise<void> {
+  const stacks = [...started, ...stopped];
   await Promise.all([...started].map((s) => s.stop()));
+  for (const s of stacks) await s.removeData();
+  stopped.clear();
   if (lockHeld) {
     lockHeld = false;
     await fs.rm(LOCK_DIR, { recursive: true, force: true });
@@ -84,6 +89,9 @@ export class LocalStack {
   private readonly exited: Promise<number | null>;
   stack!: StackFile;
   private auth!: { secret: string; issuer: string; audience: string };
+
+  /** A temporary directory this harness created for the stack, removed when it stops. */
+  private ownedDir: string | undefined;
 
   private constructor(
     readonly dataDir: string,
@@ -112,6 +120,7 @@ export class LocalStack {
       dataDir = path.join(dir, 'state');
     }
     const stack = new LocalStack(dataDir, options.args ?? [], options.env ?? {});
+    if (!options.dataDir) stack.ownedDir = path.dirname(dataDir);
     started.add(stack);
     await waitFor(() => stack.output.includes('ready. Ctrl-C stops everything.'), 120_000).catch((err: unknown) => {
       throw new Error(`stack did not start: ${(err as Error).message}\n${stack.output}`);
@@ -223,10 +232,20 @@ export class LocalStack {
   /** Ctrl-C: SIGINT to the whole process group; resolves with the launcher's exit code once nothing is left. */
   async stop(): Promise<number | null> {
     started.delete(this);
-    if (!this.groupAlive()) return this.exited;
-    process.kill(-this.pgid, 'SIGINT');
-    const code = await this.exited;
-    await waitFor(() => !this.groupAlive(), 20_000);
+    stopped.add(this);
+    let code: number | null;
+    if (this.groupAlive()) {
+      process.kill(-this.pgid, 'SIGINT');
+      code = await this.exited;
+      await waitFor(() => !this.groupAlive(), 20_000);
+    } else {
+      code = await this.exited;
+    }
     return code;
+  }
+
+  /** Removes the temporary directory the harness created, once no stack uses it. */
+  async removeData(): Promise<void> {
+    if (this.ownedDir) await fs.rm(this.ownedDir, { recursive: true, force: true });
   }
 }
