@@ -1,24 +1,18 @@
 import { TOPICS } from '@shop/contracts';
 import {
   OutboxRelay,
-  PostgresEventStore,
   ProjectionRunner,
   TOKENS,
-  authSettingsFromConfig,
   bindFactory,
+  bindPlatformAdapters,
   bindValue,
-  createBusFromEnv,
   createContainer,
-  createKnex,
-  createTokenVerifier,
   parseDatabaseUrl,
-  systemClock,
   token,
   type Consumer,
   type Route,
 } from '@shop/platform';
 import type { Container } from 'inversify';
-import { pino } from 'pino';
 import type { CatalogServiceConfig } from './config';
 import { CONSUMER, catalogCommandHandler } from './integration/inbound/catalog-commands';
 import { RELAYED_CATEGORIES, SOURCE, toMessages } from './integration/outbound/to-messages';
@@ -45,12 +39,7 @@ export function compose(config: CatalogServiceConfig, env: NodeJS.ProcessEnv): C
   const c = createContainer();
   const database = parseDatabaseUrl(config.DATABASE_URL);
   bindValue(c, CONFIG, config);
-  bindValue(c, TOKENS.Clock, systemClock);
-  bindFactory(c, TOKENS.Logger, [CONFIG], (cfg) => pino({ name: cfg.SERVICE_NAME, level: cfg.LOG_LEVEL }));
-  bindFactory(c, TOKENS.Database, [], () => createKnex(database));
-  bindFactory(c, TOKENS.EventStore, [], () => new PostgresEventStore({ connection: database }));
-  bindFactory(c, TOKENS.Bus, [], () => createBusFromEnv(env));
-  bindFactory(c, TOKENS.TokenVerifier, [CONFIG], (cfg) => createTokenVerifier(authSettingsFromConfig(cfg)));
+  bindPlatformAdapters(c, config, env);
 
   bindFactory(c, CATALOG, [TOKENS.EventStore, TOKENS.Clock], (store, clock) => new Catalog(store, clock));
   bindFactory(c, PRODUCT_LIST, [TOKENS.Database], (db) => new ProductList(db));

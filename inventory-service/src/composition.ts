@@ -1,23 +1,17 @@
 import { TOPICS } from '@shop/contracts';
 import {
   OutboxRelay,
-  PostgresEventStore,
   ProjectionRunner,
   TOKENS,
-  authSettingsFromConfig,
   bindFactory,
+  bindPlatformAdapters,
   bindValue,
-  createBusFromEnv,
   createContainer,
-  createKnex,
-  createTokenVerifier,
   parseDatabaseUrl,
-  systemClock,
   token,
   type Consumer,
 } from '@shop/platform';
 import type { Container } from 'inversify';
-import { pino } from 'pino';
 import type { InventoryServiceConfig } from './config';
 import { CONSUMER_GROUP, inventoryCommandHandler } from './integration/inbound/inventory-commands';
 import { toMessages } from './integration/outbound/to-messages';
@@ -36,12 +30,7 @@ export const COMMAND_CONSUMER = token<Consumer>('inventory-service.CommandConsum
 export function compose(config: InventoryServiceConfig, env: NodeJS.ProcessEnv): Container {
   const c = createContainer();
   bindValue(c, CONFIG, config);
-  bindValue(c, TOKENS.Clock, systemClock);
-  bindFactory(c, TOKENS.Logger, [CONFIG], (cfg) => pino({ name: cfg.SERVICE_NAME, level: cfg.LOG_LEVEL }));
-  bindFactory(c, TOKENS.Database, [CONFIG], (cfg) => createKnex(parseDatabaseUrl(cfg.DATABASE_URL)));
-  bindFactory(c, TOKENS.EventStore, [CONFIG], (cfg) => new PostgresEventStore({ connection: parseDatabaseUrl(cfg.DATABASE_URL) }));
-  bindFactory(c, TOKENS.Bus, [], () => createBusFromEnv(env));
-  bindFactory(c, TOKENS.TokenVerifier, [CONFIG], (cfg) => createTokenVerifier(authSettingsFromConfig(cfg)));
+  bindPlatformAdapters(c, config, env);
   bindFactory(
     c,
     STOCK_LEDGER,

@@ -127,6 +127,9 @@ describe('inventory commands and replies through the bus', () => {
     await reply(orderId, 'inventory.reservation-committed');
     await send(ReleaseStock, { orderId, reason: 'cancelled' });
     expect((await reply(orderId, 'inventory.stock-released')).data).toEqual({ orderId, lines: [{ sku, quantity: 2 }] });
+    // The reply comes from the order's stream, which is written before the
+    // SKU streams are brought in line (the crash-safe order): wait for them.
+    await waitFor(async () => (await levels(sku)).sold === 0);
     expect(await levels(sku)).toEqual({ sku, onHand: 5, reserved: 0, available: 5, sold: 0, received: 5 });
     await waitFor(() => replies.some((r) => r.type === 'inventory.stock-level-changed' && r.data.sku === sku && r.data.cause === 'restocked'));
     const changes = replies.filter((r) => r.type === 'inventory.stock-level-changed' && r.data.sku === sku);

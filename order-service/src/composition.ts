@@ -1,21 +1,14 @@
 import type { Container } from 'inversify';
-import { pino } from 'pino';
 import { TOPICS } from '@shop/contracts';
 import {
-  IdempotencyStore,
   OutboxRelay,
-  PostgresEventStore,
   ProjectionRunner,
   TOKENS,
-  authSettingsFromConfig,
   bindFactory,
+  bindPlatformAdapters,
   bindValue,
-  createBusFromEnv,
   createContainer,
-  createKnex,
-  createTokenVerifier,
   parseDatabaseUrl,
-  systemClock,
   token,
   type Consumer,
 } from '@shop/platform';
@@ -41,13 +34,7 @@ export const COMMAND_CONSUMER = token<Consumer>('order-service.CommandConsumer')
 export function compose(config: OrderServiceConfig, source: NodeJS.ProcessEnv): Container {
   const c = createContainer();
   bindValue(c, CONFIG, config);
-  bindFactory(c, TOKENS.Logger, [CONFIG], (cfg) => pino({ name: cfg.SERVICE_NAME, level: cfg.LOG_LEVEL }));
-  bindFactory(c, TOKENS.Database, [CONFIG], (cfg) => createKnex(parseDatabaseUrl(cfg.DATABASE_URL), { max: 10 }));
-  bindFactory(c, TOKENS.EventStore, [CONFIG], (cfg) => new PostgresEventStore({ connection: parseDatabaseUrl(cfg.DATABASE_URL) }));
-  bindFactory(c, TOKENS.Bus, [CONFIG], (cfg) => createBusFromEnv({ ...source, BUS: cfg.BUS, BUS_DATABASE_URL: cfg.BUS_DATABASE_URL }));
-  bindValue(c, TOKENS.Clock, systemClock);
-  bindFactory(c, TOKENS.TokenVerifier, [CONFIG], (cfg) => createTokenVerifier(authSettingsFromConfig(cfg)));
-  bindFactory(c, TOKENS.IdempotencyStore, [TOKENS.Database], (db) => new IdempotencyStore(db));
+  bindPlatformAdapters(c, config, source);
   bindFactory(c, PAYMENT_PROVIDER, [CONFIG], () => new SandboxPaymentProvider());
   bindFactory(
     c,

@@ -1,0 +1,186 @@
+import { pathToFileURL } from 'node:url';
+import type { Container } from 'inversify';
+import type { Knex } from 'knex';
+import { pino } from 'pino';
+import { authSettingsFromConfig, createTokenVerifier } from '../auth/jwt';
+import type { Consumer, TopicSpec } from '../bus/bus';
+import { busReadiness, consumerReadiness } from '../bus/bus-readiness';
+import { createBusFromEnv } from '../bus/create-bus';
+import { ConfigError, parseDatabaseUrl } from '../config/config';
+import { TOKENS, bindFactory, bindValue, resolve, systemClock } from '../di/container';
+import { eventStoreMigrations } from '../event-store/postgres/event-store-migrations';
+import { PostgresEventStore } from '../event-store/postgres/postgres-event-store';
+import { databaseReadiness } from '../http/health';
+import { createHttpApp } from '../http/http-app';
+import { startHttpServer } from '../http/http-server';
+import { IdempotencyStore } from '../http/idempotency';
+import { idempotencyMigrations } from '../http/idempotency-migrations';
+import { createShutdown } from '../http/lifecycle';
+import type { Route } from '../http/routes';
+import { inboxMigrations } from '../inbox/inbox';
+import type { OutboxRelay } from '../outbox/outbox-relay';
+import { createKnex, runMigrations } from '../persistence/migrations';
+import type { ProjectionRunner } from '../projections/projection-runner';
+import { projectionMigrations } from '../projections/projection-migrations';
+import { outboxMigrations } from '../outbox/outbox-relay';
+
+/** The configuration every service has (see `serviceConfigShape`). */
+export interface HostConfig {
+  SERVICE_NAME: string;
+  LOG_LEVEL: string;
+  DATABASE_URL: string;
+  HOST: string;
+  PORT: number;
+  SHUTDOWN_TIMEOUT: number;
+  AUTH_JWT_SECRET: string;
+  AUTH_ISSUER: string;
+  AUTH_AUDIENCE: string;
+}
+
+/**
+ * Binds the adapters every service uses, chosen by configuration: logger,
+ * clock, its database, its event store, the bus (`createBusFromEnv`), the
+ * token verifier and the idempotency store. A service's composition root
+ * calls this, then binds its own parts.
+ */
+export function bindPlatformAdapters(c: Container, config: HostConfig, env: NodeJS.ProcessEnv): void {
+  const database = parseDatabaseUrl(config.DATABASE_URL);
+  bindValue(c, TOKENS.Clock, systemClock);
+  bindFactory(c, TOKENS.Logger, [], () => pino({ name: config.SERVICE_NAME, level: config.LOG_LEVEL }));
+  bindFactory(c, TOKENS.Database, [], () => createKnex(database, { max: 10 }));
+  bindFactory(c, TOKENS.EventStore, [], () => new PostgresEventStore({ connection: database }));
+  bindFactory(c, TOKENS.Bus, [], () => createBusFromEnv(env));
+  bindFactory(c, TOKENS.TokenVerifier, [], () => createTokenVerifier(authSettingsFromConfig(config)));
+  bindFactory(c, TOKENS.IdempotencyStore, [TOKENS.Database], (db) => new IdempotencyStore(db));
+}
+
+
+export interface HostedPart {
+  name: string;
+  start(): void | Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceHostOptions {
+  container: Container;
+  config: HostConfig;
+  description: string;
+  /** The service's own migration set, run after the platform's. */
+  migrations: { set: string; migrations: Record<string, Knex.Migration> };
+  topics: TopicSpec[];
+  projections?: ProjectionRunner[];
+  relay?: OutboxRelay;
+  /** Named consumers; each also becomes a `/readyz` check. */
+  consumers?: Record<string, Consumer>;
+  /** Anything else with a start and a stop (a deadline poller...). */
+  workers?: HostedPart[];
+  routes: Route[];
+}
+
+export interface HostedService {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** SIGINT/SIGTERM stop the service gracefully, then exit 130/143. */
+  handleSignals(): () => void;
+}
+
+/**
+ * Starts a service the way every service starts: platform and own
+ * migrations, topics, projections, outbox relay, consumers, workers, then
+ * HTTP (routes, `/healthz`, `/readyz` over database, bus, consumers and
+ * shutdown state). `stop()` undoes it in the opposite order: workers and
+ * consumers first (no new work), relay, projections, HTTP drained, pools
+ * closed last. A failed start-up shuts down through the same path.
+ */
+export async function startServiceHost(o: ServiceHostOptions): Promise<HostedService> {
+  const { container: c, config } = o;
+  const logger = resolve(c, TOKENS.Logger);
+  const db = resolve(c, TOKENS.Database);
+  const store = resolve(c, TOKENS.EventStore);
+  const bus = resolve(c, TOKENS.Bus);
+  const lifecycle = createShutdown({ logger, hookTimeoutMs: config.SHUTDOWN_TIMEOUT + 5_000 });
+  // Hooks run in reverse order of registration: pools close last.
+  lifecycle.onShutdown('close event store, bus and database pools', async () => {
+    await Promise.allSettled([store.close(), bus.close()]);
+    await db.destroy();
+  });
+
+  const started: HostedPart[] = [];
+  const startPart = async (part: HostedPart) => {
+    await part.start();
+    started.push(part);
+  };
+  try {
+    await runMigrations(db, 'event_store', eventStoreMigrations);
+    await runMigrations(db, 'projections', projectionMigrations);
+    await runMigrations(db, 'outbox', outboxMigrations);
+    await runMigrations(db, 'inbox', inboxMigrations);
+    await runMigrations(db, 'http_idempotency', idempotencyMigrations);
+    await runMigrations(db, o.migrations.set, o.migrations.migrations);
+    await bus.createTopics(o.topics);
+
+    for (const runner of o.projections ?? []) {
+      await startPart({
+        name: `projection ${runner.projection.name}`,
+        start: async () => {
+          await runner.init();
+          await runner.start();
+        },
+        stop: () => runner.stop(),
+      });
+    }
+    const relay = o.relay;
+    if (relay) await startPart({ name: 'outbox relay', start: () => relay.start(), stop: () => relay.stop() });
+    for (const [name, consumer] of Object.entries(o.consumers ?? {})) {
+      await startPart({ name: `consumer ${name}`, start: () => consumer.start(), stop: () => consumer.stop() });
+    }
+    for (const worker of o.workers ?? []) await startPart(worker);
+
+    const app = createHttpApp({
+      service: config.SERVICE_NAME,
+      version: '1.0.0',
+      description: o.description,
+      routes: o.routes,
+      readiness: [
+        databaseReadiness(db),
+        busReadiness(bus),
+        ...Object.entries(o.consumers ?? {}).map(([name, consumer]) => consumerReadiness(name, consumer)),
+        lifecycle.readiness(),
+      ],
+      logger,
+      auth: resolve(c, TOKENS.TokenVerifier),
+      idempotency: resolve(c, TOKENS.IdempotencyStore),
+    });
+    const server = await startHttpServer(app, { port: config.PORT, host: config.HOST });
+    lifecycle.onShutdown('close HTTP', () => server.close(config.SHUTDOWN_TIMEOUT));
+    for (const part of started) lifecycle.onShutdown(`stop ${part.name}`, () => part.stop());
+
+    logger.info({ url: server.url, port: server.port }, 'listening');
+    return {
+      url: server.url,
+      port: server.port,
+      stop: () => lifecycle.shutdown('stop requested'),
+      handleSignals: () => lifecycle.handleSignals(),
+    };
+  } catch (err) {
+    for (const part of started.reverse()) await part.stop().catch(() => undefined);
+    await lifecycle.shutdown('start-up failed');
+    throw err;
+  }
+}
+
+/**
+ * Runs `start` when the calling module is the process's entry point
+ * (`node --import tsx <service>/src/main.ts`), with signal handling.
+ */
+export function runWhenMain(importMetaUrl: string, start: (env: NodeJS.ProcessEnv) => Promise<HostedService>): void {
+  if (!process.argv[1] || importMetaUrl !== pathToFileURL(process.argv[1]).href) return;
+  start(process.env).then(
+    (service) => service.handleSignals(),
+    (err: unknown) => {
+      console.error(err instanceof ConfigError ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
