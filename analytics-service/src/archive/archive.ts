@@ -1,0 +1,101 @@
+import { contracts, decodeContract, readData, type Registry } from '@shop/contracts';
+import {
+  DuplicateEventIdError,
+  NonRetriableError,
+  deterministicId,
+  type ConsumedMessage,
+  type Envelope,
+  type EventStore,
+  type RecordedEvent,
+} from '@shop/platform';
+
+/** The consumer group of the archive. */
+export const ARCHIVE_CONSUMER = 'analytics-service';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The archive's event id for an envelope id: the id itself when it is a UUID
+ * (every producer of the platform uses UUIDs), else a UUID derived from it.
+ * The same envelope always maps to the same event id, so the store absorbs a
+ * redelivery as a retry of the append that already committed.
+ */
+export function archiveEventId(envelopeId: string): string {
+  return UUID.test(envelopeId) ? envelopeId.toLowerCase() : deterministicId('analytics-archive', envelopeId);
+}
+
+/** `order.events` + key `K` -> stream `order-K`: the category is the producing service. */
+export function archiveStreamId(topic: string, key: string): string {
+  return `${topic.split('.')[0]}-${key}`;
+}
+
+/** The envelope attributes kept in the archived event's metadata (everything but the data). */
+export type ArchivedAttributes = Omit<Envelope, 'data'>;
+
+export interface ArchiveMetadata {
+  correlationId: string;
+  causationId?: string;
+  traceparent?: string;
+  tracestate?: string;
+  envelope: ArchivedAttributes;
+  bus: { topic: string; partition: number; offset: number; key: string; publishedAt: string };
+  [key: string]: unknown;
+}
+
+/**
+ * The bus consumer's handler: validates the message against the contracts
+ * (unknown types, unsupported versions and invalid data are dead-lettered with
+ * the reason, never archived half-read), then appends its original envelope,
+ * as received and not upcast, to the archive. Arrival order is the archive's
+ * global order.
+ */
+export function archiveHandler(store: EventStore, registry: Registry = contracts): (message: ConsumedMessage) => Promise<void> {
+  return async (message) => {
+    const { envelope } = decodeContract(registry, message);
+    const { data, ...rest } = envelope;
+    // Absent optional attributes are left out (undefined is not JSON).
+    const attributes = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as ArchivedAttributes;
+    const metadata: ArchiveMetadata = {
+      correlationId: envelope.correlationid,
+      ...(envelope.causationid ? { causationId: envelope.causationid } : {}),
+      ...(envelope.traceparent ? { traceparent: envelope.traceparent } : {}),
+      ...(envelope.tracestate ? { tracestate: envelope.tracestate } : {}),
+      envelope: attributes,
+      bus: {
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+        key: message.key,
+        publishedAt: message.publishedAt.toISOString(),
+      },
+    };
+    try {
+      await store.append(
+        archiveStreamId(message.topic, message.key),
+        [{ id: archiveEventId(envelope.id), type: envelope.type, schemaVersion: envelope.schemaversion, data, metadata }],
+        { expectedRevision: 'any' },
+      );
+    } catch (err) {
+      // The same envelope id under another key: no retry can fix it.
+      if (err instanceof DuplicateEventIdError) throw new NonRetriableError(`envelope id ${envelope.id} is already archived in another stream`, { cause: err });
+      throw err;
+    }
+  };
+}
+
+/** The original envelope of an archived event. */
+export function envelopeOf(event: RecordedEvent): Envelope {
+  const attributes = (event.metadata as ArchiveMetadata).envelope;
+  return { ...attributes, data: event.data };
+}
+
+/**
+ * The data of an archived event in its contract's current version: older
+ * versions are upcast through the contract's `previous` chain (`readData`).
+ * Projections read events only through this.
+ */
+export function readArchived<T>(event: RecordedEvent, registry: Registry = contracts): T {
+  const definition = registry.byType(event.type);
+  if (!definition) throw new NonRetriableError(`archived event type ${event.type} has no contract`);
+  return readData(definition, envelopeOf(event)) as T;
+}
