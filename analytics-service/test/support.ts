@@ -81,6 +81,11 @@ export class TestAnalyticsService {
     );
   }
 
+  /** The URL of the service's own database (what `DATABASE_URL` names). */
+  get databaseUrl(): string {
+    return urlOf(this.databases[0]!);
+  }
+
   async stop(): Promise<void> {
     await this.service.stop();
     await this.bus.close();

@@ -139,24 +139,55 @@ export class ProjectionRunner {
   }
 
   /**
-   * Rebuilds the projection from position 0 into shadow tables while the live
-   * tables keep serving reads and following the log; when the shadow has
-   * caught up, it is swapped in by renaming, in one short transaction.
+   * Rebuilds the projection into shadow tables while the live tables keep
+   * serving reads and following the log; when the shadow has caught up, it is
+   * swapped in by renaming, in one short transaction.
+   *
+   * Without `fromPosition` (or with 0) the shadow starts empty at position 0.
+   * With `fromPosition` N > 0 the shadow starts as a copy of the live tables
+   * (`create table … (like … including all)` + `insert … select`, taken while
+   * holding the live checkpoint row, so the copy is consistent with the live
+   * checkpoint L) and its checkpoint starts at N: the events after N are
+   * applied again onto that copy, which is only correct because projection
+   * handlers are idempotent. N must not be beyond L (the copy would miss the
+   * events between L and N), else this throws before changing anything.
+   * The copy shares nothing with the live tables except column defaults:
+   * projections whose tables use serial/identity columns must rebuild from 0.
    */
-  async rebuild(options: { onProgress?: (p: RebuildProgress) => void; batchSize?: number } = {}): Promise<RebuildResult> {
+  async rebuild(
+    options: { onProgress?: (p: RebuildProgress) => void; batchSize?: number; fromPosition?: number } = {},
+  ): Promise<RebuildResult> {
     const name = this.projection.name;
     const batchSize = options.batchSize ?? 1_000;
+    const from = options.fromPosition ?? 0;
+    if (!Number.isInteger(from) || from < 0) throw new Error(`fromPosition must be a non-negative integer, got ${from}`);
     await this.db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`projection:${name}`]);
+      if (from > 0) {
+        // Pause the live runner while copying, so the copy matches the live checkpoint.
+        const live = (await trx('projection_checkpoints')
+          .where({ projection: name, slot: 'live' })
+          .forUpdate()
+          .first('position')) as { position: string } | undefined;
+        const livePosition = Number(live?.position ?? 0);
+        if (livePosition < from) {
+          throw new Error(`cannot rebuild ${name} from position ${from}: its live tables are only at position ${livePosition}`);
+        }
+      }
       for (const [logical, ddl] of Object.entries(this.projection.tables)) {
         await trx.raw(`drop table if exists ${logical + SHADOW_SUFFIX}`);
-        await trx.raw(ddl(logical + SHADOW_SUFFIX));
+        if (from > 0) {
+          await trx.raw(`create table ${logical + SHADOW_SUFFIX} (like ${logical} including all)`);
+          await trx.raw(`insert into ${logical + SHADOW_SUFFIX} select * from ${logical}`);
+        } else {
+          await trx.raw(ddl(logical + SHADOW_SUFFIX));
+        }
       }
       await trx('projection_checkpoints').where({ projection: name, slot: 'shadow' }).delete();
-      await trx('projection_checkpoints').insert({ projection: name, slot: 'shadow', position: 0 });
+      await trx('projection_checkpoints').insert({ projection: name, slot: 'shadow', position: from });
     });
 
-    let position = 0;
+    let position = from;
     let applied = 0;
     const step = async (trx?: Knex.Transaction): Promise<boolean> => {
       const page = await this.store.readAll({ fromPosition: position, maxCount: batchSize, filter: this.projection.filter });
