@@ -1,12 +1,12 @@
 import type { Container } from 'inversify';
 import { TOPICS } from '@shop/contracts';
 import {
-  ProjectionRunner,
   TOKENS,
   bindFactory,
   bindPlatformAdapters,
   bindValue,
   createContainer,
+  projectionRunner,
   token,
   type Consumer,
   type Projection,
@@ -48,7 +48,7 @@ export function compose(config: AnalyticsServiceConfig, source: NodeJS.ProcessEn
     (cfg, db, store, logger) =>
       new ReadModels(
         allProjections().map(
-          (p) => new ProjectionRunner(db, store, p, { onError: (err) => logger.warn({ err, projection: p.name }, 'projection failed; resuming') }),
+          (p) => projectionRunner(db, store, logger, p),
         ),
         { waitTimeoutMs: cfg.READ_YOUR_WRITES_TIMEOUT },
       ),

@@ -4,10 +4,11 @@ import {
   ProjectionRunner,
   TOKENS,
   bindFactory,
+  bindOutboxRelay,
   bindPlatformAdapters,
+  bindProjectionRunner,
   bindValue,
   createContainer,
-  parseDatabaseUrl,
   token,
   type Consumer,
   type Route,
@@ -37,7 +38,6 @@ export const ROUTES = token<Route[]>('catalog-service.Routes');
  */
 export function compose(config: CatalogServiceConfig, env: NodeJS.ProcessEnv): Container {
   const c = createContainer();
-  const database = parseDatabaseUrl(config.DATABASE_URL);
   bindValue(c, CONFIG, config);
   bindPlatformAdapters(c, config, env);
 
@@ -46,34 +46,14 @@ export function compose(config: CatalogServiceConfig, env: NodeJS.ProcessEnv): C
   bindFactory(c, ORDER_PRICING, [TOKENS.EventStore, TOKENS.Clock], (store, clock) => new OrderPricing(store, clock));
   bindFactory(c, ROUTES, [CATALOG, PRODUCT_LIST], (catalog, list) => productRoutes(catalog, list));
 
-  bindFactory(
-    c,
-    PRODUCT_LIST_RUNNER,
-    [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger, CONFIG],
-    (db, store, logger, cfg) =>
-      new ProjectionRunner(db, store, productListProjection, {
-        batchSize: cfg.LOG_BATCH_SIZE,
-        onError: (err) => logger.error({ err, projection: productListProjection.name }, 'projection failed; resuming from its checkpoint'),
-      }),
-  );
-  bindFactory(
-    c,
-    OUTBOX_RELAY,
-    [TOKENS.Database, TOKENS.EventStore, TOKENS.Bus, TOKENS.Logger, CONFIG],
-    (db, store, bus, logger, cfg) =>
-      new OutboxRelay({
-        // Fixed, not SERVICE_NAME: the name keys the relay's checkpoint and leadership.
-        name: SOURCE,
-        store,
-        db,
-        lockConnection: database,
-        bus,
-        toMessages,
-        filter: { categories: RELAYED_CATEGORIES },
-        batchSize: cfg.LOG_BATCH_SIZE,
-        onError: (err) => logger.error({ err }, 'outbox relay failed; retrying from its checkpoint'),
-      }),
-  );
+  bindProjectionRunner(c, PRODUCT_LIST_RUNNER, productListProjection, { batchSize: config.LOG_BATCH_SIZE });
+  // Named SOURCE, not SERVICE_NAME: the name keys the relay's checkpoint and leadership.
+  bindOutboxRelay(c, OUTBOX_RELAY, config, {
+    name: SOURCE,
+    toMessages,
+    filter: { categories: RELAYED_CATEGORIES },
+    batchSize: config.LOG_BATCH_SIZE,
+  });
   bindFactory(c, COMMAND_CONSUMER, [TOKENS.Database, TOKENS.Bus, ORDER_PRICING], (db, bus, pricing) =>
     bus.consumer({
       groupId: CONSUMER,

@@ -5,10 +5,11 @@ import {
   ProjectionRunner,
   TOKENS,
   bindFactory,
+  bindOutboxRelay,
   bindPlatformAdapters,
+  bindProjectionRunner,
   bindValue,
   createContainer,
-  parseDatabaseUrl,
   token,
   type Consumer,
 } from '@shop/platform';
@@ -37,29 +38,8 @@ export function compose(config: CoordinatorConfig, source: NodeJS.ProcessEnv): C
     [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Clock],
     (cfg, store, db, clock) => new Sagas(store, db, clock, deadlineSettings(cfg)),
   );
-  bindFactory(
-    c,
-    SAGA_LIST_PROJECTION,
-    [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger],
-    (db, store, logger) =>
-      new ProjectionRunner(db, store, sagaListProjection, { onError: (err) => logger.warn({ err }, 'saga list projection failed; resuming') }),
-  );
-  bindFactory(
-    c,
-    OUTBOX_RELAY,
-    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Bus, TOKENS.Logger],
-    (cfg, store, db, bus, logger) =>
-      new OutboxRelay({
-        name: SOURCE,
-        store,
-        db,
-        lockConnection: parseDatabaseUrl(cfg.DATABASE_URL),
-        bus,
-        toMessages: sagaEventToMessages,
-        filter: { categories: ['saga'] },
-        onError: (err) => logger.warn({ err }, 'outbox relay failed; retrying'),
-      }),
-  );
+  bindProjectionRunner(c, SAGA_LIST_PROJECTION, sagaListProjection);
+  bindOutboxRelay(c, OUTBOX_RELAY, config, { name: SOURCE, toMessages: sagaEventToMessages, filter: { categories: ['saga'] } });
   bindFactory(c, EVENT_CONSUMER, [TOKENS.Bus, TOKENS.Database, SAGAS], (bus, db, sagas) =>
     bus.consumer({
       groupId: COORDINATOR_CONSUMER,

@@ -4,10 +4,11 @@ import {
   ProjectionRunner,
   TOKENS,
   bindFactory,
+  bindOutboxRelay,
   bindPlatformAdapters,
+  bindProjectionRunner,
   bindValue,
   createContainer,
-  parseDatabaseUrl,
   token,
   type Consumer,
 } from '@shop/platform';
@@ -38,28 +39,8 @@ export function compose(config: InventoryServiceConfig, env: NodeJS.ProcessEnv):
     (store, cfg) => new StockLedger(store, { maxAttempts: cfg.STOCK_WRITE_ATTEMPTS, cachedStreams: cfg.STOCK_CACHED_SKUS }),
   );
   bindFactory(c, RESERVATIONS, [TOKENS.EventStore, STOCK_LEDGER, TOKENS.Clock], (store, ledger, clock) => new Reservations(store, ledger, clock));
-  bindFactory(
-    c,
-    STOCK_LEVELS_RUNNER,
-    [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger],
-    (db, store, logger) =>
-      new ProjectionRunner(db, store, stockLevelsProjection, { onError: (err) => logger.error({ err }, 'stock-levels projection failed') }),
-  );
-  bindFactory(
-    c,
-    OUTBOX_RELAY,
-    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Bus, TOKENS.Logger],
-    (cfg, store, db, bus, logger) =>
-      new OutboxRelay({
-        name: 'inventory-service',
-        store,
-        db,
-        lockConnection: parseDatabaseUrl(cfg.DATABASE_URL),
-        bus,
-        toMessages,
-        onError: (err) => logger.error({ err }, 'outbox relay failed'),
-      }),
-  );
+  bindProjectionRunner(c, STOCK_LEVELS_RUNNER, stockLevelsProjection);
+  bindOutboxRelay(c, OUTBOX_RELAY, config, { name: 'inventory-service', toMessages });
   bindFactory(c, COMMAND_CONSUMER, [TOKENS.Bus, TOKENS.Database, RESERVATIONS], (bus, db, reservations) =>
     bus.consumer({
       groupId: CONSUMER_GROUP,

@@ -5,10 +5,11 @@ import {
   ProjectionRunner,
   TOKENS,
   bindFactory,
+  bindOutboxRelay,
   bindPlatformAdapters,
+  bindProjectionRunner,
   bindValue,
   createContainer,
-  parseDatabaseUrl,
   token,
   type Consumer,
 } from '@shop/platform';
@@ -42,29 +43,8 @@ export function compose(config: OrderServiceConfig, source: NodeJS.ProcessEnv): 
     [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Clock, PAYMENT_PROVIDER],
     (cfg, store, db, clock, payments) => new Orders({ store, db, clock, payments, paymentTimeoutMs: cfg.PAYMENT_TIMEOUT }),
   );
-  bindFactory(
-    c,
-    ORDERS_PROJECTION,
-    [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger],
-    (db, store, logger) =>
-      new ProjectionRunner(db, store, ordersProjection, { onError: (err) => logger.warn({ err }, 'orders projection failed; resuming') }),
-  );
-  bindFactory(
-    c,
-    OUTBOX_RELAY,
-    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Bus, TOKENS.Logger],
-    (cfg, store, db, bus, logger) =>
-      new OutboxRelay({
-        name: SOURCE,
-        store,
-        db,
-        lockConnection: parseDatabaseUrl(cfg.DATABASE_URL),
-        bus,
-        toMessages: orderEventToMessages,
-        filter: { categories: ['order'] },
-        onError: (err) => logger.warn({ err }, 'outbox relay failed; retrying'),
-      }),
-  );
+  bindProjectionRunner(c, ORDERS_PROJECTION, ordersProjection);
+  bindOutboxRelay(c, OUTBOX_RELAY, config, { name: SOURCE, toMessages: orderEventToMessages, filter: { categories: ['order'] } });
   bindFactory(c, COMMAND_CONSUMER, [TOKENS.Bus, TOKENS.Database, ORDERS], (bus, db, orders) =>
     bus.consumer({
       groupId: ORDER_COMMANDS_CONSUMER,

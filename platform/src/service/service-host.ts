@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Container } from 'inversify';
 import type { Knex } from 'knex';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { authSettingsFromConfig, createTokenVerifier } from '../auth/jwt';
 import type { Consumer, TopicSpec } from '../bus/bus';
 import { busReadiness, consumerReadiness } from '../bus/bus-readiness';
@@ -10,6 +10,7 @@ import { ConfigError, parseDatabaseUrl } from '../config/config';
 import { TOKENS, bindFactory, bindValue, resolve, systemClock } from '../di/container';
 import { eventStoreMigrations } from '../event-store/postgres/event-store-migrations';
 import { PostgresEventStore } from '../event-store/postgres/postgres-event-store';
+import type { EventStore } from '../event-store/event-store';
 import { databaseReadiness } from '../http/health';
 import { createHttpApp } from '../http/http-app';
 import { startHttpServer } from '../http/http-server';
@@ -18,9 +19,11 @@ import { idempotencyMigrations } from '../http/idempotency-migrations';
 import { createShutdown } from '../http/lifecycle';
 import type { Route } from '../http/routes';
 import { inboxMigrations } from '../inbox/inbox';
-import type { OutboxRelay } from '../outbox/outbox-relay';
+import { OutboxRelay, type OutboxRelayOptions } from '../outbox/outbox-relay';
 import { createKnex, runMigrations } from '../persistence/migrations';
-import type { ProjectionRunner } from '../projections/projection-runner';
+import { ProjectionRunner } from '../projections/projection-runner';
+import type { Projection } from '../projections/projection';
+import type { Token } from '../di/container';
 import { projectionMigrations } from '../projections/projection-migrations';
 import { outboxMigrations } from '../outbox/outbox-relay';
 
@@ -54,6 +57,55 @@ export function bindPlatformAdapters(c: Container, config: HostConfig, env: Node
   bindFactory(c, TOKENS.IdempotencyStore, [TOKENS.Database], (db) => new IdempotencyStore(db));
 }
 
+
+/**
+ * Binds the service's outbox relay over its own store, database and the bus,
+ * with its leadership lock on the same database; failures are logged and the
+ * relay retries from its checkpoint.
+ */
+export function bindOutboxRelay(
+  c: Container,
+  key: Token<OutboxRelay>,
+  config: Pick<HostConfig, 'DATABASE_URL'>,
+  options: Pick<OutboxRelayOptions, 'name' | 'toMessages' | 'filter' | 'batchSize'>,
+): void {
+  const lockConnection = parseDatabaseUrl(config.DATABASE_URL);
+  bindFactory(
+    c,
+    key,
+    [TOKENS.EventStore, TOKENS.Database, TOKENS.Bus, TOKENS.Logger],
+    (store, db, bus, logger) =>
+      new OutboxRelay({
+        ...options,
+        store,
+        db,
+        lockConnection,
+        bus,
+        onError: (err) => logger.warn({ err, relay: options.name }, 'outbox relay failed; retrying from its checkpoint'),
+      }),
+  );
+}
+
+/** Binds a runner for `projection` over the service's store and database; failures are logged and it resumes from its checkpoint. */
+export function bindProjectionRunner(c: Container, key: Token<ProjectionRunner>, projection: Projection, options: { batchSize?: number } = {}): void {
+  bindFactory(c, key, [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger], (db, store, logger) =>
+    projectionRunner(db, store, logger, projection, options),
+  );
+}
+
+/** A projection runner that logs its failures (it resumes from its checkpoint by itself). */
+export function projectionRunner(
+  db: Knex,
+  store: EventStore,
+  logger: Logger,
+  projection: Projection,
+  options: { batchSize?: number } = {},
+): ProjectionRunner {
+  return new ProjectionRunner(db, store, projection, {
+    ...options,
+    onError: (err) => logger.warn({ err, projection: projection.name }, 'projection failed; resuming from its checkpoint'),
+  });
+}
 
 export interface HostedPart {
   name: string;
