@@ -9,6 +9,7 @@ import { funnelSeries } from './read-models/order-funnel/query';
 import { topProducts } from './read-models/product-sales/query';
 import type { ReadModels } from './read-models/read-models';
 import { revenueSeries } from './read-models/revenue/query';
+import { sagaLatencySeries } from './read-models/saga-durations/query';
 import { stockLevels, stockOuts } from './read-models/stock-levels/query';
 
 const ADMIN = ['admin'] as const;
@@ -109,6 +110,18 @@ const LiveOrder = z
     updatedAt: z.string(),
   })
   .meta({ id: 'LiveOrder' });
+
+const SagaLatencyPoint = z
+  .object({
+    at: z.string(),
+    count: z.number().int(),
+    p50Ms: z.number(),
+    p95Ms: z.number(),
+    p99Ms: z.number(),
+    compensated: z.number().int(),
+    compensationRate: z.number().describe('compensated / count, 0..1'),
+  })
+  .meta({ id: 'SagaLatencyPoint' });
 
 const ProjectionStatus = z
   .object({
@@ -236,6 +249,23 @@ export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
         await readModels.reached(['live_orders'], query.minPosition);
         const items = await liveOrders(db, { limit: query.limit, ...(query.status ? { status: query.status } : {}) });
         return { status: 200, body: { items } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/sagas/latency',
+      summary: 'Saga durations (p50/p95/p99) and compensation rate',
+      description:
+        'Per bucket of saga end times in [from, to): how many sagas ended, the nearest-rank percentiles of their durations (start to end, in ms), and the share that needed a compensation (a payment voided, stock released). From the coordinator\'s `saga.ended`.',
+      tags: ['analytics'],
+      auth: ADMIN,
+      request: { query: TimeSeriesQuery.extend({ sagaType: z.enum(['place-order', 'cancel-order']).default('place-order') }) },
+      responses: { 200: Series(SagaLatencyPoint, 'SagaLatencySeries') },
+      handler: async ({ query }) => {
+        const range = rangeOf(query);
+        await readModels.reached(['saga_durations'], query.minPosition);
+        const points = await sagaLatencySeries(db, range, query.sagaType);
+        return { status: 200, body: { from: range.from.toISOString(), to: range.to.toISOString(), bucket: range.bucket, points } };
       },
     }),
     defineRoute({

@@ -9,6 +9,8 @@ export const configShape = {
   BUS_DATABASE_URL: env.url({ protocols: ['postgres:', 'postgresql:'] }),
   /** How long a read with `minPosition` waits for the projection before answering 409. */
   READ_YOUR_WRITES_TIMEOUT: env.duration().default(5_000),
+  /** How often the alert rules are evaluated. */
+  ALERT_EVALUATION_INTERVAL: env.duration().default(5_000),
 };
 
 export type AnalyticsServiceConfig = ConfigOf<typeof configShape>;

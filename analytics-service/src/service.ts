@@ -1,21 +1,19 @@
 import { ALL_TOPICS, TOPIC_PARTITIONS } from '@shop/contracts';
 import { TOKENS, loadConfig, resolve, startServiceHost, type HostedService } from '@shop/platform';
 import { analyticsMigrations } from '../migrations';
+import { alertRoutes } from './alerts/alert-routes';
 import { analyticsRoutes } from './api';
-import { ARCHIVE_CONSUMER_TOKEN, READ_MODELS, compose } from './composition';
+import { ALERT_EVALUATION, ALERT_RULES, ARCHIVE_CONSUMER_TOKEN, OUTBOX_RELAY, READ_MODELS, compose } from './composition';
 import { configShape } from './config';
+import { dashboardMounts } from './dashboard/dashboard';
 
 export type RunningService = HostedService;
 
 /**
- * The service wiring, with the contract of the other services' `main.ts`
- * (`startService(env)`). There is deliberately no `main.ts` yet: the
- * local-stack launcher starts every service that has one, and this one joins
- * the stack in a later step.
- *
- * Through the platform's service host: migrations, topics, the projections
- * over the archive, the archive consumer, then HTTP; `stop()` undoes it in
- * the opposite order.
+ * The service wiring (`main.ts` runs it as a process). Through the
+ * platform's service host: migrations, topics, the projections over the
+ * archive, the outbox relay of alert events, the archive consumer, the alert
+ * evaluation, then HTTP; `stop()` undoes it in the opposite order.
  */
 export async function startService(env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const config = loadConfig(configShape, env);
@@ -28,7 +26,13 @@ export async function startService(env: NodeJS.ProcessEnv = process.env): Promis
     migrations: { set: 'analytics', migrations: analyticsMigrations },
     topics: ALL_TOPICS.map((name) => ({ name, partitions: TOPIC_PARTITIONS })),
     projections: readModels.runners,
+    relay: resolve(c, OUTBOX_RELAY),
     consumers: { 'analytics-archive': resolve(c, ARCHIVE_CONSUMER_TOKEN) },
-    routes: analyticsRoutes(resolve(c, TOKENS.Database), readModels),
+    workers: [resolve(c, ALERT_EVALUATION)],
+    mounts: dashboardMounts({ readModels, verifier: resolve(c, TOKENS.TokenVerifier), logger: resolve(c, TOKENS.Logger) }),
+    routes: [
+      ...analyticsRoutes(resolve(c, TOKENS.Database), readModels),
+      ...alertRoutes(resolve(c, TOKENS.Database), resolve(c, ALERT_RULES), readModels, resolve(c, TOKENS.Clock)),
+    ],
   });
 }

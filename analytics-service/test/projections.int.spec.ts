@@ -9,6 +9,7 @@ import {
   OrderPlaced,
   OrderRejected,
   ProductAdded,
+  SagaEnded,
   StockLevelChanged,
   allMessages,
   defineMessage,
@@ -20,6 +21,7 @@ import {
 import {
   PostgresEventStore,
   ProjectionRunner,
+  applyEvents,
   checksumTables,
   createKnex,
   eventStoreMigrations,
@@ -28,6 +30,8 @@ import {
   type RecordedEvent,
 } from '@shop/platform';
 import { createTestDatabase } from '@shop/platform/testing';
+import { alertsProjection } from '../src/alerts/read-models/alerts/projection';
+import { listAlerts } from '../src/alerts/read-models/alerts/query';
 import { archiveHandler, readArchived } from '../src/archive/archive';
 import { liveOrdersProjection } from '../src/read-models/live-orders/projection';
 import { liveOrders } from '../src/read-models/live-orders/query';
@@ -37,6 +41,8 @@ import { productSalesProjection } from '../src/read-models/product-sales/project
 import { topProducts } from '../src/read-models/product-sales/query';
 import { revenueProjection } from '../src/read-models/revenue/projection';
 import { revenueSeries } from '../src/read-models/revenue/query';
+import { sagaDurationsProjection } from '../src/read-models/saga-durations/projection';
+import { sagaLatencySeries } from '../src/read-models/saga-durations/query';
 import { stockLevelsProjection } from '../src/read-models/stock-levels/projection';
 import { stockLevels, stockOuts } from '../src/read-models/stock-levels/query';
 import { consumed, eur, message } from './support';
@@ -63,6 +69,17 @@ const rejected = (orderId: string, reason: string, seconds = 10) =>
   message(OrderRejected, { orderId, customerId: 'cust-1', reason, rejectedAt: at(seconds) });
 const cancelled = (orderId: string, seconds = 70) =>
   message(OrderCancelled, { orderId, customerId: 'cust-1', reason: 'changed my mind', cancelledAt: at(seconds) });
+const sagaEnded = (orderId: string, durationMs: number, compensations = 0, seconds = 20) =>
+  message(SagaEnded, {
+    sagaId: `place-order-${orderId}`,
+    sagaType: 'place-order',
+    orderId,
+    outcome: compensations > 0 ? 'rejected' : 'completed',
+    compensations,
+    startedAt: new Date(Date.parse(at(seconds)) - durationMs).toISOString(),
+    endedAt: at(seconds),
+    durationMs,
+  });
 const stock = (sku: string, available: number, cause: MessageData<typeof StockLevelChanged>['cause'], seconds = 0) =>
   message(StockLevelChanged, { sku, onHand: available + 1, reserved: 1, available, sold: 3, received: 10, cause, changedAt: at(seconds) });
 
@@ -99,19 +116,29 @@ describe('projections over the archive', () => {
     await new ProjectionRunner(db, store, projection).init();
   }
 
-  async function apply(projection: Projection, events: RecordedEvent[]): Promise<void> {
-    await db.transaction(async (trx) => {
-      for (const e of events) await projection.apply(e, { trx, table: (t) => t });
-    });
+  const tablesOf = (projection: Projection) => Object.keys(projection.tables);
+
+  /** Applies the events as the runner does: page by page, each page in one transaction through the batch handler. */
+  async function apply(projection: Projection, events: RecordedEvent[], pageSize = Math.max(events.length, 1)): Promise<void> {
+    for (let i = 0; i < events.length; i += pageSize) {
+      const page = events.slice(i, i + pageSize);
+      await db.transaction((trx) => applyEvents(projection, page, { trx, table: (t) => t }));
+    }
   }
 
-  /** Applies every event, then every event again, and checks the second pass changed nothing. */
+  /**
+   * Applies every event, then the same events again: as one page, one by one
+   * through `apply`, and as two overlapping pages; none of the repeats may
+   * change anything.
+   */
   async function applyTwice(projection: Projection, events: RecordedEvent[]): Promise<void> {
     await apply(projection, events);
-    const before = await checksumTables(db, Object.keys(projection.tables));
+    const once = await checksumTables(db, tablesOf(projection));
     await apply(projection, events);
-    await apply(projection, [...events].reverse());
-    expect(await checksumTables(db, Object.keys(projection.tables))).toBe(before);
+    for (const e of events) await db.transaction((trx) => projection.apply(e, { trx, table: (t) => t }));
+    const third = Math.floor(events.length / 3);
+    await apply(projection, events.slice(third, events.length - third));
+    expect(await checksumTables(db, tablesOf(projection))).toBe(once);
   }
 
   describe('archive', () => {
@@ -157,6 +184,8 @@ describe('projections over the archive', () => {
       expect(event!.schemaVersion).toBe(1);
       expect(event!.data).not.toHaveProperty('channel');
       expect(readArchived(event!, v2Registry)).toMatchObject({ orderId, channel: 'web' });
+      // As projections read it: without metadata.
+      expect(readArchived({ ...event!, metadata: {} }, v2Registry)).toMatchObject({ orderId, channel: 'web' });
       // And a projection built on that registry applies it.
       const projection = liveOrdersProjection(v2Registry);
       await freshTables(projection);
@@ -166,9 +195,9 @@ describe('projections over the archive', () => {
 
     it('refuses an archived version its contracts do not know', async () => {
       const [event] = await archive([placed(randomUUID())]);
-      expect(() => readArchived({ ...event!, metadata: { ...event!.metadata, envelope: { ...(event!.metadata.envelope as object), schemaversion: 7 } } })).toThrow(
-        /version 7 is not supported/,
-      );
+      expect(() => readArchived({ ...event!, schemaVersion: 7 })).toThrow(/version 7 is not supported/);
+      // Projections read the archive without metadata: the version is the event's own.
+      expect(() => readArchived({ ...event!, schemaVersion: 7, metadata: {} })).toThrow(/version 7 is not supported/);
     });
   });
 
@@ -297,6 +326,119 @@ describe('projections over the archive', () => {
         expect.objectContaining({ orderId: b, status: 'rejected', reason: 'out of stock', total: null }),
       ]);
       expect((await liveOrders(db, { limit: 10, status: 'cancelled' })).map((o) => o.orderId)).toEqual([a]);
+    });
+  });
+
+  describe('saga durations', () => {
+    it('keeps one row per ended saga and serves nearest-rank percentiles and the compensation rate', async () => {
+      const projection = sagaDurationsProjection();
+      await freshTables(projection);
+      const durations = [120, 80, 400, 95, 3_000];
+      const events = await archive(durations.map((ms, i) => sagaEnded(randomUUID(), ms, i === 4 ? 2 : 0, 10 + i)));
+      await applyTwice(projection, events);
+      const range = { from: new Date(T0), to: new Date(Date.parse(T0) + 3_600_000), bucket: 'minute' as const };
+      expect(await sagaLatencySeries(db, range)).toEqual([
+        { at: T0, count: 5, p50Ms: 120, p95Ms: 3_000, p99Ms: 3_000, compensated: 1, compensationRate: 0.2 },
+      ]);
+    });
+  });
+
+  describe('alerts', () => {
+    it('shows an alert raised, then resolved, once each', async () => {
+      await freshTables(alertsProjection);
+      const ruleId = randomUUID();
+      const alertId = randomUUID();
+      await store.append(`alert-${ruleId}`, [
+        {
+          type: 'AlertRaised',
+          data: {
+            alertId, ruleId, ruleName: 'low stock', ruleVersion: 1, subject: 'SKU-A', severity: 'warning', metric: 'stock_available',
+            comparator: 'below', threshold: 5, windowMinutes: 5, value: 2, samples: 1, message: 'stock of SKU-A (2 available) is below 5', raisedAt: at(0),
+          },
+        },
+        { type: 'AlertResolved', data: { alertId, ruleId, subject: 'SKU-A', value: 9, reason: 'recovered', resolvedAt: at(60) } },
+      ]);
+      const events = await store.readStream(`alert-${ruleId}`);
+      await applyTwice(alertsProjection, events);
+      expect(await listAlerts(db, { limit: 10, ruleId })).toEqual([
+        expect.objectContaining({ id: alertId, state: 'resolved', value: 2, resolvedValue: 9, resolveReason: 'recovered', raisedAt: at(0), resolvedAt: at(60) }),
+      ]);
+      // The raise applied again after the resolution does not bring the alert back.
+      await apply(alertsProjection, events.slice(0, 1));
+      expect((await listAlerts(db, { limit: 10, state: 'active', ruleId }))).toEqual([]);
+    });
+  });
+
+  describe('pages and re-applications', () => {
+    /** A bit of everything: a product re-added, late and early cancellations, stock-outs and restocks. */
+    const history = () => {
+      const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const sku = `SKU-P${randomUUID().slice(0, 6).toUpperCase()}`;
+      return [
+        message(ProductAdded, { sku: 'SKU-A', name: 'Alpha', description: '', category: 'tools', price: eur(1000), addedAt: T0 }),
+        placed(a, 0),
+        placed(b, 5),
+        stock(sku, 3, 'received', 6),
+        stock(sku, 0, 'reserved', 7),
+        placed(c, 65),
+        placed(d, 70),
+        confirmed(a, 30),
+        rejected(b, 'payment declined', 40),
+        confirmed(c, 80, 'USD'),
+        stock(sku, 2, 'restocked', 90),
+        message(OrderCancellationRequested, { orderId: a, customerId: 'cust-1', requestedAt: at(100) }),
+        cancelled(a, 130),
+        // Cancelled while pending, then a late confirmation: neither counts revenue.
+        cancelled(d, 140),
+        confirmed(d, 150),
+        message(ProductAdded, { sku: 'SKU-A', name: 'Alpha Two', description: '', category: 'tools', price: eur(1000), addedAt: at(155) }),
+        stock(sku, 0, 'reserved', 160),
+        stock(`${sku}-B`, 0, 'adjusted', 161),
+        sagaEnded(a, 900, 0, 31),
+        sagaEnded(b, 1_500, 1, 41),
+        sagaEnded(c, 700, 0, 81),
+      ];
+    };
+    const projections = () => [
+      orderFunnelProjection(),
+      revenueProjection(),
+      productSalesProjection(),
+      stockLevelsProjection(),
+      liveOrdersProjection(),
+      sagaDurationsProjection(),
+    ];
+
+    it.each(projections().map((p) => [p.name, p] as const))('%s: any page size gives the tables one page gives, and repeats change nothing', async (_name, projection) => {
+      const events = await archive(history());
+      const checksums = [];
+      for (const pageSize of [events.length, 1, 3, 7]) {
+        await freshTables(projection);
+        await apply(projection, events, pageSize);
+        checksums.push(await checksumTables(db, tablesOf(projection)));
+      }
+      expect(new Set(checksums).size).toBe(1);
+      // One by one through `apply` (the per-event path) ...
+      await freshTables(projection);
+      for (const e of events) await db.transaction((trx) => projection.apply(e, { trx, table: (t) => t }));
+      expect(await checksumTables(db, tablesOf(projection))).toBe(checksums[0]);
+      // ... then overlapping pages, the same page twice, and everything again.
+      await applyTwice(projection, events);
+      expect(await checksumTables(db, tablesOf(projection))).toBe(checksums[0]);
+    });
+
+    it.each(projections().map((p) => [p.name, p] as const))('%s: a rebuild from a position onto the live tables equals a rebuild from 0', async (_name, projection) => {
+      await archive(history());
+      await freshTables(projection);
+      const runner = new ProjectionRunner(db, store, projection);
+      await runner.init();
+      const full = await runner.rebuild({ batchSize: 5 });
+      const head = await store.headPosition();
+      expect(full.position).toBe(head);
+      expect(await checksumTables(db, tablesOf(projection))).toBe(full.checksum);
+      // Every event after `from` is applied again onto tables that already reflect it.
+      const partial = await runner.rebuild({ fromPosition: head - 12, batchSize: 5 });
+      expect(partial).toMatchObject({ position: head, checksum: full.checksum });
+      expect(partial.eventsApplied).toBeGreaterThan(0);
     });
   });
 });

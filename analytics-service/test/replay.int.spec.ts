@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrderCancelled, OrderConfirmed, OrderPlaced, ProductAdded, StockLevelChanged } from '@shop/contracts';
+import { OrderCancelled, OrderConfirmed, OrderPlaced, ProductAdded, SagaEnded, StockLevelChanged } from '@shop/contracts';
 import { checksumTables, type OutgoingMessage, type PublishedMessage } from '@shop/platform';
 import { allProjections } from '../src/composition';
 import { ReplayUsageError, main, replay, scratchChecksum } from '../src/replay/replay-cli';
@@ -19,7 +19,7 @@ const START = Date.parse('2026-05-01T08:00:00.000Z');
 const at = (s: number) => new Date(START + s * 1000).toISOString();
 const SKUS = ['SKU-R1', 'SKU-R2', 'SKU-R3', 'SKU-R4'];
 
-/** One order's messages: placed, then confirmed (2 in 3), then cancelled (1 in 4 of those), plus a stock change. */
+/** One order's messages: placed, then confirmed (2 in 3), then cancelled (1 in 4 of those), its saga's end, plus a stock change. */
 function orderMessages(i: number): OutgoingMessage[] {
   const orderId = randomUUID();
   const customerId = `c-${i % 17}`;
@@ -32,6 +32,18 @@ function orderMessages(i: number): OutgoingMessage[] {
     out.push(message(OrderConfirmed, { orderId, customerId, lines: [line], total: eur(unit * quantity), confirmedAt: at(i + 5) }));
     if (i % 4 === 0) out.push(message(OrderCancelled, { orderId, customerId, reason: 'changed my mind', cancelledAt: at(i + 65) }));
   }
+  out.push(
+    message(SagaEnded, {
+      sagaId: `place-order-${orderId}`,
+      sagaType: 'place-order',
+      orderId,
+      outcome: i % 3 !== 2 ? 'completed' : 'rejected',
+      compensations: i % 3 !== 2 ? 0 : 1,
+      startedAt: at(i),
+      endedAt: at(i + 5),
+      durationMs: 5_000,
+    }),
+  );
   const available = (i * 5) % 7;
   out.push(
     message(StockLevelChanged, {
@@ -99,7 +111,7 @@ describe('replay CLI (shadow rebuild, swap, from-scratch verification)', () => {
       expect(p).toMatchObject({ from: 0, head, eventsToReplay: head, tables: tablesOf(p.projection) });
       expect(p.rebuilt).toBeUndefined();
     }
-    expect(out.text).toContain(`would rebuild revenue (tables revenue_minute, revenue_day, revenue_orders, revenue_applied) from position 0: ${head} events to replay`);
+    expect(out.text).toContain(`would rebuild revenue (tables revenue_minute, revenue_day, revenue_orders) from position 0: ${head} events to replay`);
 
     const fromOut = new Collector();
     const partial = await replay({ projections: ['live_orders'], fromPosition: 100, dryRun: true, databaseUrl: svc.databaseUrl, out: fromOut });
@@ -140,6 +152,8 @@ describe('replay CLI (shadow rebuild, swap, from-scratch verification)', () => {
       '/v1/stock?sku=SKU-R1,SKU-R2',
       '/v1/funnel?from=2026-05-01T00:00:00Z&to=2026-05-02T00:00:00Z&bucket=hour',
       '/v1/revenue?from=2026-05-01T00:00:00Z&to=2026-05-02T00:00:00Z&bucket=day&currency=EUR',
+      '/v1/sagas/latency?from=2026-05-01T00:00:00Z&to=2026-05-02T00:00:00Z&bucket=hour',
+      '/v1/alerts/history',
       '/v1/projections',
     ];
     const reader = (async () => {
@@ -169,7 +183,7 @@ describe('replay CLI (shadow rebuild, swap, from-scratch verification)', () => {
     expect(failures).toEqual([]);
     expect(reads).toBeGreaterThan(0);
     expect(report.ok).toBe(true);
-    expect(report.projections).toHaveLength(5);
+    expect(report.projections).toHaveLength(allProjections().length);
     for (const p of report.projections) {
       expect(p.from).toBe(0);
       expect(p.head).toBeGreaterThanOrEqual(headBefore);
@@ -188,7 +202,7 @@ describe('replay CLI (shadow rebuild, swap, from-scratch verification)', () => {
     const status = await svc.get('/v1/projections', admin);
     expect(status.status).toBe(200);
     const statuses = status.json.items as { name: string; state: string; lag: number }[];
-    expect(statuses).toHaveLength(5);
+    expect(statuses).toHaveLength(allProjections().length);
     for (const s of statuses) expect(s).toMatchObject({ state: 'live', lag: 0 });
     // ... and the live tables equal a fresh full build of the whole archive.
     for (const projection of allProjections()) {
@@ -204,7 +218,7 @@ describe('replay CLI (shadow rebuild, swap, from-scratch verification)', () => {
     const err = new Collector();
     expect(await main(['product_sales', '--from-position', String(from)], { DATABASE_URL: svc.databaseUrl }, { out, err })).toBe(0);
     expect(err.text).toBe('');
-    expect(out.text).toContain(`rebuilding product_sales (tables product_sales, product_sales_orders, product_sales_products, product_sales_applied) from position ${from}`);
+    expect(out.text).toContain(`rebuilding product_sales (tables product_sales, product_sales_orders, product_sales_products) from position ${from}`);
     expect(out.text).toMatch(/product_sales: rebuilt checksum ([0-9a-f]{32}), from-scratch checksum \1 OK/);
     expect(out.text).toContain('replay done: product_sales rebuilt and verified');
   });

@@ -146,7 +146,7 @@ describe('analytics-service in-process (startService, Postgres bus)', () => {
       const res = await svc.get('/v1/projections', admin);
       expect(res.status).toBe(200);
       const byName = Object.fromEntries(res.json.items.map((s: { name: string }) => [s.name, s]));
-      expect(Object.keys(byName).sort()).toEqual(['live_orders', 'order_funnel', 'product_sales', 'revenue', 'stock_levels']);
+      expect(Object.keys(byName).sort()).toEqual(['alerts', 'live_orders', 'order_funnel', 'product_sales', 'revenue', 'saga_durations', 'stock_levels']);
       for (const s of Object.values(byName)) expect(s).toMatchObject({ state: 'live', position: head, head, lag: 0 });
     });
 

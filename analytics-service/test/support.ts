@@ -13,6 +13,7 @@ import {
   type Role,
 } from '@shop/platform';
 import { createTestDatabase, waitFor } from '@shop/platform/testing';
+import { allProjections } from '../src/composition';
 import { startService, type RunningService } from '../src/service';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -104,6 +105,24 @@ export class TestAnalyticsService {
     return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
   }
 
+  async request(
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse> {
+    const res = await fetch(this.service.url + path, {
+      method,
+      headers: {
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
+  }
+
   publish(messages: OutgoingMessage[]): Promise<PublishedMessage[]> {
     return this.bus.publish(messages);
   }
@@ -126,7 +145,7 @@ export class TestAnalyticsService {
     const head = await this.store.headPosition();
     await waitFor(async () => {
       const rows = (await this.db('projection_checkpoints').where({ slot: 'live' }).select('position')) as { position: string }[];
-      return rows.length === 5 && rows.every((r) => Number(r.position) >= head);
+      return rows.length === allProjections().length && rows.every((r) => Number(r.position) >= head);
     }, 20_000);
     return head;
   }

@@ -11,6 +11,8 @@ export const TOPICS = {
   inventoryCommands: 'inventory.commands',
   orderEvents: 'order.events',
   orderCommands: 'order.commands',
+  coordinatorEvents: 'coordinator.events',
+  analyticsEvents: 'analytics.events',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];

@@ -2,6 +2,7 @@ import type { Container } from 'inversify';
 import { TOPICS } from '@shop/contracts';
 import {
   OutboxRelay,
+  PeriodicTask,
   ProjectionRunner,
   TOKENS,
   bindFactory,
@@ -25,7 +26,7 @@ export const SAGAS = token<Sagas>('coordinator-service.Sagas');
 export const SAGA_LIST_PROJECTION = token<ProjectionRunner>('coordinator-service.SagaListProjection');
 export const OUTBOX_RELAY = token<OutboxRelay>('coordinator-service.OutboxRelay');
 export const EVENT_CONSUMER = token<Consumer>('coordinator-service.EventConsumer');
-export const DEADLINE_POLLER = token<DeadlinePoller>('coordinator-service.DeadlinePoller');
+export const DEADLINE_POLLER = token<PeriodicTask>('coordinator-service.DeadlinePoller');
 
 /** The composition root: the only place that knows inversify and picks the adapters. */
 export function compose(config: CoordinatorConfig, source: NodeJS.ProcessEnv): Container {
@@ -51,7 +52,10 @@ export function compose(config: CoordinatorConfig, source: NodeJS.ProcessEnv): C
     c,
     DEADLINE_POLLER,
     [CONFIG, TOKENS.Database, SAGAS, TOKENS.Logger],
-    (cfg, db, sagas, logger) => new DeadlinePoller(db, sagas, { intervalMs: cfg.DEADLINE_POLL_MS, logger }),
+    (cfg, db, sagas, logger) => {
+      const poller = new DeadlinePoller(db, sagas);
+      return new PeriodicTask('deadline poller', () => poller.pollOnce(), { intervalMs: cfg.DEADLINE_POLL_MS, logger });
+    },
   );
   return c;
 }

@@ -26,7 +26,7 @@ export async function startService(env: NodeJS.ProcessEnv = process.env): Promis
     projections: [resolve(c, SAGA_LIST_PROJECTION)],
     relay: resolve(c, OUTBOX_RELAY),
     consumers: { 'participant-events': resolve(c, EVENT_CONSUMER) },
-    workers: [{ name: 'deadline poller', start: () => poller.start(), stop: () => poller.stop() }],
+    workers: [poller],
     routes: sagaRoutes({
       sagas: resolve(c, SAGAS),
       db: resolve(c, TOKENS.Database),

@@ -64,6 +64,12 @@ describe('coordinator with two instances', () => {
     const commit = await fx.command(orderId, 'inventory.commit-reservation');
     await fx.publish(ReservationCommitted, { orderId, lines }, commit);
     await fx.waitStatus(sagaId, 'completed');
+    const ended = await fx.sagaEnded(orderId);
+    expect(ended.type).toBe('saga.ended');
+    expect(ended.data).toMatchObject({ sagaId, sagaType: 'place-order', orderId, outcome: 'completed', compensations: 0 });
+    const { startedAt, endedAt, durationMs } = ended.data as { startedAt: string; endedAt: string; durationMs: number };
+    expect(durationMs).toBe(Date.parse(endedAt) - Date.parse(startedAt));
+    expect(durationMs).toBeGreaterThan(0);
     expect(fx.commandsFor(orderId).map((c) => c.type)).toEqual([
       'catalog.price-order-lines',
       'inventory.reserve-stock',
@@ -84,6 +90,7 @@ describe('coordinator with two instances', () => {
     expect(reject.data).toEqual({ orderId, reason: 'the payment was declined' });
     await fx.publish(OrderRejected, { orderId, customerId: 'alice', reason: 'the payment was declined', rejectedAt: now() }, reject);
     await fx.waitStatus(`place-order-${orderId}`, 'rejected');
+    expect((await fx.sagaEnded(orderId)).data).toMatchObject({ outcome: 'rejected', reason: 'the payment was declined', compensations: 1 });
   });
 
   it('compensates an expired payment deadline once, although two instances poll', async () => {

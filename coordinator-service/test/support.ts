@@ -30,6 +30,8 @@ export interface ApiResponse {
 export class CoordinatorFixture {
   instances: RunningService[] = [];
   readonly commands: Envelope[] = [];
+  /** Facts the coordinator published (`saga.ended`). */
+  readonly facts: Envelope[] = [];
   private listener: Consumer | undefined;
 
   private constructor(
@@ -85,10 +87,11 @@ export class CoordinatorFixture {
   private async listen(): Promise<void> {
     this.listener = this.bus.consumer({
       groupId: `test-participants-${randomUUID()}`,
-      topics: ['catalog.commands', 'inventory.commands', 'order.commands'],
+      topics: ['catalog.commands', 'inventory.commands', 'order.commands', 'coordinator.events'],
       startFrom: 'earliest',
       handler: async (message) => {
-        this.commands.push(decodeContract(contracts, message).envelope);
+        const { envelope } = decodeContract(contracts, message);
+        (message.topic === 'coordinator.events' ? this.facts : this.commands).push(envelope);
       },
     });
     await this.listener.start();
@@ -105,6 +108,13 @@ export class CoordinatorFixture {
 
   commandsFor(orderId: string, type?: string): Envelope[] {
     return this.commands.filter((c) => c.subject === orderId && (type === undefined || c.type === type));
+  }
+
+  /** Waits for the coordinator's `saga.ended` fact about the order (of the given saga type), and returns it. */
+  async sagaEnded(orderId: string, sagaType = 'place-order', timeoutMs = 15_000): Promise<Envelope> {
+    const find = () => this.facts.find((f) => f.subject === orderId && (f.data as { sagaType: string }).sagaType === sagaType);
+    await waitFor(() => find() !== undefined, timeoutMs);
+    return find()!;
   }
 
   /** Waits for the `n`-th command of `type` about the order, and returns it. */

@@ -58,3 +58,22 @@ export async function loadDemoData(urls: { catalog: string; inventory: string },
   }
   return loaded;
 }
+
+/** The alert rules of the issue's examples, so the dashboard's alert list has something to watch. */
+export const DEMO_ALERT_RULES = [
+  { name: 'Rejection rate above 20% over 5 min', metric: 'rejection_rate', comparator: 'above', threshold: 0.2, windowMinutes: 5, minSamples: 10, severity: 'critical' },
+  { name: 'Stock below 5 units', metric: 'stock_available', comparator: 'below', threshold: 5, severity: 'warning' },
+  { name: 'Saga p95 above 2 s over 5 min', metric: 'saga_p95_ms', comparator: 'above', threshold: 2_000, windowMinutes: 5, minSamples: 10, severity: 'warning' },
+] as const;
+
+export async function loadDemoAlertRules(analyticsUrl: string, adminToken: string): Promise<number> {
+  for (const rule of DEMO_ALERT_RULES) {
+    const res = await fetch(`${analyticsUrl}/v1/alerts/rules`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify(rule),
+    });
+    if (!res.ok) throw new Error(`adding alert rule "${rule.name}": ${res.status} ${await res.text()}`);
+  }
+  return DEMO_ALERT_RULES.length;
+}

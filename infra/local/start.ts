@@ -29,7 +29,7 @@ import {
   runMigrations,
   signToken,
 } from '@shop/platform';
-import { loadDemoData } from './demo-data';
+import { loadDemoAlertRules, loadDemoData } from './demo-data';
 import { BUS_DATABASE, SERVICES, SERVICE_DATABASES, type StackFile } from './stack';
 import { Supervisor } from './supervisor';
 
@@ -178,11 +178,13 @@ ${Object.entries(stack.databases)
   const demoMarker = path.join(stateDir, 'demo-data.json');
   if (!values['no-demo-data'] && urls['catalog-service'] && urls['inventory-service'] && !existsSync(demoMarker)) {
     const loaded = await loadDemoData({ catalog: urls['catalog-service'], inventory: urls['inventory-service'] }, adminToken);
-    await fs.writeFile(demoMarker, JSON.stringify({ loadedAt: new Date().toISOString(), products: loaded }));
-    console.log(`  demo data: ${loaded} products with stock (first start only)`);
+    const rules = urls['analytics-service'] ? await loadDemoAlertRules(urls['analytics-service'], adminToken) : 0;
+    await fs.writeFile(demoMarker, JSON.stringify({ loadedAt: new Date().toISOString(), products: loaded, alertRules: rules }));
+    console.log(`  demo data: ${loaded} products with stock, ${rules} alert rules (first start only)`);
   }
+  const dashboard = urls['analytics-service'] ? `\n  dashboard: ${urls['analytics-service']}/dashboard#token=${adminToken}` : '';
 
-  console.log(`
+  console.log(`${dashboard}
   admin token    (12 h): ${adminToken}
   customer token (12 h, subject customer-1): ${customerToken}
   more: AUTH_JWT_SECRET=$(node -p "require('${path.join(stateDir, 'credentials.json')}').authJwtSecret") SHOP_ENV=development npm run -s token -- --role customer --sub alice

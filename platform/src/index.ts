@@ -23,3 +23,4 @@ export { busReadiness, consumerReadiness } from './bus/bus-readiness';
 export { deterministicId } from './ids/deterministic-id';
 export { executeCommand, type Decider, type ExecuteCommandOptions, type CommandOutcome } from './event-store/execute-command';
 export { bindOutboxRelay, bindPlatformAdapters, bindProjectionRunner, projectionRunner, runWhenMain, startServiceHost, type HostConfig, type HostedPart, type HostedService, type ServiceHostOptions } from './service/service-host';
+export { PeriodicTask } from './service/periodic-task';

@@ -2,6 +2,7 @@
 export {
   createHttpApp,
   type HttpAppOptions,
+  type HttpMount,
 } from './http/http-app';
 export {
   defineRoute,

@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { NotFoundError } from '../src/errors/errors';
+import { NotFoundError, ValidationError } from '../src/errors/errors';
 import { databaseReadiness } from '../src/http/health';
 import { createHttpApp } from '../src/http/http-app';
 import { startHttpServer, type RunningHttpServer } from '../src/http/http-server';
@@ -447,5 +447,57 @@ describe('HTTP server shutdown', () => {
     await server.close(200);
     expect(Date.now() - startedAt).toBeLessThan(2_000);
     expect(await stuck).toBe('cut off');
+  });
+});
+
+describe('mounted express handlers (HttpAppOptions.mounts)', () => {
+  let server: RunningHttpServer;
+
+  beforeAll(async () => {
+    const app = createHttpApp({
+      service: 'mounts',
+      version: '0.0.0',
+      logger: pino({ level: 'silent' }),
+      routes: [
+        defineRoute({
+          method: 'GET',
+          path: '/hello',
+          summary: 'A typed route beside the mount',
+          auth: 'public',
+          responses: { 200: z.object({ from: z.string() }) },
+          handler: () => ({ status: 200, body: { from: 'route' } }),
+        }),
+      ],
+      mounts: [
+        {
+          path: '/static',
+          router: async (req, res, next) => {
+            if (req.path === '/page') res.type('text/html').send('<p>page</p>');
+            else if (req.path === '/bad') throw new ValidationError('bad static request');
+            else if (req.path === '/boom') throw new Error('secret cause');
+            else next();
+          },
+        },
+      ],
+    });
+    server = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('serves what the handler sends, beside the typed routes', async () => {
+    const page = await fetch(`${server.url}/static/page`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toBe('<p>page</p>');
+    expect(await (await fetch(`${server.url}/v1/hello`)).json()).toEqual({ from: 'route' });
+  });
+
+  it('turns what the handler throws into problems, and what it passes on into the 404', async () => {
+    await expectProblem(await fetch(`${server.url}/static/bad`), 400, 'validation', '/static/bad');
+    const boom = await expectProblem(await fetch(`${server.url}/static/boom`), 500, 'internal');
+    expect(JSON.stringify(boom)).not.toContain('secret cause');
+    await expectProblem(await fetch(`${server.url}/static/other`), 404, 'not-found', '/static/other');
   });
 });

@@ -92,10 +92,21 @@ export function envelopeOf(event: RecordedEvent): Envelope {
 /**
  * The data of an archived event in its contract's current version: older
  * versions are upcast through the contract's `previous` chain (`readData`).
- * Projections read events only through this.
+ * Projections read events only through this, and need no metadata for it:
+ * the archive stores the envelope's schema version as the event's own.
+ *
+ * Data already in the current version is returned as stored, not validated
+ * again: the archive handler validated it against this version's schema
+ * (`decodeContract`) before appending it, the archive never changes it, and
+ * within a version a contract only gains optional fields, so it is still
+ * valid. Re-validating every event of every replay cost more than the
+ * projections' own work (docs/benchmarks.md, replay).
  */
 export function readArchived<T>(event: RecordedEvent, registry: Registry = contracts): T {
   const definition = registry.byType(event.type);
   if (!definition) throw new NonRetriableError(`archived event type ${event.type} has no contract`);
-  return readData(definition, envelopeOf(event)) as T;
+  if (event.schemaVersion === definition.version) return event.data as T;
+  // `readData` reads the type, version and data of the envelope, all of which the event itself carries.
+  const stored = (event.metadata as Partial<ArchiveMetadata>).envelope;
+  return readData(definition, { ...stored, type: event.type, schemaversion: event.schemaVersion, data: event.data } as Envelope) as T;
 }

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError, type ProjectionRunner, type ProjectionStatus } from '@shop/platform';
 
-export const PROJECTION_NAMES = ['order_funnel', 'revenue', 'product_sales', 'stock_levels', 'live_orders'] as const;
+export const PROJECTION_NAMES = ['order_funnel', 'revenue', 'product_sales', 'stock_levels', 'live_orders', 'saga_durations', 'alerts'] as const;
 export type ProjectionName = (typeof PROJECTION_NAMES)[number];
 
 /**

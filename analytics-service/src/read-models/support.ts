@@ -1,50 +1,134 @@
-import type { ProjectionContext, RecordedEvent } from '@shop/platform';
+import type { ProjectionContext } from '@shop/platform';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-/** The UTC minute an instant falls in. */
-export function minuteOf(at: string | Date): Date {
-  const ms = new Date(at).getTime();
-  return new Date(ms - (ms % MINUTE));
+/** The start of the UTC minute of an ISO timestamp, as an ISO string (a key of per-minute rows). */
+export function minuteKey(at: string): string {
+  const ms = Date.parse(at);
+  return new Date(ms - (ms % MINUTE)).toISOString();
 }
 
-/** The UTC day an instant falls in. */
-export function dayOf(at: string | Date): Date {
-  const ms = new Date(at).getTime();
-  return new Date(ms - (ms % DAY));
+/** The start of the UTC day of an ISO timestamp, as an ISO string. */
+export function dayKey(at: string): string {
+  const ms = Date.parse(at);
+  return new Date(ms - (ms % DAY)).toISOString();
 }
 
-/** DDL of a projection's table of applied event ids (its idempotency guard). */
-export const appliedTable = (t: string) => `create table ${t} (event_id uuid primary key, position bigint not null)`;
-
-/**
- * Records that the projection applies `event`; false when it already did.
- * Projections whose effect is an increment start with this, so applying the
- * same event twice changes nothing even outside the runner's checkpoint.
- */
-export async function firstApplication(ctx: ProjectionContext, logicalTable: string, event: RecordedEvent): Promise<boolean> {
-  const rows = (await ctx
-    .trx(ctx.table(logicalTable))
-    .insert({ event_id: event.id, position: event.position })
-    .onConflict('event_id')
-    .ignore()
-    .returning('event_id')) as unknown[];
-  return rows.length > 0;
+/** A column of a set-based statement: its name and the SQL type its values are sent as. */
+export interface Column {
+  name: string;
+  type: string;
 }
 
 /**
- * Adds `increments` to the row with `keys` in `logicalTable`, creating it at
- * the increments when missing (one statement, no read).
+ * `insert into <table> as t (...) select * from unnest($1::t1[], $2::t2[], ...)`
+ * followed by the `on conflict` clause: any number of rows in one statement,
+ * sent as one array per column.
  */
-export async function addTo(
+export async function insertRows(
   ctx: ProjectionContext,
   logicalTable: string,
-  keys: Record<string, unknown>,
-  increments: Record<string, number>,
+  columns: readonly Column[],
+  rows: readonly unknown[][],
+  onConflict: string,
 ): Promise<void> {
-  const table = ctx.table(logicalTable);
-  const merge: Record<string, unknown> = {};
-  for (const column of Object.keys(increments)) merge[column] = ctx.trx.raw(`${table}.${column} + excluded.${column}`);
-  await ctx.trx(table).insert({ ...keys, ...increments }).onConflict(Object.keys(keys)).merge(merge);
+  if (rows.length === 0) return;
+  await ctx.trx.raw(
+    `insert into ${ctx.table(logicalTable)} as t (${columns.map((c) => c.name).join(', ')})
+     select * from unnest(${columns.map((c) => `?::${c.type}[]`).join(', ')})
+     ${onConflict}`,
+    columns.map((_, i) => rows.map((r) => r[i] ?? null)),
+  );
+}
+
+/** The rows of `logicalTable` whose key columns equal one of `keys`, in one statement. */
+export async function rowsByKey<Row>(
+  ctx: ProjectionContext,
+  logicalTable: string,
+  keyColumns: readonly Column[],
+  keys: readonly unknown[][],
+  select: readonly string[],
+): Promise<Row[]> {
+  if (keys.length === 0) return [];
+  const names = keyColumns.map((c) => c.name);
+  const res = (await ctx.trx.raw(
+    `select ${select.map((c) => `t.${c}`).join(', ')}
+       from ${ctx.table(logicalTable)} t
+       join unnest(${keyColumns.map((c) => `?::${c.type}[]`).join(', ')}) as k(${names.join(', ')})
+         on ${names.map((n) => `t.${n} = k.${n}`).join(' and ')}`,
+    keyColumns.map((_, i) => keys.map((k) => k[i])),
+  )) as { rows: Row[] };
+  return res.rows;
+}
+
+/** A text key for a tuple of key values (none of which contains NUL). */
+const keyOf = (values: readonly unknown[]) => values.join('\u0000');
+
+/**
+ * Counter increments of a page, folded per key in memory and added to the
+ * stored counts with one upsert (`count = t.count + excluded.count`).
+ *
+ * With `highWater`, the table has a `last_position` column: the position of
+ * the last event counted into the row. The runner applies events in log
+ * order, so an event at or before a row's `last_position` is already in it
+ * and is skipped; that makes counting idempotent without remembering event
+ * ids. Without it, the caller guarantees each increment is new (it comes
+ * from a state change that is itself guarded).
+ */
+export class CounterFold {
+  private readonly rows = new Map<string, { key: unknown[]; entries: { position: number; deltas: number[] }[] }>();
+
+  constructor(
+    private readonly logicalTable: string,
+    private readonly keyColumns: readonly Column[],
+    private readonly counters: readonly string[],
+    private readonly options: { highWater: boolean },
+  ) {}
+
+  /** Adds the deltas of the event at `position`; events come in log order. */
+  add(key: unknown[], deltas: number[], position: number): void {
+    const k = keyOf(key);
+    const row = this.rows.get(k);
+    if (row) row.entries.push({ position, deltas });
+    else this.rows.set(k, { key, entries: [{ position, deltas }] });
+  }
+
+  async write(ctx: ProjectionContext): Promise<void> {
+    if (this.rows.size === 0) return;
+    const stored = new Map<string, number>();
+    if (this.options.highWater) {
+      const keys = [...this.rows.values()].map((r) => r.key);
+      const found = await rowsByKey<Record<string, unknown>>(ctx, this.logicalTable, this.keyColumns, keys, [
+        ...this.keyColumns.map((c) => c.name),
+        'last_position',
+      ]);
+      for (const row of found) {
+        stored.set(keyOf(this.keyColumns.map((c) => keyValue(row[c.name], c.type))), Number(row.last_position));
+      }
+    }
+    const out: unknown[][] = [];
+    for (const [k, row] of this.rows) {
+      const after = stored.get(k) ?? 0;
+      const fresh = row.entries.filter((e) => e.position > after);
+      if (fresh.length === 0) continue;
+      const sums = this.counters.map((_, i) => fresh.reduce((sum, e) => sum + e.deltas[i]!, 0));
+      out.push(this.options.highWater ? [...row.key, ...sums, fresh[fresh.length - 1]!.position] : [...row.key, ...sums]);
+    }
+    const columns = [
+      ...this.keyColumns,
+      ...this.counters.map((name) => ({ name, type: 'bigint' })),
+      ...(this.options.highWater ? [{ name: 'last_position', type: 'bigint' }] : []),
+    ];
+    const set = [
+      ...this.counters.map((c) => `${c} = t.${c} + excluded.${c}`),
+      ...(this.options.highWater ? ['last_position = excluded.last_position'] : []),
+    ];
+    await insertRows(ctx, this.logicalTable, columns, out, `on conflict (${this.keyColumns.map((c) => c.name).join(', ')}) do update set ${set.join(', ')}`);
+  }
+}
+
+/** A stored key value in the form the fold keys it by (timestamps as ISO strings). */
+function keyValue(value: unknown, type: string): unknown {
+  return type === 'timestamptz' && value instanceof Date ? value.toISOString() : value;
 }

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import {
   PostgresEventStore,
   ProjectionRunner,
+  applyEvents,
   checksumTables,
   createKnex,
   parseDatabaseUrl,
@@ -94,7 +95,7 @@ export function selectProjections(options: Pick<ReplayOptions, 'projections' | '
  * search_path (so the table names, which are part of the digest, match).
  * The schema is dropped afterwards.
  */
-export async function scratchChecksum(db: Knex, store: EventStore, projection: Projection, upTo: number, batchSize = 1_000): Promise<string> {
+export async function scratchChecksum(db: Knex, store: EventStore, projection: Projection, upTo: number, batchSize = 10_000): Promise<string> {
   const schema = `replay_verify_${randomBytes(6).toString('hex')}`;
   const tables = Object.keys(projection.tables);
   const qualified = (logical: string) => {
@@ -106,11 +107,11 @@ export async function scratchChecksum(db: Knex, store: EventStore, projection: P
     for (const [logical, ddl] of Object.entries(projection.tables)) await db.raw(ddl(qualified(logical)));
     let position = 0;
     while (position < upTo) {
-      const page = await store.readAll({ fromPosition: position, maxCount: batchSize, filter: projection.filter });
+      const page = await store.readAll({ fromPosition: position, maxCount: batchSize, filter: projection.filter, withMetadata: projection.readsMetadata !== false });
       const events = page.events.filter((e) => e.position <= upTo);
       await db.transaction(async (trx) => {
         const ctx: ProjectionContext = { trx, table: qualified };
-        for (const event of events) await projection.apply(event, ctx);
+        await applyEvents(projection, events, ctx);
       });
       if (page.scannedTo <= position) break;
       position = page.scannedTo;

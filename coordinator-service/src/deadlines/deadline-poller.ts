@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import type { Logger } from 'pino';
 import type { SagaType } from '../sagas/saga';
 import type { Sagas } from '../sagas/sagas';
 
@@ -20,36 +19,11 @@ interface DueDeadline {
  * step it has left or a saga that ended.
  */
 export class DeadlinePoller {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-
   constructor(
     private readonly db: Knex,
     private readonly sagas: Sagas,
-    private readonly options: { intervalMs: number; batchSize?: number; logger?: Logger },
+    private readonly options: { batchSize?: number } = {},
   ) {}
-
-  start(): void {
-    this.stopped = false;
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.pollOnce()
-        .then(() => undefined)
-        .catch((err: unknown) => this.options.logger?.warn({ err }, 'deadline poll failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.timer = setTimeout(tick, this.options.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-  }
 
   /** Fires the due deadlines this instance could claim; returns how many. */
   async pollOnce(): Promise<number> {

@@ -61,6 +61,11 @@ describe('place-order saga', () => {
       expect(then.state.status).toBe('completed');
       expect(then.state.deadline).toBeUndefined();
     });
+
+    it('ends with its start time and no compensation, for the published saga.ended', () => {
+      const then = saga.given(placed, priced, reserved, authorized, confirmed).when(reply({ type: 'ReservationCommitted' }));
+      expect(then.events.at(-1)).toEqual({ type: 'SagaEnded', status: 'completed', endedAt: T0, startedAt: T0, compensations: 0 });
+    });
   });
 
   describe('when pricing is rejected', () => {
@@ -81,6 +86,13 @@ describe('place-order saga', () => {
   });
 
   describe('when stock is short', () => {
+    it('ends rejected with no compensation (nothing was held)', () => {
+      const end = saga
+        .given(placed, priced, reply({ type: 'StockReservationFailed', shortages: [{ sku: 'SKU-1', requested: 2, available: 0 }] }))
+        .when(reply({ type: 'OrderRejected', reason: 'SKU-1 is out of stock' }));
+      expect(end.events.at(-1)).toMatchObject({ type: 'SagaEnded', status: 'rejected', compensations: 0 });
+    });
+
     it('rejects the order, nothing to release', () => {
       const then = saga
         .given(placed, priced)
@@ -96,6 +108,13 @@ describe('place-order saga', () => {
       expect(declined.commands).toEqual([{ type: 'inventory.release-stock', data: { orderId, reason: 'the payment was declined' } }]);
       const after = saga.given(placed, priced, reserved, reply({ type: 'PaymentDeclined', reason: 'card declined' })).when(released);
       expect(after.commands).toEqual([{ type: 'order.reject-order', data: { orderId, reason: 'the payment was declined' } }]);
+    });
+
+    it('counts the release as one compensation when it ends rejected', () => {
+      const end = saga
+        .given(placed, priced, reserved, reply({ type: 'PaymentDeclined', reason: 'card declined' }), released)
+        .when(reply({ type: 'OrderRejected', reason: 'the payment was declined' }));
+      expect(end.events.at(-1)).toMatchObject({ type: 'SagaEnded', status: 'rejected', compensations: 1 });
     });
   });
 

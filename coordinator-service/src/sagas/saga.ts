@@ -96,7 +96,16 @@ export type SagaEvent =
     }
   | { type: 'DeadlineScheduled'; deadlineId: string; step: Step; dueAt: string }
   | { type: 'SagaFailed'; reason: string; failedAt: string }
-  | { type: 'SagaEnded'; status: 'completed' | 'rejected' | 'cancelled'; reason?: string; endedAt: string };
+  | {
+      type: 'SagaEnded';
+      status: 'completed' | 'rejected' | 'cancelled';
+      reason?: string;
+      endedAt: string;
+      /** When the saga started, carried here so the published `saga.ended` needs no other event. */
+      startedAt?: string;
+      /** Compensating steps run plus late replies compensated (see `compensationsOf`). */
+      compensations?: number;
+    };
 
 export interface SagaState {
   status: SagaStatus;
@@ -375,22 +384,35 @@ export class Decision {
     const [step] = this.state.plan;
     if (step) return this.enter(step);
     const outcome = this.state.outcome;
-    return this.push({
-      type: 'SagaEnded',
-      status: outcome?.kind === 'cancel' ? 'cancelled' : 'rejected',
-      ...(outcome ? { reason: outcome.reason } : {}),
-      endedAt: this.ctx.now,
-    });
+    return this.end(outcome?.kind === 'cancel' ? 'cancelled' : 'rejected', outcome?.reason);
   }
 
   end(status: 'completed' | 'rejected' | 'cancelled', reason?: string): this {
-    return this.push({ type: 'SagaEnded', status, ...(reason ? { reason } : {}), endedAt: this.ctx.now });
+    return this.push({
+      type: 'SagaEnded',
+      status,
+      ...(reason ? { reason } : {}),
+      endedAt: this.ctx.now,
+      ...(this.state.startedAt ? { startedAt: this.state.startedAt } : {}),
+      compensations: compensationsOf(this.state),
+    });
   }
 
   fail(reason: string): this {
     return this.push({ type: 'SagaFailed', reason, failedAt: this.ctx.now });
   }
 }
+
+/** Steps that undo an earlier step's effect. */
+export const COMPENSATING_STEPS: readonly Step[] = ['voiding', 'releasing'];
+
+/**
+ * How many compensations the saga needed: each compensating step it entered
+ * plus each late reply it had to undo. 0 means nothing was undone (a pricing
+ * rejection, a shortage before anything was held, a confirmation).
+ */
+export const compensationsOf = (state: SagaState): number =>
+  state.visited.filter((s) => COMPENSATING_STEPS.includes(s)).length + state.lateCommands;
 
 export const isTerminal = (state: SagaState): boolean => TERMINAL_STATUSES.includes(state.status);
 

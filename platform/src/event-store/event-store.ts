@@ -66,6 +66,8 @@ export interface LogFilter {
   streamPrefix?: string;
   /** Stream categories: the part of the stream id before the first `-`. */
   categories?: string[];
+  /** Event types. A reader that handles only some types need not receive (and decode) the others. */
+  types?: string[];
 }
 
 export interface ReadAllOptions {
@@ -73,6 +75,13 @@ export interface ReadAllOptions {
   fromPosition?: number;
   maxCount?: number;
   filter?: LogFilter;
+  /**
+   * false: the events come without their metadata (`metadata` is `{}`), for
+   * readers that never look at it. Metadata can be most of an event's bytes
+   * (the analytics archive keeps each message's envelope there), and reading
+   * and decoding it most of what a page costs.
+   */
+  withMetadata?: boolean;
 }
 
 export interface LogPage {
@@ -89,6 +98,8 @@ export interface SubscribeOptions {
   fromPosition: number;
   filter?: LogFilter;
   batchSize?: number;
+  /** As in `readAll`. */
+  withMetadata?: boolean;
   /**
    * Called with each page in log order, never concurrently. If it throws,
    * the subscription ends and `done` rejects with the error: the caller's

@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { pino, type Logger } from 'pino';
 import type { TokenVerifier } from '../auth/jwt';
 import { NotFoundError } from '../errors/errors';
@@ -9,6 +9,23 @@ import { openApiDocument } from './openapi';
 import { problemHandler } from './problem';
 import { requestContext } from './request-context';
 import { routersByVersion, type Route } from './routes';
+
+/**
+ * Express handlers outside the typed JSON routes (a static page, an event
+ * stream), mounted under `path` after the routes and before the 404, so
+ * their errors still leave as RFC 9457 problems.
+ */
+export interface HttpMount {
+  /** Path prefix, e.g. `/dashboard`. */
+  path: string;
+  router: RequestHandler;
+  /**
+   * Ends what the mount keeps open (event streams). The service host calls
+   * it before draining HTTP, which would otherwise wait on such responses
+   * until its timeout.
+   */
+  close?(): void | Promise<void>;
+}
 
 export interface HttpAppOptions {
   /** Service name: the OpenAPI title and the logger name. */
@@ -25,11 +42,12 @@ export interface HttpAppOptions {
   auth?: TokenVerifier;
   /** Required as soon as one route is idempotent. */
   idempotency?: IdempotencyStore;
+  mounts?: readonly HttpMount[];
 }
 
 /**
  * A service's express app: `/healthz`, `/readyz`, and per API version
- * `/v<n>/...` routes plus `/v<n>/openapi.json`. Every error, whoever raises
+ * `/v<n>/...` routes plus `/v<n>/openapi.json`, then the `mounts`. Every error, whoever raises
  * it, leaves as an RFC 9457 problem. Misconfiguration (an authenticated route
  * without a verifier, a duplicate route) fails here, at start-up.
  */
@@ -64,6 +82,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     prefix.use(router);
     app.use(`/v${version}`, prefix);
   }
+  for (const mount of options.mounts ?? []) app.use(mount.path, mount.router);
 
   app.use((req) => {
     throw new NotFoundError(`no resource at ${req.path}`);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { EventStore, LogPage, Subscription } from '../event-store/event-store';
-import { assertProjectionShape, type Projection, type ProjectionContext, type ProjectionStatus } from './projection';
+import { applyEvents, assertProjectionShape, type Projection, type ProjectionContext, type ProjectionStatus } from './projection';
 import { projectionMigrations } from './projection-migrations';
 import { runMigrations } from '../persistence/migrations';
 
@@ -71,6 +71,7 @@ export class ProjectionRunner {
     const sub = this.store.subscribeToAll({
       fromPosition: this.livePosition,
       filter: this.projection.filter,
+      withMetadata: this.projection.readsMetadata !== false,
       batchSize: this.options.batchSize ?? 500,
       onPage: (page) => this.applyLivePage(page),
     });
@@ -106,10 +107,8 @@ export class ProjectionRunner {
         .first('position')) as { position: string } | undefined;
       if (!row) throw new Error(`no ${slot} checkpoint for projection ${this.projection.name}`);
       const stored = Number(row.position);
-      const ctx = this.context(t, slot);
-      for (const event of page.events) {
-        if (event.position > stored) await this.projection.apply(event, ctx);
-      }
+      const fresh = page.events[0] && page.events[0].position > stored ? page.events : page.events.filter((e) => e.position > stored);
+      await applyEvents(this.projection, fresh, this.context(t, slot));
       if (page.scannedTo > stored) {
         await t('projection_checkpoints')
           .where({ projection: this.projection.name, slot })
@@ -158,7 +157,9 @@ export class ProjectionRunner {
     options: { onProgress?: (p: RebuildProgress) => void; batchSize?: number; fromPosition?: number } = {},
   ): Promise<RebuildResult> {
     const name = this.projection.name;
-    const batchSize = options.batchSize ?? 1_000;
+    // Large pages: a rebuild reads far more than it writes, and a projection
+    // with `applyBatch` writes a page in a few statements whatever its size.
+    const batchSize = options.batchSize ?? 10_000;
     const from = options.fromPosition ?? 0;
     if (!Number.isInteger(from) || from < 0) throw new Error(`fromPosition must be a non-negative integer, got ${from}`);
     await this.db.transaction(async (trx) => {
@@ -189,23 +190,42 @@ export class ProjectionRunner {
 
     let position = from;
     let applied = 0;
-    const step = async (trx?: Knex.Transaction): Promise<boolean> => {
-      const page = await this.store.readAll({ fromPosition: position, maxCount: batchSize, filter: this.projection.filter });
+    const read = (after: number): Promise<LogPage> => {
+      const page = this.store.readAll({
+        fromPosition: after,
+        maxCount: batchSize,
+        filter: this.projection.filter,
+        withMetadata: this.projection.readsMetadata !== false,
+      });
+      // A prefetched page nobody awaits (the apply before it failed) must not become an unhandled rejection.
+      page.catch(() => undefined);
+      return page;
+    };
+    const step = async (page: LogPage, trx?: Knex.Transaction): Promise<boolean> => {
       await this.applyPage('shadow', page, trx);
       applied += page.events.length;
       position = page.scannedTo;
       options.onProgress?.({ position, head: await this.store.headPosition(), eventsApplied: applied });
       return page.events.length >= batchSize;
     };
-    // Catch up without holding anything the live runner needs.
-    while (await step());
+    // Catch up without holding anything the live runner needs, reading the
+    // next page while the current one is written (the store and the read
+    // models use different connections).
+    let next = read(position);
+    for (;;) {
+      const page = await next;
+      const full = page.events.length >= batchSize;
+      if (full) next = read(page.scannedTo);
+      await step(page);
+      if (!full) break;
+    }
 
     let checksum = '';
     await this.db.transaction(async (trx) => {
       // Holding the live checkpoint row pauses the live runner (its next page
       // waits here); catch up the last few events, then swap.
       await trx('projection_checkpoints').where({ projection: name, slot: 'live' }).forUpdate().first();
-      while (await step(trx));
+      while (await step(await read(position), trx));
       for (const logical of Object.keys(this.projection.tables)) {
         await trx.raw(`alter table ${logical} rename to ${logical + RETIRED_SUFFIX}`);
         await trx.raw(`alter table ${logical + SHADOW_SUFFIX} rename to ${logical}`);

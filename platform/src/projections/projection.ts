@@ -9,19 +9,44 @@ export interface ProjectionContext {
 }
 
 /**
- * A read model built from the global log. Its handler must be idempotent
+ * A read model built from the global log. Its handlers must be idempotent
  * (applying an event twice changes nothing), although the runner already
  * applies each event once: the checkpoint is stored in the same transaction
- * as the rows, so a crash rolls both back together.
+ * as the rows, so a crash rolls both back together. `rebuild({ fromPosition })`
+ * relies on it: it applies events again onto a copy of tables that already
+ * reflect them.
  */
 export interface Projection {
   /** Lower-case identifier, used for checkpoints and table names. */
   name: string;
   /** Logical table name -> DDL creating it under the given physical name. */
   tables: Record<string, (physicalName: string) => string>;
-  /** Only these events reach `apply` (the checkpoint still moves past the others). */
+  /** Only these events reach the handlers (the checkpoint still moves past the others). */
   filter?: LogFilter;
+  /**
+   * false when no handler reads `event.metadata`: the runner then reads the
+   * log without it (`ReadAllOptions.withMetadata`), which makes pages much
+   * cheaper when events carry a lot of it. Handlers then see `{}`.
+   */
+  readsMetadata?: boolean;
   apply(event: RecordedEvent, ctx: ProjectionContext): Promise<void>;
+  /**
+   * Optional: applies `events` (in log order, as a page delivers them) with
+   * the same result as `apply` on each in turn, in a few set-based
+   * statements. When present, the runner hands it whole pages instead of
+   * calling `apply` per event.
+   */
+  applyBatch?(events: RecordedEvent[], ctx: ProjectionContext): Promise<void>;
+}
+
+/** Applies `events` in log order through the projection's batch handler, or one by one when it has none. */
+export async function applyEvents(projection: Projection, events: RecordedEvent[], ctx: ProjectionContext): Promise<void> {
+  if (events.length === 0) return;
+  if (projection.applyBatch) {
+    await projection.applyBatch(events, ctx);
+    return;
+  }
+  for (const event of events) await projection.apply(event, ctx);
 }
 
 export type ProjectionState = 'live' | 'rebuilding';

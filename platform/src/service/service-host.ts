@@ -12,7 +12,7 @@ import { eventStoreMigrations } from '../event-store/postgres/event-store-migrat
 import { PostgresEventStore } from '../event-store/postgres/postgres-event-store';
 import type { EventStore } from '../event-store/event-store';
 import { databaseReadiness } from '../http/health';
-import { createHttpApp } from '../http/http-app';
+import { createHttpApp, type HttpMount } from '../http/http-app';
 import { startHttpServer } from '../http/http-server';
 import { IdempotencyStore } from '../http/idempotency';
 import { idempotencyMigrations } from '../http/idempotency-migrations';
@@ -127,6 +127,8 @@ export interface ServiceHostOptions {
   /** Anything else with a start and a stop (a deadline poller...). */
   workers?: HostedPart[];
   routes: Route[];
+  /** Express handlers beside the routes (a static page, an event stream); their `close` runs first on shutdown. */
+  mounts?: HttpMount[];
 }
 
 export interface HostedService {
@@ -203,10 +205,15 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
       logger,
       auth: resolve(c, TOKENS.TokenVerifier),
       idempotency: resolve(c, TOKENS.IdempotencyStore),
+      mounts: o.mounts ?? [],
     });
     const server = await startHttpServer(app, { port: config.PORT, host: config.HOST });
     lifecycle.onShutdown('close HTTP', () => server.close(config.SHUTDOWN_TIMEOUT));
     for (const part of started) lifecycle.onShutdown(`stop ${part.name}`, () => part.stop());
+    // Registered last so they run first: open streams end before HTTP drains.
+    for (const mount of o.mounts ?? []) {
+      if (mount.close) lifecycle.onShutdown(`close ${mount.path}`, () => mount.close?.());
+    }
 
     logger.info({ url: server.url, port: server.port }, 'listening');
     return {

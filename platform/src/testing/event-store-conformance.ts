@@ -217,6 +217,35 @@ export function describeEventStoreConformance(adapter: string, createFixture: ()
         expect(none.events).toEqual([]);
         expect(none.scannedTo).toBeGreaterThanOrEqual(byCategory.events[1]!.position);
       });
+
+      it('filters by event type, alone or with a category', async () => {
+        const from = await store.headPosition();
+        const cat = `typ${randomUUID().slice(0, 8)}`;
+        await store.append(`${cat}-1`, [event('Wanted'), event('Other'), event('Also')]);
+        await store.append(`oth${randomUUID().slice(0, 8)}-1`, [event('Wanted')]);
+        const byType = await store.readAll({ fromPosition: from, filter: { types: ['Wanted', 'Also'] } });
+        expect(byType.events.map((e) => e.type)).toEqual(['Wanted', 'Also', 'Wanted']);
+        const both = await store.readAll({ fromPosition: from, filter: { categories: [cat], types: ['Wanted'] } });
+        expect(both.events.map((e) => `${e.streamId}:${e.type}`)).toEqual([`${cat}-1:Wanted`]);
+        // Pages of matches; the checkpoint still moves past everything considered.
+        const first = await store.readAll({ fromPosition: from, maxCount: 1, filter: { types: ['Wanted', 'Also'] } });
+        expect(first.events.map((e) => e.type)).toEqual(['Wanted']);
+        expect(first.scannedTo).toBe(first.events[0]!.position);
+        const rest = await store.readAll({ fromPosition: first.scannedTo, filter: { types: ['Wanted', 'Also'] } });
+        expect(rest.events.map((e) => e.type)).toEqual(['Also', 'Wanted']);
+        expect(rest.scannedTo).toBe(await store.headPosition());
+      });
+
+      it('leaves the metadata out when asked to, and nothing else', async () => {
+        const from = await store.headPosition();
+        const stream = newStream();
+        await store.append(stream, [event('A'), event('B')].map((e) => ({ ...e, metadata: { correlationId: randomUUID(), note: 'x' } })));
+        const full = await store.readAll({ fromPosition: from });
+        const bare = await store.readAll({ fromPosition: from, withMetadata: false });
+        expect(full.events[0]!.metadata).toMatchObject({ note: 'x' });
+        expect(bare.events.map((e) => e.metadata)).toEqual([{}, {}]);
+        expect(bare).toEqual({ ...full, events: full.events.map((e) => ({ ...e, metadata: {} })) });
+      });
     });
 
     describe('subscribing to the global log', () => {

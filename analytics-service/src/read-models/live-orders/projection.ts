@@ -10,6 +10,7 @@ import {
 } from '@shop/contracts';
 import type { Projection, RecordedEvent } from '@shop/platform';
 import { readArchived } from '../../archive/archive';
+import { insertRows } from '../support';
 
 export const LIVE_ORDER_STATUSES = ['pending', 'confirmed', 'rejected', 'cancelling', 'cancelled'] as const;
 export type LiveOrderStatus = (typeof LIVE_ORDER_STATUSES)[number];
@@ -23,15 +24,32 @@ interface Change {
   reason?: string;
 }
 
+const COLUMNS = [
+  { name: 'order_id', type: 'uuid' },
+  { name: 'customer_id', type: 'text' },
+  { name: 'status', type: 'text' },
+  { name: 'line_count', type: 'int' },
+  { name: 'units', type: 'int' },
+  { name: 'total_amount', type: 'bigint' },
+  { name: 'currency', type: 'text' },
+  { name: 'reason', type: 'text' },
+  { name: 'placed_at', type: 'timestamptz' },
+  { name: 'updated_at', type: 'timestamptz' },
+  { name: 'last_position', type: 'bigint' },
+];
+/** Columns that only some changes set: a change that does not set one keeps the stored value. */
+const KEPT = ['customer_id', 'line_count', 'units', 'total_amount', 'currency', 'reason', 'placed_at'];
+
 /**
  * Read model `live_orders`: one row per order with its latest status, for the
  * "last N orders" table. Idempotent: a row only moves forward in archive
  * position.
  */
 export function liveOrdersProjection(registry: Registry = contracts): Projection {
-  return {
+  const projection: Projection = {
     name: 'live_orders',
-    filter: { categories: ['order'] },
+    filter: { categories: ['order'], types: [OrderPlaced.type, OrderConfirmed.type, OrderRejected.type, OrderCancellationRequested.type, OrderCancelled.type] },
+    readsMetadata: false,
     tables: {
       live_orders: (t) => `
         create table ${t} (
@@ -49,29 +67,43 @@ export function liveOrdersProjection(registry: Registry = contracts): Projection
         );
         create index on ${t} (placed_at desc nulls last)`,
     },
-    async apply(event, { trx, table }) {
-      const change = changeOf(event, registry);
-      if (!change) return;
-      const t = table('live_orders');
-      const row = (await trx(t).where({ order_id: change.orderId }).forUpdate().first('last_position')) as
-        | { last_position: string }
-        | undefined;
-      if (row && Number(row.last_position) >= event.position) return;
-      const values: Record<string, unknown> = { status: change.status, updated_at: change.at, last_position: event.position };
-      if (change.placed) {
-        Object.assign(values, {
-          customer_id: change.placed.customerId,
-          line_count: change.placed.lines,
-          units: change.placed.units,
-          placed_at: change.at,
-        });
+    apply: (event, ctx) => projection.applyBatch!([event], ctx),
+    async applyBatch(events, ctx) {
+      // Each column of an order takes the value of the last change in the page that sets it. Writing
+      // that fold over a row which already reflects some of the page's events (a re-application)
+      // changes nothing those events set: the stored value came from the same last setter.
+      const rows = new Map<string, Record<string, unknown>>();
+      for (const event of events) {
+        const change = changeOf(event, registry);
+        if (!change) continue;
+        let row = rows.get(change.orderId);
+        if (!row) rows.set(change.orderId, (row = { order_id: change.orderId }));
+        row.status = change.status;
+        row.updated_at = change.at;
+        row.last_position = event.position;
+        if (change.placed) {
+          row.customer_id = change.placed.customerId;
+          row.line_count = change.placed.lines;
+          row.units = change.placed.units;
+          row.placed_at = change.at;
+        }
+        if (change.total) {
+          row.total_amount = change.total.amount;
+          row.currency = change.total.currency;
+        }
+        if (change.reason !== undefined) row.reason = change.reason;
       }
-      if (change.total) Object.assign(values, { total_amount: change.total.amount, currency: change.total.currency });
-      if (change.reason !== undefined) values.reason = change.reason;
-      if (row) await trx(t).where({ order_id: change.orderId }).update(values);
-      else await trx(t).insert({ order_id: change.orderId, ...values });
+      const set = COLUMNS.slice(1).map((c) => (KEPT.includes(c.name) ? `${c.name} = coalesce(excluded.${c.name}, t.${c.name})` : `${c.name} = excluded.${c.name}`));
+      await insertRows(
+        ctx,
+        'live_orders',
+        COLUMNS,
+        [...rows.values()].map((r) => COLUMNS.map((c) => r[c.name])),
+        `on conflict (order_id) do update set ${set.join(', ')} where t.last_position < excluded.last_position`,
+      );
     },
   };
+  return projection;
 }
 
 function changeOf(event: RecordedEvent, registry: Registry): Change | undefined {

@@ -38,6 +38,7 @@ export class LogSubscription implements Subscription {
           fromPosition: this.position,
           maxCount: batchSize,
           filter: this.options.filter,
+          withMetadata: this.options.withMetadata,
         });
         this.readFailures = 0;
       } catch {
