@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['**/*.spec.ts'],
     exclude: ['**/node_modules/**', '**/.data/**'],
-    globalSetup: ['platform/src/testing/global-setup.ts'],
+    globalSetup: ['platform/src/testing/global-setup.ts', 'infra/kafka/kafka-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -1,13 +1,12 @@
-import { env, serviceConfigShape, type ConfigOf } from '@shop/platform';
+import { busConfigShape, env, serviceConfigShape, type ConfigOf } from '@shop/platform';
 import type { DeadlineSettings } from './sagas/saga';
 
 export const configShape = {
   ...serviceConfigShape,
   SERVICE_NAME: env.string().default('coordinator-service'),
   HOST: env.string().default('127.0.0.1'),
-  /** Read again by the platform's `createBusFromEnv`; declared here so a missing URL fails at start-up with the rest. */
-  BUS: env.enum(['postgres']).default('postgres'),
-  BUS_DATABASE_URL: env.url({ protocols: ['postgres:', 'postgresql:'] }),
+  /** BUS, BUS_DATABASE_URL (BUS=postgres), KAFKA_BROKERS (BUS=kafka)...: read again by `createBusFromEnv`, declared here so a bad value fails with the rest. */
+  ...busConfigShape,
   /** Per-step deadlines. The payment one must outlast the order service's PAYMENT_TIMEOUT (3 s by default). */
   DEADLINE_PRICING_MS: env.duration().default(3_000),
   DEADLINE_RESERVATION_MS: env.duration().default(3_000),

@@ -11,9 +11,23 @@ export const SERVICES = [
   { name: 'analytics-service', folder: 'analytics-service', database: 'analytics', port: 4005 },
 ] as const;
 
+/** The bus the services use: the Postgres bus (default), or Kafka through a broker the launcher runs. */
+export type StackBus =
+  | { kind: 'postgres' }
+  | {
+      kind: 'kafka';
+      /** KAFKA_BROKERS as the services get it. */
+      brokers: string;
+      /** The broker's data directory (`<state>/kafka`); its pid is in `broker.pid` there. */
+      dataDir: string;
+      port: number;
+      controllerPort: number;
+    };
+
 export interface StackFile {
   startedAt: string;
   postgres: { host: string; port: number; pid?: number };
+  bus?: StackBus;
   databases: Record<string, { url: string; database: string; user: string }>;
   /** Base URLs of the running services. */
   services?: Record<string, string>;

@@ -1,5 +1,5 @@
 /**
- * npm start [-- --reset] [--data-dir DIR] [--no-demo-data]
+ * npm start [-- --reset] [--data-dir DIR] [--no-demo-data] [--bus postgres|kafka]
  *
  * Starts the local stack on the embedded default: the embedded PostgreSQL
  * with one database and one role per service plus the bus's database, the
@@ -8,6 +8,10 @@
  * Loads the demo catalog on the first start, prints the URLs and an admin and
  * a customer token. Ctrl-C stops the services, then PostgreSQL. Data persists
  * in the data directory unless --reset is given.
+ *
+ * `--bus kafka` also runs a single-node Kafka broker (infra/kafka, data in
+ * `<state>/kafka`, port 9092 if free) and gives the services BUS=kafka and
+ * KAFKA_BROKERS instead of the Postgres bus; it stops after the services.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -29,8 +33,9 @@ import {
   runMigrations,
   signToken,
 } from '@shop/platform';
+import { KAFKA_VERSION, KafkaBroker, KafkaUnavailableError, stopKafkaOrphan } from '../kafka/kafka-broker';
 import { loadDemoAlertRules, loadDemoData } from './demo-data';
-import { BUS_DATABASE, SERVICES, SERVICE_DATABASES, type StackFile } from './stack';
+import { BUS_DATABASE, SERVICES, SERVICE_DATABASES, type StackBus, type StackFile } from './stack';
 import { Supervisor } from './supervisor';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -39,8 +44,14 @@ const { values } = parseArgs({
     reset: { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
     'no-demo-data': { type: 'boolean', default: false },
+    bus: { type: 'string', default: 'postgres' },
   },
 });
+if (values.bus !== 'postgres' && values.bus !== 'kafka') {
+  console.error(`--bus must be postgres or kafka, not ${values.bus}`);
+  process.exit(2);
+}
+const busKind: StackBus['kind'] = values.bus;
 
 async function stateDirectory(): Promise<string> {
   if (values['data-dir']) return path.resolve(values['data-dir']);
@@ -78,7 +89,11 @@ async function credentials(stateDir: string): Promise<Record<string, string>> {
 
 async function main(): Promise<void> {
   const stateDir = await stateDirectory();
-  if (values.reset) await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+  const kafkaDir = path.join(stateDir, 'kafka');
+  if (values.reset) {
+    await stopKafkaOrphan(kafkaDir);
+    await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+  }
   await fs.mkdir(stateDir, { recursive: true, mode: 0o755 });
   const logFile = await fs.open(path.join(stateDir, 'postgres.log'), 'a');
   const server = new EmbeddedPostgresServer({
@@ -95,23 +110,43 @@ async function main(): Promise<void> {
           : `! ${spec.name} crashed (exit ${code ?? signal}); restarting in ${delay} ms; see ${spec.logFile}`,
       ),
   });
+  const broker =
+    busKind === 'kafka'
+      ? new KafkaBroker({
+          dataDir: kafkaDir,
+          port: await portFor(9092),
+          log: (line) => console.log(`  kafka: ${line}`),
+          onUnexpectedExit: (code, signal) =>
+            console.error(`! the Kafka broker exited (${code ?? signal}); the services wait for it to come back; see ${path.join(kafkaDir, 'server.log')}`),
+        })
+      : undefined;
   cleanup = async () => {
     await supervisor.stopAll();
+    await broker?.stop();
     await server.stop();
   };
   onShutdownSignal(async () => {
     shuttingDown = true;
     console.log('\nstopping...');
     await supervisor.stopAll();
+    await broker?.stop();
     await server.stop();
     await logFile.close();
     console.log('stopped');
   });
 
+  // The broker's JVM starts while PostgreSQL starts and the databases are migrated.
+  const brokerReady = broker?.start();
+  brokerReady?.catch(() => undefined);
   const admin = await server.start();
   if (server.adopted) console.log(`adopted the PostgreSQL server a killed earlier run left on port ${admin.port}`);
   const passwords = await credentials(stateDir);
-  const stack: StackFile = { startedAt: new Date().toISOString(), postgres: { host: admin.host, port: admin.port }, databases: {} };
+  const stack: StackFile = {
+    startedAt: new Date().toISOString(),
+    postgres: { host: admin.host, port: admin.port },
+    bus: { kind: 'postgres' },
+    databases: {},
+  };
   for (const name of [...SERVICE_DATABASES, BUS_DATABASE]) {
     const conn = await provisionDatabase(admin, name, passwords[name]);
     const knex = createKnex(conn, { max: 1 });
@@ -135,9 +170,17 @@ async function main(): Promise<void> {
   }
   const auth = { secret: passwords.authJwtSecret!, issuer: 'urn:shop:auth', audience: 'urn:shop:api' };
   const busUrl = stack.databases[BUS_DATABASE]!.url;
+  let busEnv: Record<string, string> = { BUS: 'postgres' };
+  if (broker) {
+    await brokerReady;
+    stack.bus = { kind: 'kafka', brokers: broker.brokers, dataDir: broker.dataDir, port: broker.port!, controllerPort: broker.controllerPort! };
+    busEnv = { BUS: 'kafka', KAFKA_BROKERS: broker.brokers };
+  }
   console.log(`
-Local stack (embedded default)
-  PostgreSQL ${admin.host}:${admin.port}   data: ${path.join(stateDir, 'postgres')}
+Local stack (embedded default${broker ? ', Kafka bus' : ''})
+  PostgreSQL ${admin.host}:${admin.port}   data: ${path.join(stateDir, 'postgres')}${
+    broker ? `\n  Kafka ${KAFKA_VERSION} ${broker.brokers}   data: ${broker.dataDir}   (log: ${broker.logFile})` : ''
+  }
   databases (one role each, reachable by that role only):
 ${Object.entries(stack.databases)
   .map(([name, d]) => `    ${name.padEnd(12)} ${d.url}`)
@@ -160,8 +203,9 @@ ${Object.entries(stack.databases)
         SERVICE_NAME: service.name,
         HOST: '127.0.0.1',
         DATABASE_URL: stack.databases[service.database]!.url,
-        BUS: 'postgres',
+        // With Kafka the bus database stays provisioned but unused.
         BUS_DATABASE_URL: busUrl,
+        ...busEnv,
         AUTH_JWT_SECRET: auth.secret,
         AUTH_ISSUER: auth.issuer,
         AUTH_AUDIENCE: auth.audience,
@@ -215,7 +259,7 @@ let cleanup: (() => Promise<void>) | undefined;
 
 main().catch(async (err: unknown) => {
   if (shuttingDown) return;
-  console.error(err instanceof Error ? err.message : err);
+  console.error(err instanceof KafkaUnavailableError ? `--bus kafka: ${err.message}` : err instanceof Error ? err.message : err);
   await cleanup?.().catch(() => undefined);
   process.exit(1);
 });

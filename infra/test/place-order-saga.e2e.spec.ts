@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@shop/platform/testing';
+import { STACK_BUSES as BUSES } from './support/stack-buses';
 import { LocalStack, stopAllStacks, type StockLevels } from './support/local-stack';
 
 /**
  * The place-order and cancel-order sagas on the local stack: real processes,
- * real Postgres, the Postgres bus, the documented payment test tokens. Every
- * outcome is asserted through the public APIs only.
+ * real Postgres, on each bus (the Postgres bus, then a real Kafka broker), the
+ * documented payment test tokens. Every outcome is asserted through the
+ * public APIs only.
  */
-describe('place-order saga on the local stack', () => {
+describe.each(BUSES)('place-order saga on the local stack (%s bus)', (bus) => {
   let stack: LocalStack;
   let customer: string;
   let skus: string[];
@@ -16,6 +18,7 @@ describe('place-order saga on the local stack', () => {
 
   beforeAll(async () => {
     stack = await LocalStack.start({
+      bus,
       args: ['--reset'],
       // Generous step deadlines for a shared CI machine; the payment one must
       // still expire for tok_no_answer (order-service gives up after 3 s).

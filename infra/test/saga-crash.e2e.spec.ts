@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@shop/platform/testing';
+import { STACK_BUSES as BUSES } from './support/stack-buses';
 import { LocalStack, stopAllStacks } from './support/local-stack';
 
 const ORDERS = 200;
@@ -11,10 +12,10 @@ const CONCURRENCY = 8;
  * must end confirmed or rejected within 60 s, no stock may be oversold or
  * leaked, and no saga may be stuck.
  */
-describe('sagas under crashes', () => {
+describe.each(BUSES)('sagas under crashes (%s bus)', (bus) => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await LocalStack.start({ args: ['--reset'] });
+    stack = await LocalStack.start({ bus, args: ['--reset'] });
   }, 900_000);
   afterAll(async () => {
     await stopAllStacks();

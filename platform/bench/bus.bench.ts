@@ -1,8 +1,10 @@
 /**
- * npm run bench:bus [-- --messages 20000 --rate 500 --seconds 5]
+ * npm run bench:bus [-- --messages 20000 --rate 500 --seconds 5 --no-kafka]
  *
- * Publish-to-handle on the Postgres bus, for one consumer and for a group of
- * two, next to a baseline measured in the same run on the same server: the
+ * Publish-to-handle on the Postgres bus and on Kafka (the kafkajs adapter
+ * against a real single-node broker started for the run, when Java and
+ * Maven are here), for one consumer and for a group of two, next to a
+ * baseline measured in the same run on the same server: the
  * classic Postgres work queue (INSERT; workers DELETE ... FOR UPDATE SKIP
  * LOCKED, woken by LISTEN/NOTIFY). The queue has no partitions, no order per
  * key, no replay and no consumer groups; it is the floor a log-based bus pays
@@ -11,25 +13,32 @@
  * Two phases per setup: throughput (publish `--messages` as fast as 4
  * publishers can, in batches of 10; messages/s until the last is handled) and
  * latency (publish at `--rate` messages/s for `--seconds`; p50/p99 from
- * publish to handle). Prints JSON; ratios are bus / queue.
+ * publish to handle). For both buses also produce alone (publish `--messages`,
+ * nobody consuming) and consume alone (a group reading that backlog from the
+ * earliest offset). Prints JSON; ratios are bus / queue and Kafka / Postgres bus.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { EmbeddedPostgresServer, PgNotifier, PostgresBus, createKnex, migrateBus, provisionDatabase } from '../src/index';
+import { pino } from 'pino';
+import { KafkaBroker, KafkaUnavailableError } from '../../infra/kafka/kafka-broker';
+import { EmbeddedPostgresServer, KafkaBus, PgNotifier, PostgresBus, createKnex, migrateBus, provisionDatabase, type Bus } from '../src/index';
 
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '20000' },
     rate: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '5' },
+    'no-kafka': { type: 'boolean', default: false },
   },
 });
 const MESSAGES = Number(values.messages);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const PUBLISHERS = 4;
+/** kafkajs' warnings (a group rebalancing, a coordinator loading) go to stderr, so stdout stays JSON. */
+const kafkaLog = pino({ name: 'kafka-bus', level: 'error' }, pino.destination(2));
 const BATCH = 10;
 
 interface Setup {
@@ -37,6 +46,40 @@ interface Setup {
   /** Starts `workers` consumers calling `onMessage`; returns a stop function. */
   consume(workers: number, onMessage: (sentAt: number) => void): Promise<() => Promise<void>>;
   reset(): Promise<void>;
+}
+
+/** Publishes `MESSAGES` with `PUBLISHERS` concurrent publishers in batches of `BATCH`. */
+async function publishAll(setup: Setup): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: PUBLISHERS }, async () => {
+      while (next < MESSAGES) {
+        const from = next;
+        next += BATCH;
+        const n = Math.min(BATCH, MESSAGES - from);
+        await setup.publish(Array.from({ length: n }, (_, i) => ({ key: `key-${(from + i) % 97}`, sentAt: Date.now() })));
+      }
+    }),
+  );
+}
+
+/** Produce alone (messages/s until every publish is acknowledged), then consume that backlog alone from the earliest offset. */
+async function produceThenConsume(setup: Setup, workers: number) {
+  await setup.reset();
+  const start = performance.now();
+  await publishAll(setup);
+  const produce = Math.round(MESSAGES / ((performance.now() - start) / 1000));
+  let handled = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const consumeStart = performance.now();
+  const stop = await setup.consume(workers, () => {
+    if (++handled === MESSAGES) done();
+  });
+  await finished;
+  const consume = Math.round(MESSAGES / ((performance.now() - consumeStart) / 1000));
+  await stop();
+  return { produceMessagesPerSecond: produce, consumeMessagesPerSecond: consume };
 }
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
@@ -50,17 +93,7 @@ async function throughput(setup: Setup, workers: number) {
     if (++handled === MESSAGES) done();
   });
   const start = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: PUBLISHERS }, async () => {
-      while (next < MESSAGES) {
-        const from = next;
-        next += BATCH;
-        const n = Math.min(BATCH, MESSAGES - from);
-        await setup.publish(Array.from({ length: n }, (_, i) => ({ key: `key-${(from + i) % 97}`, sentAt: Date.now() })));
-      }
-    }),
-  );
+  await publishAll(setup);
   await finished;
   const seconds = (performance.now() - start) / 1000;
   await stop();
@@ -87,8 +120,9 @@ async function latency(setup: Setup, workers: number) {
   return { messages: latencies.length, p50Ms: pct(0.5), p99Ms: pct(0.99) };
 }
 
-function busSetup(conn: pg.ClientConfig): Setup {
-  const publisher = new PostgresBus({ connection: conn });
+/** A setup over the Bus port: `newClient()` gives the publisher and one client per consumer (as separate processes would have). */
+function busSetup(newClient: () => Bus): Setup {
+  const publisher = newClient();
   let round = 0;
   const topic = () => `bench-${round}`;
   return {
@@ -100,11 +134,12 @@ function busSetup(conn: pg.ClientConfig): Setup {
       await publisher.publish(batch.map((m) => ({ topic: topic(), key: m.key, value: JSON.stringify({ sentAt: m.sentAt }) })));
     },
     consume: async (workers, onMessage) => {
-      const clients = Array.from({ length: workers }, () => new PostgresBus({ connection: conn, heartbeatMs: 200 }));
+      const clients = Array.from({ length: workers }, newClient);
       const consumers = clients.map((c) =>
         c.consumer({
           groupId: `bench-group-${round}`,
           topics: [topic()],
+          startFrom: 'earliest',
           handler: async (m) => onMessage((JSON.parse(m.value) as { sentAt: number }).sentAt),
         }),
       );
@@ -115,6 +150,7 @@ function busSetup(conn: pg.ClientConfig): Setup {
         await new Promise((r) => setTimeout(r, 50));
       }
       return async () => {
+        await Promise.all(consumers.map((c) => c.stop()));
         await Promise.all(clients.map((c) => c.close()));
       };
     },
@@ -161,33 +197,64 @@ function queueSetup(conn: pg.ClientConfig): Setup {
   };
 }
 
+async function measure(setup: Setup, workers: number) {
+  return { throughput: await throughput(setup, workers), latency: await latency(setup, workers), alone: await produceThenConsume(setup, workers) };
+}
+
+/** A broker for the run in a temporary directory, or why there is none. */
+async function startBroker(): Promise<{ broker?: KafkaBroker; skipped?: string }> {
+  if (values['no-kafka']) return { skipped: '--no-kafka' };
+  const broker = new KafkaBroker({ dataDir: path.join(os.tmpdir(), `shop-bench-kafka-${process.pid}`) });
+  try {
+    await broker.start();
+    return { broker };
+  } catch (err) {
+    if (err instanceof KafkaUnavailableError) return { skipped: err.message };
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   const dataDir = path.join(os.tmpdir(), `shop-bench-bus-${process.pid}`, 'data');
   const server = new EmbeddedPostgresServer({ dataDir, reset: true });
   const admin = await server.start();
+  const { broker, skipped } = await startBroker();
   try {
     const conn = await provisionDatabase(admin, 'bench_bus');
     const knex = createKnex(conn);
     await migrateBus(knex);
     await knex.raw('create table bench_queue (id bigserial primary key, key text not null, payload text not null)');
     await knex.destroy();
-    const bus = busSetup(conn);
+    const bus = busSetup(() => new PostgresBus({ connection: conn, heartbeatMs: 200 }));
     const queue = queueSetup(conn);
+    const kafka = broker
+      ? busSetup(() => new KafkaBus({ brokers: [broker.brokers], sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, maxWaitTimeMs: 100, logger: kafkaLog }))
+      : undefined;
     const results = [];
     for (const workers of [1, 2]) {
-      const busTp = await throughput(bus, workers);
+      const postgresBus = await measure(bus, workers);
       const queueTp = await throughput(queue, workers);
-      const busLat = await latency(bus, workers);
       const queueLat = await latency(queue, workers);
+      const kafkaBus = kafka ? await measure(kafka, workers) : undefined;
       results.push({
         consumers: workers,
-        throughput: { busMessagesPerSecond: busTp, queueMessagesPerSecond: queueTp, ratio: round(busTp / queueTp) },
-        latencyAtRate: {
-          ratePerSecond: RATE,
-          bus: busLat,
-          queue: queueLat,
-          p99Ratio: round(busLat.p99Ms / Math.max(1, queueLat.p99Ms)),
+        queue: { throughput: queueTp, latency: queueLat },
+        postgresBus: {
+          ...postgresBus,
+          throughputRatioToQueue: round(postgresBus.throughput / queueTp),
+          p99RatioToQueue: round(postgresBus.latency.p99Ms / Math.max(1, queueLat.p99Ms)),
         },
+        ...(kafkaBus
+          ? {
+              kafka: {
+                ...kafkaBus,
+                throughputRatioToPostgresBus: round(kafkaBus.throughput / postgresBus.throughput),
+                produceRatioToPostgresBus: round(kafkaBus.alone.produceMessagesPerSecond / postgresBus.alone.produceMessagesPerSecond),
+                consumeRatioToPostgresBus: round(kafkaBus.alone.consumeMessagesPerSecond / postgresBus.alone.consumeMessagesPerSecond),
+                throughputRatioToQueue: round(kafkaBus.throughput / queueTp),
+              },
+            }
+          : {}),
       });
       process.stderr.write(`consumers=${workers} done\n`);
     }
@@ -195,7 +262,8 @@ async function main(): Promise<void> {
       JSON.stringify(
         {
           benchmark: 'bus',
-          adapter: 'postgres',
+          adapters: ['postgres', ...(kafka ? ['kafka'] : [])],
+          ...(skipped ? { kafkaSkipped: skipped } : {}),
           machine: { cpus: os.cpus().length, node: process.version },
           messages: MESSAGES,
           publishers: PUBLISHERS,
@@ -208,6 +276,7 @@ async function main(): Promise<void> {
       ),
     );
   } finally {
+    await broker?.stop();
     await server.stop();
   }
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   DEV_AUTH_JWT_SECRET,
   env,
   isDevMode,
@@ -10,6 +9,7 @@ import {
   secret,
   serviceConfigShape,
 } from '../src/config/config';
+import { configError } from '../src/testing/config-error';
 
 const SECRET = 'a-production-secret-of-at-least-32-bytes';
 const valid = {
@@ -18,16 +18,6 @@ const valid = {
   DATABASE_URL: 'postgres://orders:pw@db.internal:5433/orders',
   AUTH_JWT_SECRET: SECRET,
 };
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('loadConfig', () => {
   it('returns typed values, with defaults for what is unset', () => {

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { signToken } from '@shop/platform';
 import { waitFor } from '@shop/platform/testing';
-import type { StackFile } from '../../local/stack';
+import { KafkaBroker } from '../../kafka/kafka-broker';
+import type { StackBus, StackFile } from '../../local/stack';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
@@ -92,6 +93,8 @@ export class LocalStack {
 
   /** A temporary directory this harness created for the stack, removed when it stops. */
   private ownedDir: string | undefined;
+  /** The broker `startBroker()` started in place of the launcher's, stopped with the stack. */
+  private broker: KafkaBroker | undefined;
 
   private constructor(
     readonly dataDir: string,
@@ -110,8 +113,13 @@ export class LocalStack {
     this.pgid = child.pid!;
   }
 
-  /** Starts a stack in `dataDir` (a fresh temporary one by default) and waits until it is ready. */
-  static async start(options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<LocalStack> {
+  /**
+   * Starts a stack in `dataDir` (a fresh temporary one by default) and waits
+   * until it is ready; `bus: 'kafka'` runs it as `npm start -- --bus kafka`.
+   */
+  static async start(
+    options: { dataDir?: string; args?: string[]; env?: Record<string, string>; bus?: StackBus['kind'] } = {},
+  ): Promise<LocalStack> {
     await acquireStackLock();
     let dataDir = options.dataDir;
     if (!dataDir) {
@@ -119,7 +127,8 @@ export class LocalStack {
       await fs.chmod(dir, 0o755); // reachable by the postgres user when tests run as root
       dataDir = path.join(dir, 'state');
     }
-    const stack = new LocalStack(dataDir, options.args ?? [], options.env ?? {});
+    const args = [...(options.bus === 'kafka' ? ['--bus', 'kafka'] : []), ...(options.args ?? [])];
+    const stack = new LocalStack(dataDir, args, options.env ?? {});
     if (!options.dataDir) stack.ownedDir = path.dirname(dataDir);
     started.add(stack);
     await waitFor(() => stack.output.includes('ready. Ctrl-C stops everything.'), 120_000).catch((err: unknown) => {
@@ -229,6 +238,39 @@ export class LocalStack {
     return pidAlive(-this.pgid);
   }
 
+  /** The stack's Kafka broker (`--bus kafka` only). */
+  kafka(): Extract<StackBus, { kind: 'kafka' }> {
+    const bus = this.stack.bus;
+    if (bus?.kind !== 'kafka') throw new Error('this stack does not run on Kafka (start it with bus: "kafka")');
+    return bus;
+  }
+
+  /**
+   * A broker outage: SIGTERM to the stack's Kafka broker (whichever process
+   * runs it: the launcher's, or one `startBroker()` started), then waits until
+   * it has exited and the launcher has reported it.
+   */
+  async stopBroker(timeoutMs = 40_000): Promise<void> {
+    const { dataDir } = this.kafka();
+    if (this.broker?.isRunning) {
+      await this.broker.stop();
+      return;
+    }
+    const pid = Number((await fs.readFile(path.join(dataDir, 'broker.pid'), 'utf8').catch(() => '')).trim());
+    if (!pid || !pidAlive(pid)) throw new Error(`no Kafka broker runs on ${dataDir}`);
+    const reported = this.output.split('the Kafka broker exited').length;
+    process.kill(pid, 'SIGTERM');
+    await waitFor(() => !pidAlive(pid), timeoutMs).catch(() => process.kill(pid, 'SIGKILL'));
+    await waitFor(() => this.output.split('the Kafka broker exited').length > reported, 10_000);
+  }
+
+  /** Brings the broker back on the same data directory and ports (after `stopBroker()`); resolves once it is ready. */
+  async startBroker(): Promise<void> {
+    const { dataDir, port, controllerPort } = this.kafka();
+    this.broker ??= new KafkaBroker({ dataDir, port, controllerPort });
+    await this.broker.start();
+  }
+
   /** Ctrl-C: SIGINT to the whole process group; resolves with the launcher's exit code once nothing is left. */
   async stop(): Promise<number | null> {
     started.delete(this);
@@ -241,6 +283,7 @@ export class LocalStack {
     } else {
       code = await this.exited;
     }
+    await this.broker?.stop();
     return code;
   }
 

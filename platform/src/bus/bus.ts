@@ -84,7 +84,12 @@ export interface Consumer {
 }
 
 export interface Bus {
-  /** Creates topics that do not exist yet; existing ones are left as they are. */
+  /**
+   * Creates topics that do not exist yet. An existing topic is never shrunk:
+   * the Postgres bus leaves it as it is, the Kafka adapter grows it to a
+   * larger requested count (which moves keys to other partitions: order per
+   * key holds only for messages published after the change).
+   */
   createTopics(topics: TopicSpec[]): Promise<void>;
   /** Resolves once every message is durably stored; a batch keeps its order per partition. */
   publish(messages: OutgoingMessage[]): Promise<PublishedMessage[]>;

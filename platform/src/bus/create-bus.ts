@@ -1,22 +1,67 @@
 import { z } from 'zod';
+import { pino, type Logger } from 'pino';
+import { ConfigError, env, loadConfig, type ConfigOf } from '../config/config';
 import type { Bus } from './bus';
+import { KafkaBus } from './kafka/kafka-bus';
 import { PostgresBus } from './postgres/postgres-bus';
 
-const busEnv = z.object({
-  BUS: z.enum(['postgres']).default('postgres'),
-  BUS_DATABASE_URL: z.string().min(1, 'BUS_DATABASE_URL is required when BUS=postgres'),
-  BUS_DEFAULT_PARTITIONS: z.coerce.number().int().min(1).default(4),
-  BUS_HEARTBEAT_MS: z.coerce.number().int().min(50).default(1_000),
-  BUS_SESSION_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
-});
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const BROKER = /^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/;
 
-/** The bus adapter named by configuration (`BUS=postgres`; Kafka comes with its issue). */
-export function createBusFromEnv(env: NodeJS.ProcessEnv = process.env): Bus {
-  const parsed = busEnv.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(`bus configuration: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`);
+/**
+ * The bus variables. A service spreads this into its config shape so that a
+ * bad value stops it at start-up with the rest; `createBusFromEnv` reads them
+ * again and adds the checks that depend on `BUS`.
+ */
+export const busConfigShape = {
+  /** The adapter: `postgres` (the bus in a Postgres database) or `kafka`. */
+  BUS: env.enum(['postgres', 'kafka']).default('postgres'),
+  /** Required when BUS=postgres. */
+  BUS_DATABASE_URL: env.url({ protocols: ['postgres:', 'postgresql:'] }).optional(),
+  BUS_DEFAULT_PARTITIONS: env.int({ min: 1, max: 10_000 }).default(4),
+  BUS_HEARTBEAT_MS: env.int({ min: 50, max: 600_000 }).default(1_000),
+  BUS_SESSION_TIMEOUT_MS: env.int({ min: 100, max: 3_600_000 }).default(10_000),
+  /** Required when BUS=kafka: `host:port`, comma-separated. */
+  KAFKA_BROKERS: env
+    .list()
+    .pipe(z.array(z.string().regex(BROKER, { error: 'expected host:port, comma-separated' })).min(1, { error: 'expected host:port, comma-separated' }))
+    .optional(),
+  /** Default: SERVICE_NAME, else `shop`. */
+  KAFKA_CLIENT_ID: env.string().optional(),
+  /** Partitions of a topic the bus creates implicitly (services create theirs with their own count). */
+  KAFKA_DEFAULT_PARTITIONS: env.int({ min: 1, max: 10_000 }).default(8),
+  KAFKA_REPLICATION_FACTOR: env.int({ min: 1, max: 100 }).default(1),
+  /** The broker accepts 6 s to 30 min unless configured otherwise. */
+  KAFKA_SESSION_TIMEOUT_MS: env.int({ min: 1, max: 1_800_000 }).default(10_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: env.int({ min: 1, max: 600_000 }).default(1_000),
+  KAFKA_MAX_WAIT_MS: env.int({ min: 1, max: 60_000 }).default(500),
+};
+
+export type BusConfig = ConfigOf<typeof busConfigShape>;
+
+/**
+ * The bus adapter named by configuration (`BUS=postgres|kafka`). The Kafka
+ * adapter logs to `logger`, or else to a pino logger at `LOG_LEVEL` (warn).
+ */
+export function createBusFromEnv(source: NodeJS.ProcessEnv = process.env, options: { logger?: Logger } = {}): Bus {
+  const c = loadConfig(busConfigShape, source);
+  if (c.BUS === 'kafka') {
+    if (!c.KAFKA_BROKERS) throw new ConfigError([{ variable: 'KAFKA_BROKERS', message: 'required when BUS=kafka' }]);
+    if (c.KAFKA_HEARTBEAT_INTERVAL_MS >= c.KAFKA_SESSION_TIMEOUT_MS) {
+      throw new ConfigError([{ variable: 'KAFKA_HEARTBEAT_INTERVAL_MS', message: 'must be lower than KAFKA_SESSION_TIMEOUT_MS (a third of it is usual)' }]);
+    }
+    return new KafkaBus({
+      brokers: c.KAFKA_BROKERS,
+      clientId: c.KAFKA_CLIENT_ID ?? source.SERVICE_NAME ?? 'shop',
+      defaultPartitions: c.KAFKA_DEFAULT_PARTITIONS,
+      replicationFactor: c.KAFKA_REPLICATION_FACTOR,
+      sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: c.KAFKA_HEARTBEAT_INTERVAL_MS,
+      maxWaitTimeMs: c.KAFKA_MAX_WAIT_MS,
+      logger: options.logger ?? pino({ name: 'bus', level: LOG_LEVELS.has(source.LOG_LEVEL ?? '') ? source.LOG_LEVEL : 'warn' }),
+    });
   }
-  const c = parsed.data;
+  if (!c.BUS_DATABASE_URL) throw new ConfigError([{ variable: 'BUS_DATABASE_URL', message: 'required when BUS=postgres' }]);
   return new PostgresBus({
     connection: { connectionString: c.BUS_DATABASE_URL },
     defaultPartitions: c.BUS_DEFAULT_PARTITIONS,

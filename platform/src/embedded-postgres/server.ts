@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { isProcessAlive } from '../process/is-process-alive';
 
 const execFileAsync = promisify(execFile);
 
@@ -170,7 +171,7 @@ export class EmbeddedPostgresServer {
     const lines = text.split('\n');
     const pid = Number(lines[0]);
     const port = Number(lines[3]);
-    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !(await isPostgres(pid))) {
+    if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid) || !(await isPostgres(pid))) {
       // A stale lock file from a server that died with its run; postgres would
       // refuse to start only if the pid were alive, but remove it to be explicit.
       await fs.rm(pidFile, { force: true });
@@ -294,15 +295,6 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function isPostgres(pid: number): Promise<boolean> {
   try {
     const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
@@ -327,7 +319,7 @@ async function stopPid(pid: number, timeoutMs = 20_000): Promise<void> {
       return;
     }
     while (Date.now() < until) {
-      if (!isAlive(pid)) return;
+      if (!isProcessAlive(pid)) return;
       await sleep(25);
     }
   }

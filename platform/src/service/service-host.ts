@@ -52,7 +52,7 @@ export function bindPlatformAdapters(c: Container, config: HostConfig, env: Node
   bindFactory(c, TOKENS.Logger, [], () => pino({ name: config.SERVICE_NAME, level: config.LOG_LEVEL }));
   bindFactory(c, TOKENS.Database, [], () => createKnex(database, { max: 10 }));
   bindFactory(c, TOKENS.EventStore, [], () => new PostgresEventStore({ connection: database }));
-  bindFactory(c, TOKENS.Bus, [], () => createBusFromEnv(env));
+  bindFactory(c, TOKENS.Bus, [TOKENS.Logger], (logger) => createBusFromEnv(env, { logger }));
   bindFactory(c, TOKENS.TokenVerifier, [], () => createTokenVerifier(authSettingsFromConfig(config)));
   bindFactory(c, TOKENS.IdempotencyStore, [TOKENS.Database], (db) => new IdempotencyStore(db));
 }

@@ -316,6 +316,70 @@ export function describeBusConformance(adapter: string, createFixture: () => Pro
       expect(JSON.parse(late.received[0]!.value)).toEqual({ i: 99 });
     });
 
+    it('returns the partition and offset each published message was stored at', async () => {
+      const topic = topicName('offsets');
+      await bus.createTopics([{ name: topic, partitions: 3 }]);
+      const sent = Array.from({ length: 12 }, (_, i) => message(topic, `k${i % 5}`, { i }));
+      const published = [...(await bus.publish(sent.slice(0, 7))), ...(await bus.publish(sent.slice(7)))];
+      const { consumer, received } = consume({ groupId: topicName('g'), topics: [topic] });
+      await consumer.start();
+      await waitFor(() => received.length === sent.length);
+      const stored = new Map(received.map((m) => [(JSON.parse(m.value) as { i: number }).i, { topic: m.topic, partition: m.partition, offset: m.offset }]));
+      expect(published).toEqual(sent.map((_, i) => stored.get(i)));
+    });
+
+    it('stops after the message in hand, commits it, and the group goes on after it', async () => {
+      const topic = topicName('stop');
+      await bus.createTopics([{ name: topic, partitions: 1 }]);
+      const groupId = topicName('g');
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let inHand = false;
+      const { consumer, received } = consume({
+        groupId,
+        topics: [topic],
+        handler: async (m) => {
+          if ((JSON.parse(m.value) as { n: number }).n !== 1) return;
+          inHand = true;
+          await gate;
+        },
+      });
+      await consumer.start();
+      await bus.publish([1, 2, 3].map((n) => message(topic, 'k', { n })));
+      await waitFor(() => inHand);
+      const stopped = consumer.stop();
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      await stopped;
+      expect(received.map((m) => (JSON.parse(m.value) as { n: number }).n)).toEqual([1]);
+
+      const next = consume({ groupId, topics: [topic] });
+      await next.consumer.start();
+      await waitFor(() => next.received.length >= 2);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(next.received.map((m) => (JSON.parse(m.value) as { n: number }).n)).toEqual([2, 3]);
+    });
+
+    it('moves a group that starts from the latest back to the earliest retained message', async () => {
+      const topic = topicName('rewind');
+      await bus.createTopics([{ name: topic, partitions: 2 }]);
+      await bus.publish([0, 1].map((i) => message(topic, `k${i}`, { i })));
+      const groupId = topicName('g');
+      const first = consume({ groupId, topics: [topic], startFrom: 'latest' });
+      await first.consumer.start();
+      await waitFor(() => first.consumer.status().partitions.length === 2);
+      await new Promise((r) => setTimeout(r, 300));
+      await bus.publish([2, 3, 4].map((i) => message(topic, `k${i}`, { i })));
+      await waitFor(() => first.received.length === 3);
+      await first.consumer.stop();
+
+      await bus.seekToEarliest(groupId, topic);
+      const again = consume({ groupId, topics: [topic], startFrom: 'latest' });
+      await again.consumer.start();
+      await waitFor(() => again.received.length === 5);
+      expect(again.received.map((m) => (JSON.parse(m.value) as { i: number }).i).sort()).toEqual([0, 1, 2, 3, 4]);
+    });
+
     it('pauses and resumes without losing messages', async () => {
       const topic = topicName('pause');
       const { consumer, received } = consume({ groupId: topicName('g'), topics: [topic] });

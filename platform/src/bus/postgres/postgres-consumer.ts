@@ -183,8 +183,9 @@ export class PostgresConsumer implements Consumer {
     ]).catch(() => undefined);
   }
 
+  /** Whether a worker of `epoch` still owns its partition; true while `stop` releases the workers, so they commit. */
   isCurrent(epoch: number): boolean {
-    return epoch === this.epoch && this.lockClient !== undefined && this.state !== 'stopped';
+    return epoch === this.epoch && this.lockClient !== undefined;
   }
 
   get isPaused(): boolean {
