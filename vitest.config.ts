@@ -1,13 +1,28 @@
 import { defineConfig } from 'vitest/config';
 
+/** The stack tests: each starts the whole platform (five services, PostgreSQL, maybe a broker) as real processes. */
+const STACK_TESTS = 'infra/test/**/*.e2e.spec.ts';
+
 export default defineConfig({
   test: {
-    include: ['**/*.spec.ts'],
     exclude: ['**/node_modules/**', '**/.data/**'],
     globalSetup: ['platform/src/testing/global-setup.ts', 'infra/kafka/kafka-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'services', include: ['**/*.spec.ts'], exclude: ['**/node_modules/**', '**/.data/**', STACK_TESTS], sequence: { groupOrder: 0 } },
+      },
+      {
+        // After everything else, one file at a time: a stack has the machine's
+        // two cores to itself, so its time bounds (every order terminal within
+        // 60 s of a crash or an outage) measure the platform, not the neighbours.
+        extends: true,
+        test: { name: 'stack', include: [STACK_TESTS], fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -76,13 +76,18 @@ describe('alert rules and saga latency (analytics-service in-process)', () => {
     await orders(3, 2); // 2 / 5 = 40%
     await waitFor(async () => (await active(ruleId)).length === 1, 10_000);
     const [alert] = await active(ruleId);
-    expect(alert!.message).toBe('rejection rate 40.0% is above 20.0% over 5 min (5 orders)');
+    // The evaluator runs while the projections apply the batch, so it may
+    // raise as soon as 4 of the 5 orders count (25% or 50% then, else 40%).
+    const raised = /^rejection rate (\d+\.\d)% is above 20\.0% over 5 min \((\d) orders\)$/.exec(alert!.message);
+    expect(raised, alert!.message).not.toBeNull();
+    const raisedWith = { value: Number(raised![1]) / 100, samples: Number(raised![2]) };
+    expect([{ value: 0.4, samples: 5 }, { value: 0.25, samples: 4 }, { value: 0.5, samples: 4 }]).toContainEqual(raisedWith);
 
     // The raise left through the outbox as analytics.alert-raised.
     await waitFor(async () => (await svc.busDb('bus_messages').where({ topic: 'analytics.events' })).length >= 1, 10_000);
     const published = ((await svc.busDb('bus_messages').where({ topic: 'analytics.events' })) as Parameters<typeof decodeEnvelope>[0][]).map(decodeEnvelope);
     expect(published.filter((e) => e.type === 'analytics.alert-raised' && (e.data as { ruleId: string }).ruleId === ruleId)).toHaveLength(1);
-    expect(published[0]!.data).toMatchObject({ alertId: alert!.id, severity: 'critical', value: 0.4, samples: 5 });
+    expect(published[0]!.data).toMatchObject({ alertId: alert!.id, severity: 'critical', ...raisedWith });
 
     await orders(12, 0); // 2 / 17 < 20%
     await waitFor(async () => (await active(ruleId)).length === 0, 10_000);
