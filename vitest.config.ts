@@ -6,7 +6,6 @@ const STACK_TESTS = 'infra/test/**/*.e2e.spec.ts';
 export default defineConfig({
   test: {
     exclude: ['**/node_modules/**', '**/.data/**'],
-    globalSetup: ['platform/src/testing/global-setup.ts', 'infra/kafka/kafka-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
@@ -14,14 +13,28 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'services', include: ['**/*.spec.ts'], exclude: ['**/node_modules/**', '**/.data/**', STACK_TESTS], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'services',
+          include: ['**/*.spec.ts'],
+          exclude: ['**/node_modules/**', '**/.data/**', STACK_TESTS],
+          // One PostgreSQL server and one Kafka broker for the whole project.
+          globalSetup: ['platform/src/testing/global-setup.ts', 'infra/kafka/kafka-global-setup.ts'],
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         // After everything else, one file at a time: a stack has the machine's
         // two cores to itself, so its time bounds (every order terminal within
-        // 60 s of a crash or an outage) measure the platform, not the neighbours.
+        // 60 s of a crash or an outage) measure the platform, not its neighbours.
+        // Each stack starts its own PostgreSQL and broker.
         extends: true,
-        test: { name: 'stack', include: [STACK_TESTS], fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: {
+          name: 'stack',
+          include: [STACK_TESTS],
+          fileParallelism: false,
+          globalSetup: ['infra/kafka/kafka-availability-setup.ts'],
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
   },
