@@ -70,17 +70,27 @@ describe('analytics totals against the services of record', () => {
     await Promise.all(toCancel.map(({ orderId, customer }) => stack.waitForOrder(customer, orderId, ['cancelled'], 60_000)));
 
     // The services of record: every order as the order service has it, stock as inventory has it.
-    const orders: Order[] = [];
-    for (let cursor: string | null = null, first = true; first || cursor; first = false) {
-      const page: { body: { items: Order[]; nextCursor: string | null } } = await stack.request<{ items: Order[]; nextCursor: string | null }>(
-        'order-service',
-        'GET',
-        `/v1/orders?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        admin,
-      );
-      orders.push(...page.body.items);
-      cursor = page.body.nextCursor;
-    }
+    // The list is the order service's read model, which may trail the single
+    // order reads above by a moment: read it until it shows every cancellation.
+    let orders: Order[] = [];
+    const listOrders = async (): Promise<Order[]> => {
+      const all: Order[] = [];
+      for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+        const page: { body: { items: Order[]; nextCursor: string | null } } = await stack.request<{ items: Order[]; nextCursor: string | null }>(
+          'order-service',
+          'GET',
+          `/v1/orders?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          admin,
+        );
+        all.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      }
+      return all;
+    };
+    await waitFor(async () => {
+      orders = await listOrders();
+      return orders.filter((o) => o.status === 'cancelled').length >= CANCELLED_AFTER_CONFIRMATION;
+    }, 30_000).catch(() => undefined);
     expect(orders).toHaveLength(ORDERS);
     const statuses = tally(orders.map((o) => o.status));
     expect(statuses.cancelled).toBe(CANCELLED_AFTER_CONFIRMATION);
