@@ -131,6 +131,43 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
+/** What became of one consumed message. */
+export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'abandoned';
+
+/**
+ * Every adapter's delivery of one message: the handler is tried with the
+ * policy's backoff; a `NonRetriableError`, or the last attempt, sends the
+ * message to the dead-letter topic. `backoff` sleeps between attempts and
+ * says whether the consumer still owns the message; when it does not (a stop,
+ * a lost partition), the message is abandoned uncommitted and its next owner
+ * delivers it again.
+ */
+export async function deliverWithRetries(delivery: {
+  message: ConsumedMessage;
+  handler: (message: ConsumedMessage) => Promise<void>;
+  policy: RetryPolicy;
+  groupId: string;
+  deadLetterTopic: string;
+  publish: (messages: OutgoingMessage[]) => Promise<unknown>;
+  backoff: (ms: number) => Promise<boolean>;
+  onError: (description: string) => void;
+}): Promise<DeliveryOutcome> {
+  const { message, policy } = delivery;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await delivery.handler({ ...message, attempt });
+      return 'handled';
+    } catch (err) {
+      delivery.onError(`${message.topic}/${message.partition}@${message.offset}: ${(err as Error)?.message ?? String(err)}`);
+      if (err instanceof NonRetriableError || attempt >= policy.maxAttempts) {
+        await delivery.publish([deadLetterMessage(message, delivery.groupId, delivery.deadLetterTopic, err, attempt)]);
+        return 'dead-lettered';
+      }
+      if (!(await delivery.backoff(backoffMs(policy, attempt)))) return 'abandoned';
+    }
+  }
+}
+
 export function deadLetterMessage(
   message: ConsumedMessage,
   groupId: string,

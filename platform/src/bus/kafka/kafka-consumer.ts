@@ -1,9 +1,8 @@
 import kafkajs, { type Consumer as KafkaJsConsumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import {
-  NonRetriableError,
-  backoffMs,
-  deadLetterMessage,
+  deliverWithRetries,
   retryPolicy,
+  type DeliveryOutcome,
   type ConsumedMessage,
   type Consumer,
   type ConsumerOptions,
@@ -12,8 +11,6 @@ import {
   type RetryPolicy,
 } from '../bus';
 import type { KafkaBus } from './kafka-bus';
-
-type Outcome = 'handled' | 'dead-lettered' | 'abandoned';
 
 // kafkajs spreads its error classes into its CommonJS exports, which Node's
 // named-import detection cannot see.
@@ -171,7 +168,7 @@ export class KafkaConsumer implements Consumer {
         if (!isRunning() || isStale() || this.paused) break;
         const message = consumedMessage(batch.topic, batch.partition, raw);
         const heartbeats = new HeartbeatTimer(heartbeat, this.bus.settings.heartbeatIntervalMs);
-        let outcome: Outcome;
+        let outcome: DeliveryOutcome;
         try {
           outcome = await this.deliver(message, payload, heartbeats);
         } finally {
@@ -197,26 +194,27 @@ export class KafkaConsumer implements Consumer {
   }
 
   /** Handles one message with the port's retries; dead-letters it when they run out. */
-  private async deliver(message: ConsumedMessage, payload: EachBatchPayload, heartbeats: HeartbeatTimer): Promise<Outcome> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.options.handler({ ...message, attempt });
-        this.handled++;
-        return 'handled';
-      } catch (err) {
-        this.lastError = `${message.topic}/${message.partition}@${message.offset}: ${(err as Error)?.message ?? String(err)}`;
-        if (err instanceof NonRetriableError || attempt >= this.retry.maxAttempts) {
-          await this.bus.publish([deadLetterMessage(message, this.options.groupId, this.deadLetterTopic, err, attempt)]);
-          this.deadLettered++;
-          return 'dead-lettered';
-        }
-        // Stopping (or losing the partition) during a backoff leaves the
-        // message uncommitted: the next owner delivers it again.
-        await sleepWhile(backoffMs(this.retry, attempt), () => payload.isRunning() && !payload.isStale());
-        if (!payload.isRunning() || payload.isStale()) return 'abandoned';
+  private async deliver(message: ConsumedMessage, payload: EachBatchPayload, heartbeats: HeartbeatTimer): Promise<DeliveryOutcome> {
+    const owned = () => payload.isRunning() && !payload.isStale();
+    const outcome = await deliverWithRetries({
+      message,
+      handler: this.options.handler,
+      policy: this.retry,
+      groupId: this.options.groupId,
+      deadLetterTopic: this.deadLetterTopic,
+      publish: (messages) => this.bus.publish(messages),
+      backoff: async (ms) => {
+        await sleepWhile(ms, owned);
+        if (!owned()) return false;
+        // The group moved on during the backoff: rejoin rather than retry in a stale generation.
         if (heartbeats.failure) throw heartbeats.failure;
-      }
-    }
+        return true;
+      },
+      onError: (description) => (this.lastError = description),
+    });
+    if (outcome === 'handled') this.handled++;
+    if (outcome === 'dead-lettered') this.deadLettered++;
+    return outcome;
   }
 
   pause(): void {

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
-  NonRetriableError,
-  backoffMs,
-  deadLetterMessage,
+  deliverWithRetries,
   retryPolicy,
+  type DeliveryOutcome,
   type ConsumedMessage,
   type Consumer,
   type ConsumerOptions,
@@ -201,10 +200,6 @@ export class PostgresConsumer implements Consumer {
     return this.retry;
   }
 
-  isNonRetriable(err: unknown): boolean {
-    return err instanceof NonRetriableError;
-  }
-
   pause(): void {
     this.paused = true;
     if (this.state === 'running') this.state = 'paused';
@@ -364,28 +359,24 @@ class PartitionWorker {
   }
 
   /** Handles one message with retries; dead-letters it when retries run out. */
-  private async deliver(message: ConsumedMessage): Promise<'handled' | 'dead-lettered' | 'abandoned'> {
-    const policy = this.consumer.retryPolicy;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.consumer.options.handler({ ...message, attempt });
-        this.consumer.handled++;
-        return 'handled';
-      } catch (err) {
-        this.consumer.lastError = `${message.topic}/${message.partition}@${message.offset}: ${(err as Error).message}`;
-        if (this.consumer.isNonRetriable(err) || attempt >= policy.maxAttempts) {
-          await this.consumer.bus.publish([
-            deadLetterMessage(message, this.consumer.options.groupId, this.consumer.deadLetterTopic, err, attempt),
-          ]);
-          this.consumer.deadLettered++;
-          return 'dead-lettered';
-        }
-        // Stopping during a backoff leaves the message uncommitted: the next
-        // owner of the partition delivers it again.
-        await Promise.race([sleep(backoffMs(policy, attempt)), this.stopSignal()]);
-        if (!this.running) return 'abandoned';
-      }
-    }
+  private async deliver(message: ConsumedMessage): Promise<DeliveryOutcome> {
+    const { consumer } = this;
+    const outcome = await deliverWithRetries({
+      message,
+      handler: consumer.options.handler,
+      policy: consumer.retryPolicy,
+      groupId: consumer.options.groupId,
+      deadLetterTopic: consumer.deadLetterTopic,
+      publish: (messages) => consumer.bus.publish(messages),
+      backoff: async (ms) => {
+        await Promise.race([sleep(ms), this.stopSignal()]);
+        return this.running;
+      },
+      onError: (description) => (consumer.lastError = description),
+    });
+    if (outcome === 'handled') consumer.handled++;
+    if (outcome === 'dead-lettered') consumer.deadLettered++;
+    return outcome;
   }
 
   private stopSignal(): Promise<void> {
