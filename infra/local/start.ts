@@ -120,17 +120,17 @@ async function main(): Promise<void> {
             console.error(`! the Kafka broker exited (${code ?? signal}); the services wait for it to come back; see ${path.join(kafkaDir, 'server.log')}`),
         })
       : undefined;
-  cleanup = async () => {
+  // Services first (they flush to the bus), then the broker, then PostgreSQL.
+  const stopStack = async () => {
     await supervisor.stopAll();
     await broker?.stop();
     await server.stop();
   };
+  cleanup = stopStack;
   onShutdownSignal(async () => {
     shuttingDown = true;
     console.log('\nstopping...');
-    await supervisor.stopAll();
-    await broker?.stop();
-    await server.stop();
+    await stopStack();
     await logFile.close();
     console.log('stopped');
   });
