@@ -5,6 +5,7 @@ import {
   PeriodicTask,
   TOKENS,
   bindFactory,
+  bindMessageConsumer,
   bindOutboxRelay,
   bindPlatformAdapters,
   bindValue,
@@ -18,7 +19,7 @@ import { AlertEvaluator } from './alerts/alert-evaluator';
 import { SOURCE, alertEventToMessages } from './alerts/alert-messages';
 import { AlertRulesStore } from './alerts/alert-rules-store';
 import { alertsProjection } from './alerts/read-models/alerts/projection';
-import { ARCHIVE_CONSUMER, archiveHandler } from './archive/archive';
+import { ARCHIVE_CONSUMER, archiveHandlers } from './archive/archive';
 import type { AnalyticsServiceConfig } from './config';
 import { liveOrdersProjection } from './read-models/live-orders/projection';
 import { orderFunnelProjection } from './read-models/order-funnel/projection';
@@ -73,9 +74,7 @@ export function compose(config: AnalyticsServiceConfig, source: NodeJS.ProcessEn
         { waitTimeoutMs: cfg.READ_YOUR_WRITES_TIMEOUT },
       ),
   );
-  bindFactory(c, ARCHIVE_CONSUMER_TOKEN, [TOKENS.Bus, TOKENS.EventStore], (bus, store) =>
-    bus.consumer({ groupId: ARCHIVE_CONSUMER, topics: ARCHIVED_TOPICS, handler: archiveHandler(store) }),
-  );
+  bindMessageConsumer(c, ARCHIVE_CONSUMER_TOKEN, ARCHIVE_CONSUMER, [], () => archiveHandlers(ARCHIVED_TOPICS));
   bindFactory(c, ALERT_RULES, [TOKENS.Database], (db) => new AlertRulesStore(db));
   bindFactory(
     c,

@@ -9,6 +9,15 @@ import type { OutgoingMessage } from '@shop/platform';
 import { waitFor } from '@shop/platform/testing';
 import { TestAnalyticsService, message } from './support';
 
+// Browser globals used inside page.evaluate (this file is type-checked with Node's types, not the DOM's).
+declare const sessionStorage: { readonly length: number; [key: string]: unknown };
+declare const window: object;
+interface HTMLCanvasElement {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+}
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const INSTALL_HINT = `install Debian's \`chromium\` package (apt-get install chromium) or point CHROMIUM_PATH at a Chromium binary`;

@@ -15,7 +15,6 @@ import {
   defineMessage,
   registry,
   type MessageData,
-  type OutgoingMessage,
   type Registry,
 } from '@shop/contracts';
 import {
@@ -26,6 +25,7 @@ import {
   createKnex,
   eventStoreMigrations,
   runMigrations,
+  type OutgoingMessage,
   type Projection,
   type RecordedEvent,
 } from '@shop/platform';

@@ -1,9 +1,9 @@
-import { TOPICS } from '@shop/contracts';
 import {
   OutboxRelay,
   ProjectionRunner,
   TOKENS,
   bindFactory,
+  bindMessageConsumer,
   bindOutboxRelay,
   bindPlatformAdapters,
   bindProjectionRunner,
@@ -15,7 +15,7 @@ import {
 } from '@shop/platform';
 import type { Container } from 'inversify';
 import type { CatalogServiceConfig } from './config';
-import { CONSUMER, catalogCommandHandler } from './integration/inbound/catalog-commands';
+import { CONSUMER, catalogCommandHandlers } from './integration/inbound/catalog-commands';
 import { RELAYED_CATEGORIES, SOURCE, toMessages } from './integration/outbound/to-messages';
 import { OrderPricing } from './pricing/order-pricing';
 import { productRoutes } from './products/api';
@@ -41,9 +41,9 @@ export function compose(config: CatalogServiceConfig, env: NodeJS.ProcessEnv): C
   bindValue(c, CONFIG, config);
   bindPlatformAdapters(c, config, env);
 
-  bindFactory(c, CATALOG, [TOKENS.EventStore, TOKENS.Clock], (store, clock) => new Catalog(store, clock));
+  bindFactory(c, CATALOG, [TOKENS.EventStore, TOKENS.Clock, TOKENS.StreamCache], (store, clock, cache) => new Catalog(store, clock, cache));
   bindFactory(c, PRODUCT_LIST, [TOKENS.Database], (db) => new ProductList(db));
-  bindFactory(c, ORDER_PRICING, [TOKENS.EventStore, TOKENS.Clock], (store, clock) => new OrderPricing(store, clock));
+  bindFactory(c, ORDER_PRICING, [TOKENS.Clock], (clock) => new OrderPricing(clock));
   bindFactory(c, ROUTES, [CATALOG, PRODUCT_LIST], (catalog, list) => productRoutes(catalog, list));
 
   bindProjectionRunner(c, PRODUCT_LIST_RUNNER, productListProjection, { batchSize: config.LOG_BATCH_SIZE });
@@ -54,13 +54,7 @@ export function compose(config: CatalogServiceConfig, env: NodeJS.ProcessEnv): C
     filter: { categories: RELAYED_CATEGORIES },
     batchSize: config.LOG_BATCH_SIZE,
   });
-  bindFactory(c, COMMAND_CONSUMER, [TOKENS.Database, TOKENS.Bus, ORDER_PRICING], (db, bus, pricing) =>
-    bus.consumer({
-      groupId: CONSUMER,
-      topics: [TOPICS.catalogCommands],
-      handler: catalogCommandHandler({ db, pricing }),
-    }),
-  );
+  bindMessageConsumer(c, COMMAND_CONSUMER, CONSUMER, [ORDER_PRICING], (pricing) => catalogCommandHandlers(pricing));
   return c;
 }
 

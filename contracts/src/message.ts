@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { NonRetriableError, decodeEnvelope, encodeEnvelope, envelope, type ConsumedMessage, type Envelope, type OutgoingMessage } from '@shop/platform';
+import {
+  NonRetriableError,
+  decodeEnvelope,
+  encodeEnvelope,
+  envelope,
+  type ConsumedMessage,
+  type Envelope,
+  type MessageContract,
+  type MessageMetadata,
+  type OutgoingMessage,
+} from '@shop/platform';
 import type { ServiceName, TopicName } from './topics';
 
 /**
@@ -8,13 +18,14 @@ import type { ServiceName, TopicName } from './topics';
  * breaking change adds a version, and the previous versions stay listed with
  * an upcaster, so consumers accept every version still in use.
  */
-export interface MessageDefinition<Type extends string = string, Schema extends z.ZodType = z.ZodType> {
+export interface MessageSpec<Type extends string = string, Schema extends z.ZodType = z.ZodType> {
   type: Type;
   version: number;
   kind: 'event' | 'command';
   topic: TopicName;
   schema: Schema;
-  key: (data: z.infer<Schema>) => string;
+  /** Method syntax: a definition of any schema is a `MessageDefinition` (parameters are bivariant). */
+  key(data: z.infer<Schema>): string;
   producer: ServiceName;
   consumers: ServiceName[];
   description: string;
@@ -22,27 +33,30 @@ export interface MessageDefinition<Type extends string = string, Schema extends 
   previous?: { version: number; schema: z.ZodType; upcast: (data: unknown) => unknown }[];
 }
 
-export function defineMessage<const Type extends string, Schema extends z.ZodType>(
-  definition: MessageDefinition<Type, Schema>,
-): MessageDefinition<Type, Schema> {
+/**
+ * A defined message: its spec, and the platform's `MessageContract` over it
+ * (`read` validates and upcasts a consumed envelope, `build` validates data
+ * and encodes the bus message), so the platform's message path handles it by
+ * its definition alone.
+ */
+export type MessageDefinition<Type extends string = string, Schema extends z.ZodType = z.ZodType> = MessageSpec<Type, Schema> &
+  MessageContract<Type, z.infer<Schema>>;
+
+export function defineMessage<const Type extends string, Schema extends z.ZodType>(spec: MessageSpec<Type, Schema>): MessageDefinition<Type, Schema> {
+  const definition: MessageDefinition<Type, Schema> = {
+    ...spec,
+    read: (env: Envelope) => readData(definition, env),
+    build: (data: z.infer<Schema>, meta: MessageMetadata) => buildMessage(definition, data as MessageData<typeof definition>, meta),
+  };
   return definition;
 }
 
-export type MessageData<D> = D extends MessageDefinition<string, infer S> ? z.infer<S> : never;
+export type MessageData<D> = D extends MessageSpec<string, infer S> ? z.infer<S> : never;
 
-export interface MessageMetadata {
-  /** Unique per message; derive it from what caused the message so retries reuse it. */
-  id: string;
-  source: ServiceName;
-  correlationId: string;
-  causationId?: string;
-  traceparent?: string;
-  tracestate?: string;
-  time?: string;
-}
+export type { MessageMetadata };
 
 /** Validates `data` against the definition and builds the bus message. */
-export function buildMessage<D extends MessageDefinition>(definition: D, data: MessageData<D>, meta: MessageMetadata): OutgoingMessage {
+export function buildMessage<D extends MessageSpec>(definition: D, data: MessageData<D>, meta: MessageMetadata): OutgoingMessage {
   const parsed = definition.schema.parse(data) as MessageData<D>;
   const key = definition.key(parsed);
   return encodeEnvelope(
@@ -76,7 +90,7 @@ export class UnknownMessageError extends NonRetriableError {
  * versions are upcast, newer or unknown ones and invalid data are refused
  * with a NonRetriableError (so the consumer dead-letters them with the reason).
  */
-export function readData<D extends MessageDefinition>(definition: D, env: Envelope): MessageData<D> {
+export function readData<D extends MessageSpec>(definition: D, env: Envelope): MessageData<D> {
   if (env.type !== definition.type) throw new UnknownMessageError(`expected ${definition.type}, got ${env.type}`);
   let data: unknown = env.data;
   if (env.schemaversion !== definition.version) {

@@ -1,11 +1,11 @@
 import type { Container } from 'inversify';
-import { TOPICS } from '@shop/contracts';
 import {
   OutboxRelay,
   PeriodicTask,
   ProjectionRunner,
   TOKENS,
   bindFactory,
+  bindMessageConsumer,
   bindOutboxRelay,
   bindPlatformAdapters,
   bindProjectionRunner,
@@ -16,7 +16,8 @@ import {
 } from '@shop/platform';
 import { deadlineSettings, type CoordinatorConfig } from './config';
 import { DeadlinePoller } from './deadlines/deadline-poller';
-import { COORDINATOR_CONSUMER, participantEventsHandler } from './integration/inbound/participant-events';
+import { sagaDeadlinesProjection } from './deadlines/deadlines-projection';
+import { COORDINATOR_CONSUMER, participantEventHandlers } from './integration/inbound/participant-events';
 import { SOURCE, sagaEventToMessages } from './integration/outbound/to-messages';
 import { sagaListProjection } from './sagas/read-models/saga-list/projection';
 import { Sagas } from './sagas/sagas';
@@ -24,6 +25,7 @@ import { Sagas } from './sagas/sagas';
 export const CONFIG = token<CoordinatorConfig>('coordinator-service.Config');
 export const SAGAS = token<Sagas>('coordinator-service.Sagas');
 export const SAGA_LIST_PROJECTION = token<ProjectionRunner>('coordinator-service.SagaListProjection');
+export const DEADLINES_PROJECTION = token<ProjectionRunner>('coordinator-service.DeadlinesProjection');
 export const OUTBOX_RELAY = token<OutboxRelay>('coordinator-service.OutboxRelay');
 export const EVENT_CONSUMER = token<Consumer>('coordinator-service.EventConsumer');
 export const DEADLINE_POLLER = token<PeriodicTask>('coordinator-service.DeadlinePoller');
@@ -33,27 +35,17 @@ export function compose(config: CoordinatorConfig, source: NodeJS.ProcessEnv): C
   const c = createContainer();
   bindValue(c, CONFIG, config);
   bindPlatformAdapters(c, config, source);
-  bindFactory(
-    c,
-    SAGAS,
-    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Clock],
-    (cfg, store, db, clock) => new Sagas(store, db, clock, deadlineSettings(cfg)),
-  );
+  bindFactory(c, SAGAS, [CONFIG, TOKENS.EventStore, TOKENS.Clock], (cfg, store, clock) => new Sagas(store, clock, deadlineSettings(cfg)));
   bindProjectionRunner(c, SAGA_LIST_PROJECTION, sagaListProjection);
+  bindProjectionRunner(c, DEADLINES_PROJECTION, sagaDeadlinesProjection);
   bindOutboxRelay(c, OUTBOX_RELAY, config, { name: SOURCE, toMessages: sagaEventToMessages, filter: { categories: ['saga'] } });
-  bindFactory(c, EVENT_CONSUMER, [TOKENS.Bus, TOKENS.Database, SAGAS], (bus, db, sagas) =>
-    bus.consumer({
-      groupId: COORDINATOR_CONSUMER,
-      topics: [TOPICS.orderEvents, TOPICS.catalogEvents, TOPICS.inventoryEvents],
-      handler: participantEventsHandler({ db, sagas }),
-    }),
-  );
+  bindMessageConsumer(c, EVENT_CONSUMER, COORDINATOR_CONSUMER, [SAGAS], (sagas) => participantEventHandlers(sagas));
   bindFactory(
     c,
     DEADLINE_POLLER,
-    [CONFIG, TOKENS.Database, SAGAS, TOKENS.Logger],
-    (cfg, db, sagas, logger) => {
-      const poller = new DeadlinePoller(db, sagas);
+    [CONFIG, TOKENS.Database, TOKENS.EventStore, TOKENS.StreamCache, SAGAS, TOKENS.Logger],
+    (cfg, db, store, cache, sagas, logger) => {
+      const poller = new DeadlinePoller(db, store, sagas, { cache });
       return new PeriodicTask('deadline poller', () => poller.pollOnce(), { intervalMs: cfg.DEADLINE_POLL_MS, logger });
     },
   );

@@ -409,7 +409,9 @@ export class KafkaBroker {
     if (existsSync(path.join(this.dataDir, 'kraft-logs', 'meta.properties'))) return;
     const started = Date.now();
     // Kafka's Uuid text form (what `StorageTool random-uuid` prints), without a JVM start.
-    const clusterId = randomBytes(16).toString('base64url');
+    // A Kafka cluster id is 16 bytes in base64url; one that starts with '-' would read as an option to the tool.
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     await run(javaCommand(), [...this.jvmArgs(libs), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', this.propertiesFile]);
     this.timings.formatMs = Date.now() - started;
     this.log(`formatted ${path.join(this.dataDir, 'kraft-logs')} in ${this.timings.formatMs} ms`);

@@ -28,7 +28,8 @@ export interface StackFile {
   startedAt: string;
   postgres: { host: string; port: number; pid?: number };
   bus?: StackBus;
-  databases: Record<string, { url: string; database: string; user: string }>;
+  /** `url` over TCP (for tools); `socketUrl`, what the services get, through PostgreSQL's Unix-domain socket. */
+  databases: Record<string, { url: string; socketUrl?: string; database: string; user: string }>;
   /** Base URLs of the running services. */
   services?: Record<string, string>;
 }

@@ -48,7 +48,9 @@ export class Supervisor {
   private launch(spec: ServiceSpec, timeoutMs: number, restarting: boolean): Promise<string> {
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const log = fs.createWriteStream(spec.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--import', 'tsx', spec.entry], {
+    // SHOP_SERVICE_NODE_ARGS: extra node flags for every service (`--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses).
+    const extraArgs = (process.env.SHOP_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', spec.entry], {
       cwd: this.repoRoot,
       env: { ...process.env, ...spec.env, PORT: String(spec.port) },
       stdio: ['ignore', 'pipe', 'pipe'],

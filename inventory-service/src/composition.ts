@@ -1,9 +1,9 @@
-import { TOPICS } from '@shop/contracts';
 import {
   OutboxRelay,
   ProjectionRunner,
   TOKENS,
   bindFactory,
+  bindMessageConsumer,
   bindOutboxRelay,
   bindPlatformAdapters,
   bindProjectionRunner,
@@ -14,8 +14,8 @@ import {
 } from '@shop/platform';
 import type { Container } from 'inversify';
 import type { InventoryServiceConfig } from './config';
-import { CONSUMER_GROUP, inventoryCommandHandler } from './integration/inbound/inventory-commands';
-import { toMessages } from './integration/outbound/to-messages';
+import { CONSUMER_GROUP, inventoryCommandHandlers } from './integration/inbound/inventory-commands';
+import { SOURCE, toMessages } from './integration/outbound/to-messages';
 import { Reservations } from './reservations/reservations';
 import { stockLevelsProjection } from './stock/read-models/stock-levels/projection';
 import { StockLedger } from './stock/stock-ledger';
@@ -35,18 +35,17 @@ export function compose(config: InventoryServiceConfig, env: NodeJS.ProcessEnv):
   bindFactory(
     c,
     STOCK_LEDGER,
-    [TOKENS.EventStore, CONFIG],
-    (store, cfg) => new StockLedger(store, { maxAttempts: cfg.STOCK_WRITE_ATTEMPTS, cachedStreams: cfg.STOCK_CACHED_SKUS }),
+    [TOKENS.EventStore, TOKENS.StreamCache, CONFIG],
+    (store, cache, cfg) => new StockLedger(store, { cache, maxAttempts: cfg.STOCK_WRITE_ATTEMPTS }),
   );
-  bindFactory(c, RESERVATIONS, [TOKENS.EventStore, STOCK_LEDGER, TOKENS.Clock], (store, ledger, clock) => new Reservations(store, ledger, clock));
+  bindFactory(
+    c,
+    RESERVATIONS,
+    [TOKENS.EventStore, STOCK_LEDGER, TOKENS.Clock, TOKENS.StreamCache],
+    (store, ledger, clock, cache) => new Reservations(store, ledger, clock, cache),
+  );
   bindProjectionRunner(c, STOCK_LEVELS_RUNNER, stockLevelsProjection);
-  bindOutboxRelay(c, OUTBOX_RELAY, config, { name: 'inventory-service', toMessages });
-  bindFactory(c, COMMAND_CONSUMER, [TOKENS.Bus, TOKENS.Database, RESERVATIONS], (bus, db, reservations) =>
-    bus.consumer({
-      groupId: CONSUMER_GROUP,
-      topics: [TOPICS.inventoryCommands],
-      handler: inventoryCommandHandler({ db, reservations }),
-    }),
-  );
+  bindOutboxRelay(c, OUTBOX_RELAY, config, { name: SOURCE, toMessages });
+  bindMessageConsumer(c, COMMAND_CONSUMER, CONSUMER_GROUP, [RESERVATIONS], (reservations) => inventoryCommandHandlers(reservations));
   return c;
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ReserveStock } from '@shop/contracts';
-import { PostgresEventStore, createKnex, eventStoreMigrations, inboxMigrations, runMigrations, systemClock } from '@shop/platform';
+import { MessageProcessor, PostgresEventStore, createKnex, eventStoreMigrations, inboxMigrations, runMigrations, systemClock, type ConsumedMessage } from '@shop/platform';
 import { createTestDatabase } from '@shop/platform/testing';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inventoryCommandHandler } from '../src/integration/inbound/inventory-commands';
+import { CONSUMER_GROUP, inventoryCommandHandlers } from '../src/integration/inbound/inventory-commands';
 import { Reservations } from '../src/reservations/reservations';
 import { StockLedger, stockStreamId } from '../src/stock/stock-ledger';
 import { commandMessage, freshSku, type TestDb } from './support/fixtures';
@@ -19,7 +19,7 @@ describe('oversell: 1,000 concurrent one-unit reservations against 100 units of 
   let store: PostgresEventStore;
   let ledger: StockLedger;
   let reservations: Reservations;
-  let handle: ReturnType<typeof inventoryCommandHandler>;
+  let handle: (message: ConsumedMessage) => Promise<void>;
 
   beforeAll(async () => {
     db = await createTestDatabase('inventory_oversell');
@@ -29,7 +29,9 @@ describe('oversell: 1,000 concurrent one-unit reservations against 100 units of 
     store = new PostgresEventStore({ connection: db });
     ledger = new StockLedger(store);
     reservations = new Reservations(store, ledger, systemClock);
-    handle = inventoryCommandHandler({ db: knex, reservations });
+    // The platform's message path, as the service's consumer runs it.
+    const processor = new MessageProcessor({ consumer: CONSUMER_GROUP, handlers: inventoryCommandHandlers(reservations), store, inbox: store, cache: ledger.cache });
+    handle = (message) => processor.handle(message);
   });
   afterAll(async () => {
     await store.close();
@@ -41,7 +43,7 @@ describe('oversell: 1,000 concurrent one-unit reservations against 100 units of 
     it(`reserves exactly ${STOCK} and never oversells (run ${run} of ${RUNS}, fresh SKU)`, async () => {
       const sku = freshSku('HOT');
       await ledger.execute({ type: 'ReceiveStock', sku, quantity: STOCK, now: new Date().toISOString() });
-      const orderIds = Array.from({ length: ORDERS }, () => randomUUID());
+      const orderIds: string[] = Array.from({ length: ORDERS }, () => randomUUID());
 
       const outcomes = await Promise.allSettled(
         orderIds.map((orderId) => handle(commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 1 }] }))),

@@ -1,14 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { CommitReservation, ReleaseStock, ReserveStock } from '@shop/contracts';
-import { PostgresEventStore, createKnex, decodeEnvelope, eventStoreMigrations, inboxMigrations, runMigrations, systemClock } from '@shop/platform';
+import {
+  MessageProcessor,
+  PostgresEventStore,
+  commitWork,
+  createKnex,
+  decodeEnvelope,
+  eventStoreMigrations,
+  inboxMigrations,
+  runMigrations,
+  systemClock,
+  type ConsumedMessage,
+} from '@shop/platform';
 import { createTestDatabase } from '@shop/platform/testing';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inventoryCommandHandler } from '../src/integration/inbound/inventory-commands';
+import { CONSUMER_GROUP, inventoryCommandHandlers } from '../src/integration/inbound/inventory-commands';
+import { decide, type ReservationCommand } from '../src/reservations/decide';
+import { reservationDecider } from '../src/reservations/reservation';
 import { toMessages } from '../src/integration/outbound/to-messages';
 import { reservationStreamId, Reservations } from '../src/reservations/reservations';
 import { StockLedger, stockStreamId } from '../src/stock/stock-ledger';
 import { commandMessage, freshSku, type TestDb } from './support/fixtures';
+
+/** The platform's message path over these reservations, as the service's consumer runs it (one per process). */
+function processorFor(reservations: Reservations, ledger: StockLedger): (message: ConsumedMessage) => Promise<void> {
+  const processor = new MessageProcessor({ consumer: CONSUMER_GROUP, handlers: inventoryCommandHandlers(reservations), store: ledger['store'] as PostgresEventStore, inbox: ledger['store'] as PostgresEventStore, cache: ledger.cache });
+  return (message) => processor.handle(message);
+}
 
 describe('reservations through the inbound handler', () => {
   let db: TestDb;
@@ -16,7 +35,7 @@ describe('reservations through the inbound handler', () => {
   let store: PostgresEventStore;
   let ledger: StockLedger;
   let reservations: Reservations;
-  let handle: ReturnType<typeof inventoryCommandHandler>;
+  let handle: (message: ConsumedMessage) => Promise<void>;
   const now = () => new Date().toISOString();
 
   beforeAll(async () => {
@@ -27,7 +46,7 @@ describe('reservations through the inbound handler', () => {
     store = new PostgresEventStore({ connection: db });
     ledger = new StockLedger(store);
     reservations = new Reservations(store, ledger, systemClock);
-    handle = inventoryCommandHandler({ db: knex, reservations });
+    handle = processorFor(reservations, ledger);
   });
   afterAll(async () => {
     await store.close();
@@ -40,6 +59,11 @@ describe('reservations through the inbound handler', () => {
     await ledger.execute({ type: 'ReceiveStock', sku, quantity, now: now() });
     return sku;
   };
+  /** What a crashed run left on the order stream: one decision committed alone (ids derived from the message, as the real run's). */
+  const recordOnOrder = (orderId: string, command: ReservationCommand, messageId?: string) =>
+    commitWork(store, { ...(messageId ? { key: messageId } : {}), metadata: {} }, (work) =>
+      work.execute(reservationStreamId(orderId), reservationDecider, (state) => decide(state, command)),
+    );
   const orderEvents = async (orderId: string) => (await store.readStream(reservationStreamId(orderId))).map((e) => ({ type: e.type, ...(e.data as object) }));
   const stockEventTypes = async (sku: string) => (await store.readStream(stockStreamId(sku))).map((e) => e.type);
 
@@ -61,7 +85,7 @@ describe('reservations through the inbound handler', () => {
     const orderId = randomUUID();
     const lines = [{ sku: a, quantity: 4 }, { sku: b, quantity: 1 }, { sku: c, quantity: 5 }];
     await handle(commandMessage(ReserveStock, { orderId, lines }));
-    const failed = (await orderEvents(orderId)).find((e) => e.type === 'ReservationFailed') as { shortages: unknown[] };
+    const failed = (await orderEvents(orderId)).find((e) => e.type === 'ReservationFailed') as unknown as { shortages: unknown[] };
     expect(failed.shortages).toEqual(
       expect.arrayContaining([
         { sku: a, requested: 4, available: 1 },
@@ -141,8 +165,8 @@ describe('reservations through the inbound handler', () => {
     const release = commandMessage(ReleaseStock, { orderId });
     const messageId = release.headers.ce_id!;
     // A process died after recording the restock and restocking only the first SKU (same derived ids as the real run).
-    await reservations['decide'](orderId, { type: 'ReleaseOrderReservation', orderId, now: now() }, { messageId });
-    await ledger.execute({ type: 'RestockForOrder', sku: a, orderId, now: now() }, { messageId });
+    await recordOnOrder(orderId, { type: 'ReleaseOrderReservation', orderId, now: now() }, messageId);
+    await ledger.execute({ type: 'RestockForOrder', sku: a, orderId, now: now() }, { key: messageId });
     expect(await ledger.levels(b)).toMatchObject({ onHand: 1, sold: 2 });
 
     await handle(release);
@@ -158,7 +182,7 @@ describe('reservations through the inbound handler', () => {
     const lines = [{ sku: a, quantity: 1 }, { sku: b, quantity: 1 }];
     await handle(commandMessage(ReserveStock, { orderId, lines }));
     // A committing process recorded the commit, sold only the first SKU, and died.
-    await reservations['decide'](orderId, { type: 'CommitOrderReservation', orderId, now: now() }, {});
+    await recordOnOrder(orderId, { type: 'CommitOrderReservation', orderId, now: now() });
     await ledger.execute({ type: 'CommitStockForOrder', sku: a, orderId, now: now() });
 
     await handle(commandMessage(ReleaseStock, { orderId }));
@@ -209,7 +233,7 @@ describe('reservations through the inbound handler', () => {
       decide: () => [{ type: 'ReservationRequested', orderId, lines, requestedAt: now() }],
       eventId: (i) => deterministicId(messageId, streamId, 'RequestOrderReservation', i),
     });
-    await ledger.execute({ type: 'ReserveStockForOrder', sku: a, orderId, quantity: 1, now: now() }, { messageId });
+    await ledger.execute({ type: 'ReserveStockForOrder', sku: a, orderId, quantity: 1, now: now() }, { key: messageId });
 
     await handle(message);
     expect((await orderEvents(orderId)).map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationSucceeded']);
@@ -223,7 +247,7 @@ describe('reservations through the inbound handler', () => {
     const orderId = randomUUID();
     const lines = [{ sku: a, quantity: 1 }, { sku: b, quantity: 1 }];
     // A reserving process died after recording the request and holding only the first line.
-    await reservations['decide'](orderId, { type: 'RequestOrderReservation', orderId, lines, now: now() }, {});
+    await recordOnOrder(orderId, { type: 'RequestOrderReservation', orderId, lines, now: now() });
     await ledger.execute({ type: 'ReserveStockForOrder', sku: a, orderId, quantity: 1, now: now() });
 
     await handle(commandMessage(ReleaseStock, { orderId }));
@@ -243,11 +267,9 @@ describe('reservations through the inbound handler', () => {
       const orderId = randomUUID();
       const lines = skus.map((sku) => ({ sku, quantity: 1 }));
       // Two stores/ledgers: two processes, so the in-process queues do not serialise them.
-      const other = new Reservations(store, new StockLedger(store), systemClock);
-      await Promise.all([
-        reservations.reserve({ orderId, lines }, { messageId: randomUUID() }),
-        other.release({ orderId }, { messageId: randomUUID() }),
-      ]);
+      const otherLedger = new StockLedger(store);
+      const other = processorFor(new Reservations(store, otherLedger, systemClock), otherLedger);
+      await Promise.all([handle(commandMessage(ReserveStock, { orderId, lines })), other(commandMessage(ReleaseStock, { orderId }))]);
       const state = await reservations.load(orderId);
       expect(state.status).toBe('released');
       for (const sku of skus) expect(await new StockLedger(store).levels(sku)).toMatchObject({ reserved: 0, available: 5 });
@@ -258,7 +280,8 @@ describe('reservations through the inbound handler', () => {
     const sku = await stocked(3);
     const orderId = randomUUID();
     const message = commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 2 }] });
-    const second = inventoryCommandHandler({ db: knex, reservations: new Reservations(store, new StockLedger(store), systemClock) });
+    const secondLedger = new StockLedger(store);
+    const second = processorFor(new Reservations(store, secondLedger, systemClock), secondLedger);
     const results = await Promise.allSettled([handle(message), second(message)]);
     // A loser may give up with a concurrency error; the bus would redeliver it, and the rerun changes nothing.
     for (const r of results) if (r.status === 'rejected') await handle(message);

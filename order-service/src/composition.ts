@@ -1,10 +1,10 @@
 import type { Container } from 'inversify';
-import { TOPICS } from '@shop/contracts';
 import {
   OutboxRelay,
   ProjectionRunner,
   TOKENS,
   bindFactory,
+  bindMessageConsumer,
   bindOutboxRelay,
   bindPlatformAdapters,
   bindProjectionRunner,
@@ -14,7 +14,7 @@ import {
   type Consumer,
 } from '@shop/platform';
 import type { OrderServiceConfig } from './config';
-import { ORDER_COMMANDS_CONSUMER, orderCommandsHandler } from './integration/inbound/order-commands';
+import { ORDER_COMMANDS_CONSUMER, orderCommandHandlers } from './integration/inbound/order-commands';
 import { SOURCE, orderEventToMessages } from './integration/outbound/order-messages';
 import { Orders } from './orders/orders';
 import { ordersProjection } from './orders/read-models/orders/orders-projection';
@@ -40,17 +40,11 @@ export function compose(config: OrderServiceConfig, source: NodeJS.ProcessEnv): 
   bindFactory(
     c,
     ORDERS,
-    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Clock, PAYMENT_PROVIDER],
-    (cfg, store, db, clock, payments) => new Orders({ store, db, clock, payments, paymentTimeoutMs: cfg.PAYMENT_TIMEOUT }),
+    [CONFIG, TOKENS.EventStore, TOKENS.Database, TOKENS.Clock, PAYMENT_PROVIDER, TOKENS.StreamCache],
+    (cfg, store, db, clock, payments, cache) => new Orders({ store, db, clock, payments, paymentTimeoutMs: cfg.PAYMENT_TIMEOUT, cache }),
   );
   bindProjectionRunner(c, ORDERS_PROJECTION, ordersProjection);
   bindOutboxRelay(c, OUTBOX_RELAY, config, { name: SOURCE, toMessages: orderEventToMessages, filter: { categories: ['order'] } });
-  bindFactory(c, COMMAND_CONSUMER, [TOKENS.Bus, TOKENS.Database, ORDERS], (bus, db, orders) =>
-    bus.consumer({
-      groupId: ORDER_COMMANDS_CONSUMER,
-      topics: [TOPICS.orderCommands],
-      handler: orderCommandsHandler({ db, orders }),
-    }),
-  );
+  bindMessageConsumer(c, COMMAND_CONSUMER, ORDER_COMMANDS_CONSUMER, [ORDERS], (orders) => orderCommandHandlers(orders));
   return c;
 }

@@ -111,7 +111,7 @@ export class TestOrderService {
 
   /** Publishes a coordinator command on `order.commands`, as the coordinator would. */
   async sendCommand<D extends MessageDefinition>(definition: D, data: MessageData<D>, id: string = randomUUID()): Promise<PublishedMessage> {
-    const message = buildMessage(definition, data, { id, source: 'coordinator-service', correlationId: `saga-${String(data.orderId)}` });
+    const message = buildMessage(definition, data, { id, source: 'coordinator-service', correlationId: `saga-${String((data as { orderId: string }).orderId)}` });
     const [published] = await this.bus.publish([message]);
     return published!;
   }

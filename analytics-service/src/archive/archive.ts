@@ -1,11 +1,13 @@
 import { contracts, decodeContract, readData, type Registry } from '@shop/contracts';
 import {
   DuplicateEventIdError,
+  MessageHandlers,
   NonRetriableError,
   deterministicId,
   type ConsumedMessage,
   type Envelope,
   type EventStore,
+  type EventToAppend,
   type RecordedEvent,
 } from '@shop/platform';
 
@@ -42,39 +44,57 @@ export interface ArchiveMetadata {
   [key: string]: unknown;
 }
 
+/** What the archive stores for a valid message: its stream, and its original envelope (as received, not upcast) as the event. */
+export function archivedEvent(message: ConsumedMessage, envelope: Envelope): { streamId: string; event: EventToAppend } {
+  const { data, ...rest } = envelope;
+  // Absent optional attributes are left out (undefined is not JSON).
+  const attributes = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as ArchivedAttributes;
+  const metadata: ArchiveMetadata = {
+    correlationId: envelope.correlationid,
+    ...(envelope.causationid ? { causationId: envelope.causationid } : {}),
+    ...(envelope.traceparent ? { traceparent: envelope.traceparent } : {}),
+    ...(envelope.tracestate ? { tracestate: envelope.tracestate } : {}),
+    envelope: attributes,
+    bus: {
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      key: message.key,
+      publishedAt: message.publishedAt.toISOString(),
+    },
+  };
+  return {
+    streamId: archiveStreamId(message.topic, message.key),
+    event: { id: archiveEventId(envelope.id), type: envelope.type, schemaVersion: envelope.schemaversion, data, metadata },
+  };
+}
+
 /**
- * The bus consumer's handler: validates the message against the contracts
- * (unknown types, unsupported versions and invalid data are dead-lettered with
- * the reason, never archived half-read), then appends its original envelope,
- * as received and not upcast, to the archive. Arrival order is the archive's
- * global order.
+ * The archive consumer: every message the contracts know on the archived
+ * topics, validated by the platform's message path (unknown types,
+ * unsupported versions and invalid data are dead-lettered with the reason,
+ * never archived half-read), is recorded as it arrived. Arrival order is the
+ * archive's global order; the event id is the message id, so the store, like
+ * the inbox, keeps a redelivery single.
+ */
+export function archiveHandlers(topics: readonly string[], registry: Registry = contracts): MessageHandlers {
+  return new MessageHandlers(registry).onEveryMessageOf(topics, (message, work) => {
+    const { streamId, event } = archivedEvent(message.bus, message.envelope);
+    work.record(streamId, [event]);
+  });
+}
+
+/**
+ * One message archived on its own, outside the consumer (tests, the replay
+ * benchmark's seed): validated against the contracts like the consumer's,
+ * and appended alone.
  */
 export function archiveHandler(store: EventStore, registry: Registry = contracts): (message: ConsumedMessage) => Promise<void> {
   return async (message) => {
     const { envelope } = decodeContract(registry, message);
-    const { data, ...rest } = envelope;
-    // Absent optional attributes are left out (undefined is not JSON).
-    const attributes = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as ArchivedAttributes;
-    const metadata: ArchiveMetadata = {
-      correlationId: envelope.correlationid,
-      ...(envelope.causationid ? { causationId: envelope.causationid } : {}),
-      ...(envelope.traceparent ? { traceparent: envelope.traceparent } : {}),
-      ...(envelope.tracestate ? { tracestate: envelope.tracestate } : {}),
-      envelope: attributes,
-      bus: {
-        topic: message.topic,
-        partition: message.partition,
-        offset: message.offset,
-        key: message.key,
-        publishedAt: message.publishedAt.toISOString(),
-      },
-    };
+    const { streamId, event } = archivedEvent(message, envelope);
     try {
-      await store.append(
-        archiveStreamId(message.topic, message.key),
-        [{ id: archiveEventId(envelope.id), type: envelope.type, schemaVersion: envelope.schemaversion, data, metadata }],
-        { expectedRevision: 'any' },
-      );
+      await store.append(streamId, [event], { expectedRevision: 'any' });
     } catch (err) {
       // The same envelope id under another key: no retry can fix it.
       if (err instanceof DuplicateEventIdError) throw new NonRetriableError(`envelope id ${envelope.id} is already archived in another stream`, { cause: err });

@@ -1,4 +1,6 @@
-import type { ProjectionContext } from '@shop/platform';
+import { insertRows, rowsByKey, type Column, type ProjectionContext } from '@shop/platform';
+
+export { insertRows, rowsByKey, type Column };
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -13,53 +15,6 @@ export function minuteKey(at: string): string {
 export function dayKey(at: string): string {
   const ms = Date.parse(at);
   return new Date(ms - (ms % DAY)).toISOString();
-}
-
-/** A column of a set-based statement: its name and the SQL type its values are sent as. */
-export interface Column {
-  name: string;
-  type: string;
-}
-
-/**
- * `insert into <table> as t (...) select * from unnest($1::t1[], $2::t2[], ...)`
- * followed by the `on conflict` clause: any number of rows in one statement,
- * sent as one array per column.
- */
-export async function insertRows(
-  ctx: ProjectionContext,
-  logicalTable: string,
-  columns: readonly Column[],
-  rows: readonly unknown[][],
-  onConflict: string,
-): Promise<void> {
-  if (rows.length === 0) return;
-  await ctx.trx.raw(
-    `insert into ${ctx.table(logicalTable)} as t (${columns.map((c) => c.name).join(', ')})
-     select * from unnest(${columns.map((c) => `?::${c.type}[]`).join(', ')})
-     ${onConflict}`,
-    columns.map((_, i) => rows.map((r) => r[i] ?? null)),
-  );
-}
-
-/** The rows of `logicalTable` whose key columns equal one of `keys`, in one statement. */
-export async function rowsByKey<Row>(
-  ctx: ProjectionContext,
-  logicalTable: string,
-  keyColumns: readonly Column[],
-  keys: readonly unknown[][],
-  select: readonly string[],
-): Promise<Row[]> {
-  if (keys.length === 0) return [];
-  const names = keyColumns.map((c) => c.name);
-  const res = (await ctx.trx.raw(
-    `select ${select.map((c) => `t.${c}`).join(', ')}
-       from ${ctx.table(logicalTable)} t
-       join unnest(${keyColumns.map((c) => `?::${c.type}[]`).join(', ')}) as k(${names.join(', ')})
-         on ${names.map((n) => `t.${n} = k.${n}`).join(' and ')}`,
-    keyColumns.map((_, i) => keys.map((k) => k[i])),
-  )) as { rows: Row[] };
-  return res.rows;
 }
 
 /** A text key for a tuple of key values (none of which contains NUL). */

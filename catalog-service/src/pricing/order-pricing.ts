@@ -1,37 +1,29 @@
-import { executeCommand, type Clock, type EventMetadata, type EventStore } from '@shop/platform';
-import { loadProduct } from '../products/catalog';
-import type { Product } from '../products/product';
+import type { Clock, Work } from '@shop/platform';
+import { productDecider, productStreamId } from '../products/product';
 import { priceOrderLines } from './decide';
 import { pricingDecider, pricingStreamId, type Pricing } from './pricing';
 
 /**
  * Prices an order's lines against the products' streams, not the read model:
  * the read model lags the log, and a product discontinued a moment ago must
- * not be sold. The outcome is appended to `pricing-<orderId>`, whose first
- * event settles the order's pricing for good.
+ * not be sold. The products are part of the unit of work's reads, so a price
+ * change committed between the read and the commit makes the commit refuse
+ * the pricing, which is then decided again. The outcome goes to
+ * `pricing-<orderId>`, whose first event settles the order's pricing for good.
  */
 export class OrderPricing {
-  constructor(
-    private readonly store: EventStore,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly clock: Clock) {}
 
-  async price(
-    command: { orderId: string; lines: { sku: string; quantity: number }[] },
-    options: { eventId?: (index: number) => string; metadata?: EventMetadata } = {},
-  ): Promise<Pricing> {
+  async price(work: Work, command: { orderId: string; lines: { sku: string; quantity: number }[] }): Promise<Pricing> {
     const skus = [...new Set(command.lines.map((l) => l.sku))];
-    const products = new Map<string, Product>(
-      await Promise.all(skus.map(async (sku) => [sku, await loadProduct(this.store, sku)] as const)),
-    );
+    const pricingStream = pricingStreamId(command.orderId);
+    await work.loadAll([
+      ...skus.map((sku) => ({ streamId: productStreamId(sku), aggregate: productDecider })),
+      { streamId: pricingStream, aggregate: pricingDecider },
+    ]);
+    const products = new Map(skus.map((sku) => [sku, work.stateOf(productStreamId(sku), productDecider)] as const));
     const now = this.clock.now().toISOString();
-    const { state } = await executeCommand({
-      store: this.store,
-      streamId: pricingStreamId(command.orderId),
-      decider: pricingDecider,
-      decide: (s) => priceOrderLines(s, { type: 'PriceOrderLines', ...command, products, now }),
-      ...options,
-    });
+    const { state } = await work.execute(pricingStream, pricingDecider, (s) => priceOrderLines(s, { type: 'PriceOrderLines', ...command, products, now }));
     return state;
   }
 }

@@ -1,5 +1,5 @@
 import type { Money } from '@shop/contracts';
-import { executeCommand, NotFoundError, type Clock, type EventMetadata, type EventStore } from '@shop/platform';
+import { executeCommand, foldEvents, NotFoundError, type Clock, type EventMetadata, type EventStore, type StreamStateCache } from '@shop/platform';
 import { decide, type ProductCommand } from './decide';
 import { productDecider, productStreamId, type ListedProduct, type Product, type ProductEvent } from './product';
 
@@ -15,6 +15,8 @@ export class Catalog {
   constructor(
     private readonly store: EventStore,
     private readonly clock: Clock,
+    /** The process's stream cache (order pricing reads products through it): a write drops the product's entry. */
+    private readonly cache?: StreamStateCache,
   ) {}
 
   add(input: Input<'AddProduct'>, metadata?: EventMetadata): Promise<ListedProduct> {
@@ -47,6 +49,7 @@ export class Catalog {
       decider: productDecider,
       decide: (s) => decide(command, s),
       ...(metadata ? { metadata } : {}),
+      ...(this.cache ? { cache: this.cache } : {}),
     });
     // Every command either throws for an absent product or leaves one behind.
     if (state.status === 'absent') throw new NotFoundError(`product ${command.sku} does not exist`, { sku: command.sku });
@@ -59,9 +62,5 @@ export class Catalog {
 }
 
 export async function loadProduct(store: EventStore, sku: string): Promise<Product> {
-  const history = await store.readStream(productStreamId(sku));
-  return history.reduce(
-    (state, e) => productDecider.evolve(state, { type: e.type, ...(e.data as object) } as ProductEvent),
-    productDecider.initialState,
-  );
+  return foldEvents<Product, ProductEvent>(productDecider, productDecider.initialState, await store.readStream(productStreamId(sku)));
 }

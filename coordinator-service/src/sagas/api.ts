@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { defineRoute, NotFoundError, type Route } from '@shop/platform';
+import { commitWork, defineRoute, NotFoundError, type EventStore, type Route, type StreamStateCache } from '@shop/platform';
 import type { Knex } from 'knex';
 import { sagaGraph } from './graph';
 import { listSagas, listStuckSagas } from './read-models/saga-list/query';
@@ -63,8 +63,15 @@ function parseId(id: string): { type: SagaType; orderId: string } {
   return { type: match[1] as SagaType, orderId: match[2]! };
 }
 
-export function sagaRoutes(deps: { sagas: Sagas; db: Knex; stuckAfterMs: number; now: () => Date }): Route[] {
+export function sagaRoutes(deps: { sagas: Sagas; db: Knex; store: EventStore; cache?: StreamStateCache; stuckAfterMs: number; now: () => Date }): Route[] {
   const { sagas, db } = deps;
+  /** An operator's request, decided and committed alone (decided again if the saga moved meanwhile). */
+  const request = (id: string, input: Parameters<Sagas['apply']>[3]) => {
+    const { type, orderId } = parseId(id);
+    return commitWork(deps.store, { key: randomUUID(), metadata: { correlationId: id } }, (work) => sagas.apply(work, type, orderId, input), {
+      ...(deps.cache ? { cache: deps.cache } : {}),
+    });
+  };
 
   async function view(id: string): Promise<z.infer<typeof SagaView>> {
     const { state, history } = await sagas.load(id);
@@ -145,9 +152,8 @@ export function sagaRoutes(deps: { sagas: Sagas; db: Knex; stuckAfterMs: number;
       request: { params: IdParams },
       responses: { 202: SagaView },
       handler: async ({ params, auth }) => {
-        const { type, orderId } = parseId(params.id);
         await assertExists(sagas, params.id);
-        await sagas.apply(type, orderId, { type: 'RetryRequested', by: auth.subject }, { key: randomUUID(), metadata: { correlationId: params.id } });
+        await request(params.id, { type: 'RetryRequested', by: auth.subject });
         return { status: 202, body: await view(params.id) };
       },
     }),
@@ -161,14 +167,8 @@ export function sagaRoutes(deps: { sagas: Sagas; db: Knex; stuckAfterMs: number;
       request: { params: IdParams, body: AbortBody },
       responses: { 202: SagaView },
       handler: async ({ params, body, auth }) => {
-        const { type, orderId } = parseId(params.id);
         await assertExists(sagas, params.id);
-        await sagas.apply(
-          type,
-          orderId,
-          { type: 'AbortRequested', by: auth.subject, ...(body?.reason ? { reason: body.reason } : {}) },
-          { key: randomUUID(), metadata: { correlationId: params.id } },
-        );
+        await request(params.id, { type: 'AbortRequested', by: auth.subject, ...(body?.reason ? { reason: body.reason } : {}) });
         return { status: 202, body: await view(params.id) };
       },
     }),

@@ -9,7 +9,22 @@
  * `DeadlineScheduled`), plus the transitions between them, so its whole
  * history can be read and replayed.
  */
-import type { Money, OrderLine, PricedLine } from '@shop/contracts';
+import {
+  AuthorizePayment,
+  CancelOrder,
+  CommitReservation,
+  ConfirmOrder,
+  PriceOrderLines,
+  RejectOrder,
+  ReleaseStock,
+  ReserveStock,
+  VoidPayment,
+  type MessageData,
+  type MessageDefinition,
+  type Money,
+  type OrderLine,
+  type PricedLine,
+} from '@shop/contracts';
 
 export type SagaType = 'place-order' | 'cancel-order';
 
@@ -71,10 +86,15 @@ export type SagaInput =
   | { type: 'RetryRequested'; by: string }
   | { type: 'AbortRequested'; by: string; reason?: string };
 
-/** A contract command, by its contract type, with its data. */
+/** A contract command, by its contract type, with its data (as stored in `CommandIssued`). */
 export interface SagaCommand {
   type: string;
   data: Record<string, unknown>;
+}
+
+/** A command built from its contract definition, so its data has the contract's type. */
+export function command<D extends MessageDefinition>(definition: D, data: MessageData<D>): SagaCommand {
+  return { type: definition.type, data: data as Record<string, unknown> };
 }
 
 export type SagaEvent =
@@ -281,23 +301,23 @@ export function commandFor(state: SagaState, step: Step): SagaCommand | undefine
   const reason = state.outcome?.reason ?? 'the order was not completed';
   switch (step) {
     case 'pricing':
-      return { type: 'catalog.price-order-lines', data: { orderId, lines: state.lines } };
+      return command(PriceOrderLines, { orderId, lines: state.lines });
     case 'reserving':
-      return { type: 'inventory.reserve-stock', data: { orderId, lines: state.lines } };
+      return command(ReserveStock, { orderId, lines: state.lines });
     case 'authorizing':
-      return { type: 'order.authorize-payment', data: { orderId, amount: state.pricing!.total } };
+      return command(AuthorizePayment, { orderId, amount: state.pricing!.total });
     case 'confirming':
-      return { type: 'order.confirm-order', data: { orderId, lines: state.pricing!.lines, total: state.pricing!.total } };
+      return command(ConfirmOrder, { orderId, lines: state.pricing!.lines, total: state.pricing!.total });
     case 'committing':
-      return { type: 'inventory.commit-reservation', data: { orderId } };
+      return command(CommitReservation, { orderId });
     case 'voiding':
-      return { type: 'order.void-payment', data: { orderId } };
+      return command(VoidPayment, { orderId });
     case 'releasing':
-      return { type: 'inventory.release-stock', data: { orderId, reason } };
+      return command(ReleaseStock, { orderId, reason });
     case 'rejecting':
-      return { type: 'order.reject-order', data: { orderId, reason } };
+      return command(RejectOrder, { orderId, reason });
     case 'cancelling':
-      return { type: 'order.cancel-order', data: { orderId, reason } };
+      return command(CancelOrder, { orderId, reason });
     case 'waiting-for-place-order':
       return undefined;
   }

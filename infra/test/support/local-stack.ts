@@ -204,7 +204,7 @@ export class LocalStack {
   /** The pid of this stack's process running `service`: its entry point, with this stack's bus in its environment. */
   servicePid(service: string): number | undefined {
     const entry = path.join(repoRoot, service, 'src', 'main.ts');
-    const bus = `BUS_DATABASE_URL=${this.stack.databases.bus!.url}`;
+    const bus = `BUS_DATABASE_URL=${this.stack.databases.bus!.socketUrl ?? this.stack.databases.bus!.url}`;
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       try {
@@ -217,10 +217,27 @@ export class LocalStack {
     return undefined;
   }
 
-  /** SIGKILLs a service and waits until the supervisor has it listening again. */
+  /**
+   * SIGKILLs a service and waits until the supervisor has it listening again.
+   * A service still being restarted after an earlier crash is waited for
+   * first (ready again), so crashes asked for in quick succession all land.
+   */
   async crash(service: string, timeoutMs = 60_000): Promise<void> {
-    const pid = this.servicePid(service);
+    await this.crashing.get(service);
+    let pid = this.servicePid(service);
+    if (!pid) {
+      await waitFor(() => this.servicePid(service) !== undefined, timeoutMs).catch(() => undefined);
+      pid = this.servicePid(service);
+    }
     if (!pid) throw new Error(`${service} is not running`);
+    const done = this.crashPid(service, pid, timeoutMs);
+    this.crashing.set(service, done.catch(() => undefined));
+    return done;
+  }
+
+  private readonly crashing = new Map<string, Promise<void>>();
+
+  private async crashPid(service: string, pid: number, timeoutMs: number): Promise<void> {
     const crashes = this.output.split(`${service} crashed`).length;
     process.kill(pid, 'SIGKILL');
     await waitFor(() => this.output.split(`${service} crashed`).length > crashes, 10_000).catch((err: unknown) => {

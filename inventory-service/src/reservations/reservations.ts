@@ -1,10 +1,9 @@
-import { executeCommand, type Clock, type EventStore, type RecordedEvent } from '@shop/platform';
-import { eventIds, type CommandContext } from '../shared/command-context';
-import { KeyedQueue } from '../shared/keyed-queue';
+import { UnitOfWork, type Clock, type EventStore, type StreamStateCache, type Work } from '@shop/platform';
 import { reservationResult } from '../stock/decide';
-import type { StockLedger } from '../stock/stock-ledger';
-import { ReservationInProgressError, decide, type CommitOrderReservation, type ReleaseOrderReservation, type ReservationCommand } from './decide';
-import { linesBySku, reservationDecider, type Line, type Reservation, type ReservationEvent, type Shortage } from './reservation';
+import { levelsOf, stockDecider } from '../stock/stock';
+import { stockStreamId, type StockLedger } from '../stock/stock-ledger';
+import { decide, type CommitOrderReservation, type ReleaseOrderReservation, type ReservationCommand } from './decide';
+import { linesBySku, reservationDecider, type Line, type Reservation, type Shortage } from './reservation';
 
 export const reservationStreamId = (orderId: string): string => `reservation-${orderId}`;
 
@@ -22,120 +21,108 @@ const SETTLE: Record<Reservation['status'], readonly SettleStep[]> = {
 
 /**
  * Reserves, releases and commits an order's lines, all or nothing, across
- * the SKU streams. The order's own stream (`reservation-<orderId>`) is the
- * arbiter; the protocol below makes any number of runs for one order
- * (redeliveries after a crash, a release racing a reservation) converge to
- * one outcome without leaking a hold:
+ * the SKU streams. Each command runs in its handler's unit of work, so
+ * everything it decides (the order's stream and every SKU's) commits
+ * together or not at all. The order's own stream (`reservation-<orderId>`)
+ * is the arbiter, and the protocol below also converges for state that a
+ * writer without atomic commits left half done (and for any number of runs
+ * of one order: redeliveries, a release racing a reservation):
  *
  * 1. `ReservationRequested` is recorded once, with the lines.
  * 2. Lines are reserved one SKU at a time in sorted SKU order. A SKU opens at
  *    most one hold per order, so a rerun reserves nothing twice.
  * 3. The outcome (`ReservationSucceeded` or `ReservationFailed`) is recorded
- *    on the order stream BEFORE any hold is released: the first writer wins.
+ *    on the order stream before any hold is released: the first writer wins.
  *    `ReservationReleased` is likewise recorded before its holds are released.
  * 4. Every run ends by settling the holds against the recorded outcome:
  *    failed or released → release every hold of the order; committed →
  *    commit every hold; restocked (a release after the commit) → put every
- *    committed hold back on hand (`ReservationRestocked` is recorded first). A run that reserved a line after someone else
- *    recorded a failure or a release therefore releases it itself, and a
- *    run that crashed before settling is redelivered and settles then.
+ *    committed hold back on hand (`ReservationRestocked` is recorded first).
+ *    A run that reserved a line after someone else recorded a failure or a
+ *    release therefore releases it itself.
  *
- * In one process, runs for one order also queue behind each other; across
- * processes the bus delivers one order's commands in order, from one
- * partition, to one consumer at a time.
+ * Two units deciding on the same SKU or order concurrently (two processes)
+ * cannot both commit: the second finds a stream moved and runs again on the
+ * new state.
  */
 export class Reservations {
-  private readonly queue = new KeyedQueue();
-
   constructor(
-    private readonly store: EventStore,
+    private readonly store: Pick<EventStore, 'readStreams' | 'commit'>,
     private readonly stock: StockLedger,
     private readonly clock: Clock,
+    private readonly cache?: StreamStateCache,
   ) {}
 
   /** Reserve every line for the order, or none. Idempotent: a repeat returns the recorded outcome. */
-  reserve(input: { orderId: string; lines: Line[] }, context: CommandContext = {}): Promise<Reservation> {
-    return this.queue.run(input.orderId, async () => {
-      let state = await this.decide(input.orderId, { type: 'RequestOrderReservation', ...input, now: this.now() }, context);
-      if (state.status === 'requested') state = await this.finishReserving(state, context);
-      await this.settleHolds(state, context);
-      return state;
-    });
+  async reserve(work: Work, input: { orderId: string; lines: Line[] }): Promise<Reservation> {
+    let state = await this.decide(work, input.orderId, { type: 'RequestOrderReservation', ...input, now: this.now() });
+    if (state.status === 'requested') state = await this.finishReserving(work, state);
+    await this.settleHolds(work, state);
+    return state;
   }
 
   /**
    * Release the order's holds. A release that finds the reservation still in
-   * progress (its writer crashed or is still running) first finishes it, the
-   * way a redelivery of the reservation would, then releases what it holds.
-   * A release of a committed reservation restocks it (the sold lines go back
-   * on hand), once.
+   * progress first finishes it, the way a redelivery of the reservation
+   * would, then releases what it holds. A release of a committed reservation
+   * restocks it (the sold lines go back on hand), once.
    */
-  release(input: { orderId: string }, context: CommandContext = {}): Promise<Reservation> {
-    return this.queue.run(input.orderId, async () => {
-      const state = await this.afterReserving({ type: 'ReleaseOrderReservation', orderId: input.orderId }, context);
-      await this.settleHolds(state, context);
-      return state;
-    });
+  async release(work: Work, input: { orderId: string }): Promise<Reservation> {
+    const state = await this.afterReserving(work, { type: 'ReleaseOrderReservation', orderId: input.orderId });
+    await this.settleHolds(work, state);
+    return state;
   }
 
   /** Commit (sell) the held lines. An unfinished reservation is finished first; only a success is committed. */
-  commit(input: { orderId: string }, context: CommandContext = {}): Promise<Reservation> {
-    return this.queue.run(input.orderId, async () => {
-      const state = await this.afterReserving({ type: 'CommitOrderReservation', orderId: input.orderId }, context);
-      await this.settleHolds(state, context);
-      return state;
-    });
+  async commit(work: Work, input: { orderId: string }): Promise<Reservation> {
+    const state = await this.afterReserving(work, { type: 'CommitOrderReservation', orderId: input.orderId });
+    await this.settleHolds(work, state);
+    return state;
   }
 
-  /**
-   * Decides a release or a commit once the reservation has an outcome. A
-   * reservation still in progress (found so, or started by a racing run
-   * between our read and our append) is finished first, exactly as its own
-   * redelivery would finish it.
-   */
+  /** Decides a release or a commit once the reservation has an outcome, finishing one still in progress first. */
   private async afterReserving(
+    work: Work,
     command: Omit<ReleaseOrderReservation, 'now'> | Omit<CommitOrderReservation, 'now'>,
-    context: CommandContext,
   ): Promise<Reservation> {
-    for (let attempt = 1; ; attempt++) {
-      const state = await this.load(command.orderId);
-      if (state.status === 'requested') await this.finishReserving(state, context);
-      try {
-        return await this.decide(command.orderId, { ...command, now: this.now() } as ReservationCommand, context);
-      } catch (err) {
-        if (!(err instanceof ReservationInProgressError) || attempt >= 5) throw err;
-      }
-    }
+    const state = await work.load(reservationStreamId(command.orderId), reservationDecider);
+    if (state.status === 'requested') await this.finishReserving(work, state);
+    return this.decide(work, command.orderId, { ...command, now: this.now() } as ReservationCommand);
   }
 
+  /** The order's reservation as stored now (reads its stream). */
   async load(orderId: string): Promise<Reservation> {
-    const history = await this.store.readStream(reservationStreamId(orderId));
-    return history.reduce((s, e: RecordedEvent) => reservationDecider.evolve(s, { type: e.type, ...(e.data as object) } as ReservationEvent), reservationDecider.initialState);
+    return new UnitOfWork(this.store, this.cache, { refreshCached: true }).load(reservationStreamId(orderId), reservationDecider);
   }
 
-  private async finishReserving(state: Extract<Reservation, { status: 'requested' }>, context: CommandContext): Promise<Reservation> {
+  private async finishReserving(work: Work, state: Extract<Reservation, { status: 'requested' }>): Promise<Reservation> {
     const { orderId } = state;
     const shortages: Shortage[] = [];
     let allReserved = true;
     for (const line of linesBySku(state.lines)) {
       if (!allReserved) {
         // Reserve nothing more; only look, so the failure names every short line.
-        const { available } = await this.stock.levels(line.sku);
+        const { available } = await this.levelsIn(work, line.sku);
         if (line.quantity > available) shortages.push({ sku: line.sku, requested: line.quantity, available });
         continue;
       }
-      const after = await this.stock.execute({ type: 'ReserveStockForOrder', sku: line.sku, orderId, quantity: line.quantity, now: this.now() }, context);
+      const after = await this.stock.executeIn(work, { type: 'ReserveStockForOrder', sku: line.sku, orderId, quantity: line.quantity, now: this.now() });
       const result = reservationResult(after, orderId, line.quantity);
       if (result.outcome === 'short') shortages.push({ sku: line.sku, requested: result.requested, available: result.available });
       // 'ended': another run already recorded an outcome and released this hold.
       if (result.outcome !== 'reserved') allReserved = false;
     }
-    if (!allReserved && shortages.length === 0) return this.load(orderId);
-    return this.decide(
+    if (!allReserved && shortages.length === 0) return work.stateOf(reservationStreamId(orderId), reservationDecider);
+    return this.decide(work, orderId, {
+      type: 'CompleteOrderReservation',
       orderId,
-      { type: 'CompleteOrderReservation', orderId, outcome: allReserved ? { allReserved: true } : { allReserved: false, shortages }, now: this.now() },
-      context,
-    );
+      outcome: allReserved ? { allReserved: true } : { allReserved: false, shortages },
+      now: this.now(),
+    });
+  }
+
+  private async levelsIn(work: Work, sku: string) {
+    return levelsOf(await work.load(stockStreamId(sku), stockDecider));
   }
 
   /**
@@ -143,25 +130,16 @@ export class Reservations {
    * holds decide nothing). Restocked → commit any hold a crashed commit left
    * open, then restock every committed hold, so no hold is left behind.
    */
-  private async settleHolds(state: Reservation, context: CommandContext): Promise<void> {
+  private async settleHolds(work: Work, state: Reservation): Promise<void> {
     if (state.status === 'none') return;
     const steps = SETTLE[state.status];
     for (const line of linesBySku(state.lines)) {
-      for (const type of steps) await this.stock.execute({ type, sku: line.sku, orderId: state.orderId, now: this.now() }, context);
+      for (const type of steps) await this.stock.executeIn(work, { type, sku: line.sku, orderId: state.orderId, now: this.now() });
     }
   }
 
-  private async decide(orderId: string, command: ReservationCommand, context: CommandContext): Promise<Reservation> {
-    const streamId = reservationStreamId(orderId);
-    const outcome = await executeCommand({
-      store: this.store,
-      streamId,
-      decider: reservationDecider,
-      decide: (state) => decide(state, command),
-      eventId: eventIds(context, streamId, command.type),
-      ...(context.metadata ? { metadata: context.metadata } : {}),
-    });
-    return outcome.state;
+  private async decide(work: Work, orderId: string, command: ReservationCommand): Promise<Reservation> {
+    return (await work.execute(reservationStreamId(orderId), reservationDecider, (s) => decide(s, command))).state;
   }
 
   private now(): string {

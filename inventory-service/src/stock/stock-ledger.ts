@@ -1,58 +1,61 @@
-import { executeCommand, type EventStore } from '@shop/platform';
-import { eventIds, type CommandContext } from '../shared/command-context';
+import { commitWork, StreamStateCache, UnitOfWork, type Cause, type EventStore, type Work } from '@shop/platform';
 import { KeyedQueue } from '../shared/keyed-queue';
-import { StreamSnapshots } from '../shared/stream-snapshots';
 import { decide, type StockCommand } from './decide';
-import { levelsOf, stockDecider, type Stock, type StockEvent, type StockLevels } from './stock';
+import { levelsOf, stockDecider, type Stock, type StockLevels } from './stock';
 
 export const stockStreamId = (sku: string): string => `stock-${sku}`;
 
 /**
  * Every write to a `stock-<SKU>` stream goes through here.
  *
- * Hot SKUs: within this process, writes to one SKU wait in a per-SKU queue,
- * so they never race each other; across processes, `executeCommand` appends
- * at the revision it read and retries a conflict a bounded number of times
- * with jitter, then gives up with a 409-class error (the bus redelivers a
- * command later; an HTTP caller gets a problem response). The state is read
- * from an in-memory snapshot plus the events since, so each decision costs
- * one short read however long the stream is.
+ * In a message handler, a decision is part of the handler's unit of work
+ * (`executeIn`): the platform commits it with the rest of the page, and the
+ * unit's stream cache means a hot SKU with thousands of events costs the same
+ * to decide on as a fresh one. A write of its own (an admin's receipt,
+ * `execute`) is decided and committed alone; within this process, writes to
+ * one SKU wait in a per-SKU queue, so they never race each other, and across
+ * processes a commit that finds the stream moved is decided again (bounded,
+ * jittered), then gives up with a 409-class error.
  */
 export class StockLedger {
-  private readonly snapshots: StreamSnapshots<Stock, StockEvent>;
   private readonly queue = new KeyedQueue();
+  readonly cache: StreamStateCache;
 
   constructor(
-    store: EventStore,
-    private readonly options: { maxAttempts?: number; cachedStreams?: number } = {},
+    private readonly store: Pick<EventStore, 'readStreams' | 'commit'>,
+    private readonly options: { cache?: StreamStateCache; maxAttempts?: number; cachedStreams?: number } = {},
   ) {
-    this.snapshots = new StreamSnapshots(store, stockDecider, options.cachedStreams);
+    this.cache = options.cache ?? new StreamStateCache(options.cachedStreams);
   }
 
-  /** Decides and appends; resolves to the SKU's state after the command (unchanged when nothing was decided). */
-  async execute(command: StockCommand, context: CommandContext = {}): Promise<Stock> {
+  /** Decides on the SKU's stream within `work`; resolves to the SKU's state after the command (unchanged when nothing was decided). */
+  async executeIn(work: Work, command: StockCommand): Promise<Stock> {
+    return (await work.execute(stockStreamId(command.sku), stockDecider, (state) => decide(state, command))).state;
+  }
+
+  /** Decides and commits alone. */
+  async execute(command: StockCommand, cause: Partial<Cause> = {}): Promise<Stock> {
     const streamId = stockStreamId(command.sku);
     // A command that decides nothing at the current revision (a shortage, a
     // repeat, no hold to release) appends nothing, so it needs no turn in the
     // queue: under a rush on a sold-out SKU, refusals do not wait behind writes.
-    const current = await this.snapshots.load(streamId);
-    if (decide(current.state, command).length === 0) return current.state;
+    const current = await this.current(command.sku);
+    if (decide(current, command).length === 0) return current;
     return this.queue.run(streamId, async () => {
-      const outcome = await executeCommand({
-        store: this.snapshots.store,
-        streamId,
-        decider: this.snapshots.decider,
-        decide: (state) => decide(state, command),
-        eventId: eventIds(context, streamId, command.type),
-        ...(context.metadata ? { metadata: context.metadata } : {}),
+      const { value } = await commitWork(this.store, { metadata: {}, ...cause }, (work) => this.executeIn(work, command), {
+        cache: this.cache,
         maxAttempts: this.options.maxAttempts ?? 20,
       });
-      return outcome.state;
+      return value;
     });
   }
 
   /** Current levels read from the stream itself (always consistent); zeros for an unknown SKU. */
   async levels(sku: string): Promise<StockLevels> {
-    return levelsOf((await this.snapshots.load(stockStreamId(sku))).state);
+    return levelsOf(await this.current(sku));
+  }
+
+  private current(sku: string): Promise<Stock> {
+    return new UnitOfWork(this.store, this.cache, { refreshCached: true }).load(stockStreamId(sku), stockDecider);
   }
 }

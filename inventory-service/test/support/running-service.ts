@@ -9,7 +9,7 @@ export const tokenFor = (role: Role, sub = `${role}-1`): Promise<string> => sign
 
 /** The service started in-process as the launcher would, on fresh service and bus databases. */
 export async function startTestService(label: string) {
-  const [serviceDb, busDb]: TestDb[] = await Promise.all([createTestDatabase(`${label}_svc`), createTestDatabase(`${label}_bus`)]);
+  const [serviceDb, busDb]: [TestDb, TestDb] = await Promise.all([createTestDatabase(`${label}_svc`), createTestDatabase(`${label}_bus`)]);
   const busKnex = createKnex(busDb);
   await migrateBus(busKnex);
   await busKnex.destroy();

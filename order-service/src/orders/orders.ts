@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { deterministicId, executeCommand, NotFoundError, type Clock, type EventMetadata, type EventStore } from '@shop/platform';
+import { deterministicId, domainEvent, executeCommand, NotFoundError, type Clock, type EventMetadata, type EventStore, type StreamStateCache, type Work } from '@shop/platform';
 import { authorizeWithTimeout } from '../payments/authorize-with-timeout';
 import type { PaymentProvider } from '../payments/payment-provider';
 import {
@@ -12,7 +12,6 @@ import {
 import { orderDecider, orderStreamId, type Money, type Order, type OrderEvent, type OrderLine, type PricedLine } from './order';
 import { orderViewFrom, type OrderView } from './read-models/orders/order-view';
 import { listOrders, type ListOrders, type OrderPage } from './read-models/orders/orders-query';
-import { toOrderEvent } from './read-models/orders/orders-projection';
 
 /** Who is asking: customers see their own orders only; admins see all. */
 export interface Viewer {
@@ -20,11 +19,6 @@ export interface Viewer {
   admin: boolean;
 }
 
-/** How a command's events are stored: ids derived from the causing message, and its trace. */
-export interface CommandContext {
-  eventId?: (index: number) => string;
-  metadata?: EventMetadata;
-}
 
 export interface OrdersOptions {
   store: EventStore;
@@ -32,6 +26,8 @@ export interface OrdersOptions {
   clock: Clock;
   payments: PaymentProvider;
   paymentTimeoutMs: number;
+  /** The process's stream cache, which the message path reads orders through: a request's write drops the order's entry. */
+  cache?: StreamStateCache;
 }
 
 /**
@@ -47,20 +43,22 @@ export class Orders {
     return this.options.clock.now().toISOString();
   }
 
-  private async execute(command: OrderCommand, context: CommandContext = {}) {
+  /** A request's command, decided and appended alone (HTTP). */
+  private async execute(command: OrderCommand, metadata: EventMetadata, options: { assumeNew?: boolean } = {}) {
     return executeCommand<Order, OrderEvent>({
       store: this.options.store,
       streamId: orderStreamId(command.orderId),
       decider: orderDecider,
       decide: (state) => decide(state, command),
-      ...(context.eventId ? { eventId: context.eventId } : {}),
-      ...(context.metadata ? { metadata: context.metadata } : {}),
+      metadata,
+      ...(this.options.cache ? { cache: this.options.cache } : {}),
+      ...options,
     });
   }
 
-  private async load(orderId: string): Promise<Order> {
-    const events = await this.options.store.readStream(orderStreamId(orderId));
-    return events.map(toOrderEvent).reduce(orderDecider.evolve, orderDecider.initialState);
+  /** A message's command, decided in its unit of work (the platform commits it with the inbox record). */
+  private async executeIn(work: Work, command: OrderCommand): Promise<readonly OrderEvent[]> {
+    return (await work.execute(orderStreamId(command.orderId), orderDecider, (state) => decide(state, command))).events;
   }
 
   /**
@@ -76,10 +74,14 @@ export class Orders {
     traceparent?: string;
   }): Promise<OrderView> {
     const orderId = deterministicId('order', input.customerId, input.idempotencyKey);
-    await this.execute(
+    // A new key is a new order: appended without reading first; a retry finds its order and decides nothing.
+    const outcome = await this.execute(
       { type: 'PlaceOrder', orderId, customerId: input.customerId, lines: input.lines, paymentToken: input.paymentToken, now: this.now() },
-      { metadata: httpMetadata(orderId, input.traceparent) },
+      httpMetadata(orderId, input.traceparent),
+      { assumeNew: true },
     );
+    // Created now: the stream holds exactly what was decided, so the view needs no read.
+    if (outcome.created) return orderViewFrom(outcome.events)!;
     return (await this.find(orderId, { subject: input.customerId, admin: false }))!;
   }
 
@@ -92,7 +94,7 @@ export class Orders {
         ...(input.reason ? { reason: input.reason } : {}),
         now: this.now(),
       },
-      { metadata: httpMetadata(input.orderId, input.traceparent) },
+      httpMetadata(input.orderId, input.traceparent),
     );
     return (await this.find(input.orderId, input.viewer))!;
   }
@@ -100,7 +102,7 @@ export class Orders {
   /** Read from the stream, so a client sees its own writes at once. Another customer's order is absent. */
   async find(orderId: string, viewer: Viewer): Promise<OrderView | undefined> {
     const events = await this.options.store.readStream(orderStreamId(orderId));
-    const view = orderViewFrom(events.map(toOrderEvent));
+    const view = orderViewFrom(events.map((e) => domainEvent<OrderEvent>(e)));
     if (!view || (!viewer.admin && view.customerId !== viewer.subject)) return undefined;
     return view;
   }
@@ -122,8 +124,8 @@ export class Orders {
    * `paymentToAuthorize`); the provider call's idempotency key is derived
    * from the order, so a redelivery after a crash cannot authorize twice.
    */
-  async authorizePayment(input: { orderId: string; amount: Money }, context: CommandContext): Promise<OrderEvent[]> {
-    const paymentToken = paymentToAuthorize(await this.load(input.orderId));
+  async authorizePayment(work: Work, input: { orderId: string; amount: Money }): Promise<readonly OrderEvent[]> {
+    const paymentToken = paymentToAuthorize(await work.load(orderStreamId(input.orderId), orderDecider));
     let answer: PaymentAnswer | undefined;
     if (paymentToken !== undefined) {
       answer = await authorizeWithTimeout(
@@ -132,39 +134,31 @@ export class Orders {
         this.options.paymentTimeoutMs,
       );
     }
-    const outcome = await this.execute(
-      { type: 'AuthorizePayment', orderId: input.orderId, amount: input.amount, ...(answer ? { answer } : {}), now: this.now() },
-      context,
-    );
-    return outcome.events;
+    return this.executeIn(work, { type: 'AuthorizePayment', orderId: input.orderId, amount: input.amount, ...(answer ? { answer } : {}), now: this.now() });
   }
 
-  async voidPayment(input: { orderId: string }, context: CommandContext): Promise<OrderEvent[]> {
-    const authorizationId = authorizationToVoid(await this.load(input.orderId));
+  async voidPayment(work: Work, input: { orderId: string }): Promise<readonly OrderEvent[]> {
+    const authorizationId = authorizationToVoid(await work.load(orderStreamId(input.orderId), orderDecider));
     // Voiding is idempotent at the provider, so a redelivery may void again.
     if (authorizationId !== undefined) await this.options.payments.void(authorizationId);
-    const outcome = await this.execute(
-      {
-        type: 'VoidPayment',
-        orderId: input.orderId,
-        ...(authorizationId !== undefined ? { voidedAuthorizationId: authorizationId } : {}),
-        now: this.now(),
-      },
-      context,
-    );
-    return outcome.events;
+    return this.executeIn(work, {
+      type: 'VoidPayment',
+      orderId: input.orderId,
+      ...(authorizationId !== undefined ? { voidedAuthorizationId: authorizationId } : {}),
+      now: this.now(),
+    });
   }
 
-  async confirm(input: { orderId: string; lines: PricedLine[]; total: Money }, context: CommandContext): Promise<OrderEvent[]> {
-    return (await this.execute({ type: 'ConfirmOrder', ...input, now: this.now() }, context)).events;
+  confirm(work: Work, input: { orderId: string; lines: PricedLine[]; total: Money }): Promise<readonly OrderEvent[]> {
+    return this.executeIn(work, { type: 'ConfirmOrder', ...input, now: this.now() });
   }
 
-  async reject(input: { orderId: string; reason: string }, context: CommandContext): Promise<OrderEvent[]> {
-    return (await this.execute({ type: 'RejectOrder', ...input, now: this.now() }, context)).events;
+  reject(work: Work, input: { orderId: string; reason: string }): Promise<readonly OrderEvent[]> {
+    return this.executeIn(work, { type: 'RejectOrder', ...input, now: this.now() });
   }
 
-  async cancel(input: { orderId: string; reason: string }, context: CommandContext): Promise<OrderEvent[]> {
-    return (await this.execute({ type: 'CancelOrder', ...input, now: this.now() }, context)).events;
+  cancel(work: Work, input: { orderId: string; reason: string }): Promise<readonly OrderEvent[]> {
+    return this.executeIn(work, { type: 'CancelOrder', ...input, now: this.now() });
   }
 }
 

@@ -48,10 +48,34 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 5_000 };
 
+/** What a page handler made of a page: the messages it rejects (dead-lettered at once); the others are handled. */
+export interface PageOutcome {
+  rejected: { message: ConsumedMessage; error: unknown }[];
+}
+
 export interface ConsumerOptions {
   groupId: string;
   topics: string[];
-  handler: (message: ConsumedMessage) => Promise<void>;
+  /**
+   * One message at a time per partition, partitions concurrently; its offset
+   * is committed after it. Give this or `pageHandler`.
+   */
+  handler?: (message: ConsumedMessage) => Promise<void>;
+  /**
+   * Pages: the messages fetched from every partition the member owns (in
+   * offset order within each partition, at most `maxPageSize`), handed over
+   * at once, and the offsets of the whole page committed after it. The
+   * handler returns the messages it rejects, which are dead-lettered at once;
+   * if it throws, the whole page is retried with backoff and, once retries
+   * run out, delivered again one message at a time, so a message that keeps
+   * failing is dead-lettered alone. A crash redelivers the page in hand and
+   * whatever was handled since the offsets were last committed (the Postgres
+   * bus commits at most every `commitIntervalMs` under load, Kafka after
+   * every page); handlers make that harmless with the inbox.
+   */
+  pageHandler?: (page: ConsumedMessage[]) => Promise<PageOutcome>;
+  /** Messages per page at most (`pageHandler`). Default 500. */
+  maxPageSize?: number;
   /** Where a group with no committed offset starts. Default: earliest. */
   startFrom?: 'earliest' | 'latest';
   retry?: Partial<RetryPolicy>;
@@ -134,38 +158,117 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
 /** What became of one consumed message. */
 export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'abandoned';
 
-/**
- * Every adapter's delivery of one message: the handler is tried with the
- * policy's backoff; a `NonRetriableError`, or the last attempt, sends the
- * message to the dead-letter topic. `backoff` sleeps between attempts and
- * says whether the consumer still owns the message; when it does not (a stop,
- * a lost partition), the message is abandoned uncommitted and its next owner
- * delivers it again.
- */
-export async function deliverWithRetries(delivery: {
-  message: ConsumedMessage;
-  handler: (message: ConsumedMessage) => Promise<void>;
+interface DeliveryContext {
   policy: RetryPolicy;
   groupId: string;
   deadLetterTopic: string;
   publish: (messages: OutgoingMessage[]) => Promise<unknown>;
+  /** Sleeps, then says whether the consumer still owns what it is delivering; when not, it is abandoned uncommitted. */
   backoff: (ms: number) => Promise<boolean>;
   onError: (description: string) => void;
-}): Promise<DeliveryOutcome> {
+}
+
+/**
+ * Every adapter's delivery of one message: the handler is tried with the
+ * policy's backoff; a `NonRetriableError`, or the last attempt, sends the
+ * message to the dead-letter topic. An infrastructure failure that passes by
+ * itself (`isTransientError`: the database restarting, a refused connection)
+ * does not use up attempts: the message waits for it, it is not dead-lettered
+ * for it. `backoff` sleeps between attempts and says whether the consumer
+ * still owns the message; when it does not (a stop, a lost partition), the
+ * message is abandoned uncommitted and its next owner delivers it again.
+ */
+export async function deliverWithRetries(
+  delivery: DeliveryContext & { message: ConsumedMessage; handler: (message: ConsumedMessage) => Promise<void> },
+): Promise<DeliveryOutcome> {
   const { message, policy } = delivery;
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1, counted = 1; ; attempt++) {
     try {
       await delivery.handler({ ...message, attempt });
       return 'handled';
     } catch (err) {
       delivery.onError(`${message.topic}/${message.partition}@${message.offset}: ${(err as Error)?.message ?? String(err)}`);
-      if (err instanceof NonRetriableError || attempt >= policy.maxAttempts) {
+      const transient = !(err instanceof NonRetriableError) && isTransientError(err);
+      if (err instanceof NonRetriableError || (!transient && counted >= policy.maxAttempts)) {
         await delivery.publish([deadLetterMessage(message, delivery.groupId, delivery.deadLetterTopic, err, attempt)]);
         return 'dead-lettered';
       }
-      if (!(await delivery.backoff(backoffMs(policy, attempt)))) return 'abandoned';
+      if (!transient) counted++;
+      if (!(await delivery.backoff(backoffMs(policy, Math.min(attempt, 16))))) return 'abandoned';
     }
   }
+}
+
+/**
+ * Every adapter's delivery of a page (`ConsumerOptions.pageHandler`): the
+ * page handler's rejections are dead-lettered at once; a page that throws is
+ * retried whole, with the policy's backoff (a transient failure without
+ * using up attempts), and after the last attempt its messages are delivered
+ * one by one as pages of one (`deliverWithRetries`), so only a message that
+ * fails on its own is dead-lettered. 'abandoned' when the consumer lost the
+ * page meanwhile: nothing of it may be committed.
+ */
+export async function deliverPageWithRetries(
+  delivery: DeliveryContext & { page: ConsumedMessage[]; pageHandler: (page: ConsumedMessage[]) => Promise<PageOutcome> },
+): Promise<{ outcome: 'handled' | 'abandoned'; handled: number; deadLettered: number }> {
+  const { page, policy } = delivery;
+  const deadLetter = async (rejected: PageOutcome['rejected'], attempts: number) => {
+    if (rejected.length === 0) return;
+    await delivery.publish(rejected.map((r) => deadLetterMessage(r.message, delivery.groupId, delivery.deadLetterTopic, r.error, attempts)));
+  };
+  for (let attempt = 1, counted = 1; ; attempt++) {
+    try {
+      const outcome = await delivery.pageHandler(attempt === 1 ? page : page.map((m) => ({ ...m, attempt })));
+      await deadLetter(outcome.rejected, attempt);
+      return { outcome: 'handled', handled: page.length - outcome.rejected.length, deadLettered: outcome.rejected.length };
+    } catch (err) {
+      const first = page[0]!;
+      delivery.onError(`page of ${page.length} from ${first.topic}/${first.partition}@${first.offset}: ${(err as Error)?.message ?? String(err)}`);
+      const transient = isTransientError(err);
+      if (!transient && counted >= policy.maxAttempts) break;
+      if (!transient) counted++;
+      if (!(await delivery.backoff(backoffMs(policy, Math.min(attempt, 16))))) return { outcome: 'abandoned', handled: 0, deadLettered: 0 };
+    }
+  }
+  let handled = 0;
+  let deadLettered = 0;
+  for (const message of page) {
+    const outcome = await deliverWithRetries({
+      ...delivery,
+      message,
+      handler: async (m) => {
+        const result = await delivery.pageHandler([m]);
+        if (result.rejected.length > 0) throw asNonRetriable(result.rejected[0]!.error);
+      },
+    });
+    if (outcome === 'abandoned') return { outcome: 'abandoned', handled, deadLettered };
+    if (outcome === 'handled') handled++;
+    else deadLettered++;
+  }
+  return { outcome: 'handled', handled, deadLettered };
+}
+
+function asNonRetriable(error: unknown): NonRetriableError {
+  if (error instanceof NonRetriableError) return error;
+  const err = error instanceof Error ? error : new Error(String(error));
+  const wrapped = new NonRetriableError(err.message, { cause: err });
+  wrapped.name = err.name;
+  return wrapped;
+}
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * An infrastructure failure that goes away by itself: a refused or reset
+ * connection, PostgreSQL starting up, shutting down or out of connections
+ * (SQLSTATE classes 08, 53, 57P), a serialisation failure or deadlock.
+ */
+export function isTransientError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null | undefined;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code && (TRANSIENT_CODES.has(code) || /^(08|53|57P)/.test(code) || code === '40001' || code === '40P01')) return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
 }
 
 export function deadLetterMessage(

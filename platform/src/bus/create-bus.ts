@@ -21,6 +21,8 @@ export const busConfigShape = {
   BUS_DEFAULT_PARTITIONS: env.int({ min: 1, max: 10_000 }).default(4),
   BUS_HEARTBEAT_MS: env.int({ min: 50, max: 600_000 }).default(1_000),
   BUS_SESSION_TIMEOUT_MS: env.int({ min: 100, max: 3_600_000 }).default(10_000),
+  /** A page consumer of the Postgres bus commits its offsets at most this often while busy (0: after every page). */
+  BUS_COMMIT_INTERVAL_MS: env.int({ min: 0, max: 60_000 }).default(100),
   /** Required when BUS=kafka: `host:port`, comma-separated. */
   KAFKA_BROKERS: env
     .list()
@@ -67,5 +69,6 @@ export function createBusFromEnv(source: NodeJS.ProcessEnv = process.env, option
     defaultPartitions: c.BUS_DEFAULT_PARTITIONS,
     heartbeatMs: c.BUS_HEARTBEAT_MS,
     sessionTimeoutMs: c.BUS_SESSION_TIMEOUT_MS,
+    commitIntervalMs: c.BUS_COMMIT_INTERVAL_MS,
   });
 }

@@ -185,10 +185,15 @@ export const serviceConfigShape = {
 export type ServiceConfig = ConfigOf<typeof serviceConfigShape>;
 
 /** `postgres://user:password@host:port/database` as the connection `createKnex` takes. */
+/**
+ * A `postgres://user:password@host:port/database` URL as connection options.
+ * `?host=/a/directory` (libpq's form) connects through the Unix-domain
+ * socket in that directory instead (the port still names the socket).
+ */
 export function parseDatabaseUrl(url: string): DatabaseConnection {
   const u = new URL(url);
   return {
-    host: u.hostname,
+    host: u.searchParams.get('host') || u.hostname,
     port: u.port === '' ? 5432 : Number(u.port),
     database: decodeURIComponent(u.pathname.replace(/^\//, '')),
     user: decodeURIComponent(u.username),

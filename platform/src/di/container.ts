@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/jwt';
 import type { Bus } from '../bus/bus';
 import type { EventStore } from '../event-store/event-store';
+import type { StreamStateCache } from '../event-store/unit-of-work';
+import type { Inbox } from '../inbox/inbox';
 import type { ReadinessCheck } from '../http/health';
 import type { IdempotencyStore } from '../http/idempotency';
 import type { Lifecycle } from '../http/lifecycle';
@@ -46,6 +48,10 @@ export const TOKENS = {
   Logger: token<Logger>('shop.Logger'),
   Database: token<Knex>('shop.Database'),
   EventStore: token<EventStore>('shop.EventStore'),
+  /** Which messages each consumer has handled (with the Postgres store: its own database). */
+  Inbox: token<Inbox>('shop.Inbox'),
+  /** The folded state of recently used streams, shared by every unit of work of the process. */
+  StreamCache: token<StreamStateCache>('shop.StreamCache'),
   Bus: token<Bus>('shop.Bus'),
   Clock: token<Clock>('shop.Clock'),
   Lifecycle: token<Lifecycle>('shop.Lifecycle'),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidAppendError, type EventMetadata, type EventToAppend, type ExpectedRevision } from './event-store';
+import { InvalidAppendError, type EventMetadata, type EventToAppend, type ExpectedRevision, type UnitToCommit } from './event-store';
 
 export interface NormalisedEvent {
   id: string;
@@ -10,6 +10,7 @@ export interface NormalisedEvent {
   metadata: EventMetadata;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const streamIdSchema = z.string().min(1, 'stream id is empty').max(512, 'stream id is longer than 512 characters');
 const expectedSchema = z.union([
   z.literal(['any', 'no_stream', 'stream_exists']),
@@ -55,6 +56,64 @@ export function normaliseAppend(
   return { streamId: sid.data, events: normalised, expected: exp.data };
 }
 
+export interface NormalisedUnit {
+  streams: { streamId: string; expected: ExpectedRevision }[];
+  /** Events in decision order, each with the 0-based index of its stream in `streams`. */
+  events: (NormalisedEvent & { stream: number })[];
+  inbox: { consumer: string; messageIds: string[] } | undefined;
+}
+
+/** Checks a unit of work like an append: every stream listed once, every event's stream listed, ids unique. */
+export function normaliseUnit(unit: UnitToCommit): NormalisedUnit {
+  if (typeof unit !== 'object' || unit === null || !Array.isArray(unit.streams) || !Array.isArray(unit.events)) {
+    throw new InvalidAppendError('a unit of work needs a list of streams and a list of events', { field: 'unit' });
+  }
+  const index = new Map<string, number>();
+  const streams = unit.streams.map((s, i) => {
+    const sid = streamIdSchema.safeParse(s?.streamId);
+    if (!sid.success) throw invalid(sid.error, `streams[${i}].streamId`);
+    const exp = expectedSchema.safeParse(s.expectedRevision ?? 'any');
+    if (!exp.success) throw invalid(exp.error, `streams[${i}].expectedRevision`);
+    if (index.has(sid.data)) throw new InvalidAppendError(`stream ${sid.data} is listed twice in one unit`, { field: `streams[${i}]` });
+    index.set(sid.data, i);
+    return { streamId: sid.data, expected: exp.data };
+  });
+  const seen = new Set<string>();
+  const events = unit.events.map((raw, i) => {
+    const stream = index.get(raw?.streamId);
+    if (stream === undefined) throw new InvalidAppendError(`events[${i}]: stream ${String(raw?.streamId)} is not listed in the unit`, { field: `events[${i}].streamId` });
+    // The common case checked by hand (this runs for every event of every page); anything odd gets zod's exact report.
+    const e = raw as EventToAppend;
+    const plain =
+      (e.id === undefined || (typeof e.id === 'string' && UUID.test(e.id))) &&
+      typeof e.type === 'string' &&
+      e.type.length > 0 &&
+      e.type.length <= 256 &&
+      (e.schemaVersion === undefined || (Number.isInteger(e.schemaVersion) && e.schemaVersion >= 1)) &&
+      (e.metadata === undefined || (typeof e.metadata === 'object' && e.metadata !== null && !Array.isArray(e.metadata)));
+    if (!plain) {
+      const parsed = eventSchema.safeParse(raw);
+      if (!parsed.success) throw invalid(parsed.error, `events[${i}]`);
+    }
+    assertJson(e.data, `events[${i}].data`);
+    const metadata = (e.metadata ?? {}) as EventMetadata;
+    assertJson(metadata, `events[${i}].metadata`);
+    const id = e.id ?? randomUUID();
+    if (seen.has(id)) throw new InvalidAppendError(`event id ${id} appears twice in one unit`, { field: `events[${i}].id` });
+    seen.add(id);
+    return { id, type: e.type, schemaVersion: e.schemaVersion ?? 1, data: e.data, metadata, stream };
+  });
+  let inbox: NormalisedUnit['inbox'];
+  if (unit.inbox) {
+    const { consumer, messageIds } = unit.inbox;
+    if (typeof consumer !== 'string' || consumer === '' || !Array.isArray(messageIds) || messageIds.some((id) => typeof id !== 'string' || id === '')) {
+      throw new InvalidAppendError('inbox: a consumer name and non-empty message ids', { field: 'inbox' });
+    }
+    if (messageIds.length > 0) inbox = { consumer, messageIds: [...new Set(messageIds)] };
+  }
+  return { streams, events, inbox };
+}
+
 function invalid(error: z.ZodError, field: string): InvalidAppendError {
   const issue = error.issues[0];
   const where = [field, ...(issue?.path ?? []).map(String)].join('.');
@@ -64,32 +123,50 @@ function invalid(error: z.ZodError, field: string): InvalidAppendError {
 /**
  * Only values that survive a JSON round trip unchanged are accepted: no
  * undefined, functions, symbols, bigints, non-finite numbers, cycles, or
- * class instances (a Date would come back as a string).
+ * class instances (a Date would come back as a string). The walk builds no
+ * strings unless it fails: it runs on every event of every append.
  */
-function assertJson(value: unknown, where: string, ancestors: object[] = []): void {
-  const fail = (why: string) => {
-    throw new InvalidAppendError(`${where}: ${why}`, { field: where });
+function assertJson(value: unknown, where: string): void {
+  const path: (string | number)[] = [];
+  const ancestors = new Set<object>();
+  const fail = (why: string): never => {
+    const at = where + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+    throw new InvalidAppendError(`${at}: ${why}`, { field: at });
   };
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return;
-    case 'number':
-      if (!Number.isFinite(value)) fail('is not a finite number');
-      return;
-    case 'object': {
-      if (value === null) return;
-      if (ancestors.includes(value)) fail('contains a cycle');
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (Array.isArray(value)) {
-        value.forEach((item, i) => assertJson(item, `${where}[${i}]`, [...ancestors, value]));
+  const walk = (v: unknown): void => {
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return;
+      case 'number':
+        if (!Number.isFinite(v)) fail('is not a finite number');
+        return;
+      case 'object': {
+        if (v === null) return;
+        if (ancestors.has(v)) fail('contains a cycle');
+        ancestors.add(v);
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) {
+            path.push(i);
+            walk(v[i]);
+            path.pop();
+          }
+        } else {
+          const proto = Object.getPrototypeOf(v) as unknown;
+          if (proto !== Object.prototype && proto !== null) fail('is not a plain object');
+          for (const k in v) {
+            if (!Object.hasOwn(v, k)) continue;
+            path.push(k);
+            walk((v as Record<string, unknown>)[k]);
+            path.pop();
+          }
+        }
+        ancestors.delete(v);
         return;
       }
-      if (proto !== Object.prototype && proto !== null) fail('is not a plain object');
-      for (const [k, v] of Object.entries(value)) assertJson(v, `${where}.${k}`, [...ancestors, value]);
-      return;
+      default:
+        fail(`a ${typeof v} is not serialisable as JSON`);
     }
-    default:
-      fail(`a ${typeof value} is not serialisable as JSON`);
-  }
+  };
+  walk(value);
 }

@@ -79,9 +79,11 @@ export interface ReadAllOptions {
    * false: the events come without their metadata (`metadata` is `{}`), for
    * readers that never look at it. Metadata can be most of an event's bytes
    * (the analytics archive keeps each message's envelope there), and reading
-   * and decoding it most of what a page costs.
+   * and decoding it most of what a page costs. A filter: only the events that
+   * pass it come with their metadata (an outbox relay that shares a page with
+   * projections needs it for the events it publishes only).
    */
-  withMetadata?: boolean;
+  withMetadata?: boolean | LogFilter;
 }
 
 export interface LogPage {
@@ -99,7 +101,7 @@ export interface SubscribeOptions {
   filter?: LogFilter;
   batchSize?: number;
   /** As in `readAll`. */
-  withMetadata?: boolean;
+  withMetadata?: boolean | LogFilter;
   /**
    * Called with each page in log order, never concurrently. If it throws,
    * the subscription ends and `done` rejects with the error: the caller's
@@ -114,9 +116,45 @@ export interface Subscription {
   readonly done: Promise<void>;
 }
 
+/**
+ * A unit of work: events for any number of streams, committed all or
+ * nothing. Every stream the decisions read is listed with what it must still
+ * look like (a stream only read comes with no events), so a decision taken on
+ * a state that changed since is refused, not only a write that collides.
+ */
+export interface UnitToCommit {
+  streams: { streamId: string; expectedRevision: ExpectedRevision }[];
+  /** In the order they were decided; the global log keeps that order, across streams. */
+  events: (EventToAppend & { streamId: string })[];
+  /**
+   * The messages whose effects these events are: recorded in the consumer's
+   * inbox in the same transaction, so a redelivered message is refused
+   * (`AlreadyHandledError`) instead of applied twice.
+   */
+  inbox?: { consumer: string; messageIds: string[] };
+}
+
+export interface CommitResult {
+  /** Per stream of the unit: its revision after the commit (-1: still no stream). */
+  revisions: Record<string, number>;
+  /** Position of the unit's last event; undefined when it had none. */
+  position: number | undefined;
+}
+
 export interface EventStore {
   append(streamId: string, events: EventToAppend[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * Commits a unit of work atomically. Throws `CommitConflictError` (a
+   * `WrongExpectedRevisionError`, naming every stream that moved),
+   * `AlreadyHandledError` when a message of `inbox` was already recorded,
+   * `DuplicateEventIdError`, or `InvalidAppendError`; nothing is written then.
+   * A unit whose event ids are all stored already, each in its stream, is a
+   * retry of a committed unit and succeeds without writing.
+   */
+  commit(unit: UnitToCommit): Promise<CommitResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** Several streams at once (forwards, each from its `fromRevision`, inclusive): one round trip where the adapter can. */
+  readStreams(streams: { streamId: string; fromRevision?: number }[]): Promise<Map<string, RecordedEvent[]>>;
   readAll(options?: ReadAllOptions): Promise<LogPage>;
   subscribeToAll(options: SubscribeOptions): Subscription;
   /** Position of the last committed event, 0 when the log is empty. */
@@ -139,6 +177,26 @@ export class WrongExpectedRevisionError extends ConcurrencyError {
   }
 }
 
+/** A unit of work decided on streams that changed before it committed: every one of them, with its actual revision. */
+export class CommitConflictError extends WrongExpectedRevisionError {
+  constructor(readonly conflicts: { streamId: string; expected: ExpectedRevision; actual: number }[]) {
+    super(conflicts[0]!.streamId, conflicts[0]!.expected, conflicts[0]!.actual);
+    this.message = `${conflicts.length} stream(s) changed since they were read: ${conflicts
+      .map((c) => `${c.streamId} (expected ${String(c.expected)}, actual ${c.actual})`)
+      .join(', ')}`;
+  }
+}
+
+/** Some messages of a unit's inbox were recorded by an earlier commit: their effects are in already. */
+export class AlreadyHandledError extends ConcurrencyError {
+  constructor(
+    readonly consumer: string,
+    readonly messageIds: string[],
+  ) {
+    super(`${consumer} has already handled message(s) ${messageIds.join(', ')}`, { consumer, messageIds });
+  }
+}
+
 /** An event id already stored, and not as an exact retry of this append. */
 export class DuplicateEventIdError extends ConcurrencyError {
   constructor(readonly streamId: string) {
@@ -153,4 +211,12 @@ export class InvalidAppendError extends ValidationError {}
 export function categoryOf(streamId: string): string {
   const dash = streamId.indexOf('-');
   return dash === -1 ? streamId : streamId.slice(0, dash);
+}
+
+/** Whether an event passes a log filter (the same rules as the adapters' filtered reads). */
+export function matchesFilter(filter: LogFilter, event: Pick<RecordedEvent, 'streamId' | 'type'>): boolean {
+  if (filter.categories && filter.categories.length > 0 && !filter.categories.includes(categoryOf(event.streamId))) return false;
+  if (filter.types && filter.types.length > 0 && !filter.types.includes(event.type)) return false;
+  if (filter.streamPrefix && !event.streamId.startsWith(filter.streamPrefix)) return false;
+  return true;
 }

@@ -1,4 +1,5 @@
 import { WrongExpectedRevisionError, type AppendResult, type EventMetadata, type EventStore, type EventToAppend, type RecordedEvent } from './event-store';
+import { domainEvent, type StreamStateCache } from './unit-of-work';
 
 export interface Decider<State, Event extends { type: string }> {
   initialState: State;
@@ -21,6 +22,15 @@ export interface ExecuteCommandOptions<State, Event extends { type: string }> {
   schemaVersion?: number;
   /** Tries on a concurrency conflict before giving up with the last error. */
   maxAttempts?: number;
+  /**
+   * The stream is almost always new (an order placed under a fresh key): the
+   * first try decides on the initial state and appends with `no_stream`,
+   * without reading; if the stream exists after all, it is read and decided
+   * on as usual.
+   */
+  assumeNew?: boolean;
+  /** The process's stream cache (`StreamStateCache`): the stream's entry is dropped once this command appends to it. */
+  cache?: StreamStateCache;
 }
 
 export interface CommandOutcome<State, Event> {
@@ -28,6 +38,8 @@ export interface CommandOutcome<State, Event> {
   events: Event[];
   result: AppendResult | undefined;
   attempts: number;
+  /** `assumeNew` held: the stream was created by this command, and holds exactly `events`. */
+  created: boolean;
 }
 
 /**
@@ -41,11 +53,15 @@ export async function executeCommand<State, Event extends { type: string }>(
   const { store, streamId, decider } = options;
   const maxAttempts = options.maxAttempts ?? 10;
   for (let attempt = 1; ; attempt++) {
-    const history = await store.readStream(streamId);
-    const state = history.reduce((s, e: RecordedEvent) => decider.evolve(s, { type: e.type, ...(e.data as object) } as unknown as Event), decider.initialState);
+    const optimistic = options.assumeNew === true && attempt === 1;
+    const history = optimistic ? [] : await store.readStream(streamId);
+    const state = history.reduce((s, e: RecordedEvent) => decider.evolve(s, domainEvent<Event>(e)), decider.initialState);
     const revision = history.length === 0 ? 'no_stream' : history[history.length - 1]!.revision;
     const events = options.decide(state);
-    if (events.length === 0) return { state, events, result: undefined, attempts: attempt };
+    if (events.length === 0) {
+      if (optimistic) continue; // nothing to create on the initial state: decide on the stream as it is
+      return { state, events, result: undefined, attempts: attempt, created: false };
+    }
     const toAppend: EventToAppend[] = events.map((e, i) => {
       const { type, ...data } = e;
       return {
@@ -58,10 +74,12 @@ export async function executeCommand<State, Event extends { type: string }>(
     });
     try {
       const result = await store.append(streamId, toAppend, { expectedRevision: revision });
-      return { state: events.reduce(decider.evolve, state), events, result, attempts: attempt };
+      options.cache?.delete(streamId);
+      return { state: events.reduce(decider.evolve, state), events, result, attempts: attempt, created: history.length === 0 };
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError) || attempt >= maxAttempts) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
+      // The stream a first optimistic try assumed new exists: read it now, without waiting.
+      if (!optimistic) await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
     }
   }
 }

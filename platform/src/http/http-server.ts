@@ -20,6 +20,11 @@ export async function startHttpServer(
   options: { port?: number; host?: string } = {},
 ): Promise<RunningHttpServer> {
   const server = createServer();
+  // Idle keep-alive connections stay open longer than clients' (and proxies')
+  // usual idle timeouts, so a client never reuses a connection at the moment
+  // the server closes it (a reset request); `close` still ends idle ones at once.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   // In-flight responses per connection: a connection with none is idle and
   // can be closed without cutting a response short.
   const active = new Map<Socket, Set<ServerResponse>>();

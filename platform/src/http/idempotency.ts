@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { ConflictError, UnprocessableError, ValidationError } from '../errors/errors';
+import { GroupCommit, type ItemOutcome } from '../persistence/group-commit';
 import type { HttpResponse } from './problem';
 
 /**
@@ -95,10 +96,19 @@ interface StoredRow {
   stale: boolean;
 }
 
+interface Completion {
+  request: IdempotentRequest;
+  owner: string;
+  response: HttpResponse;
+}
+
 export class IdempotencyStore {
   private readonly waitMs: number;
   private readonly staleAfterMs: number;
   private readonly retryAfterSeconds: number;
+  /** Concurrent requests' claims share one INSERT, and their completions one UPDATE (group commit). */
+  private readonly claims: GroupCommit<{ request: IdempotentRequest; owner: string }, boolean>;
+  private readonly completions: GroupCommit<Completion, void>;
 
   constructor(
     private readonly db: Knex,
@@ -107,6 +117,9 @@ export class IdempotencyStore {
     this.waitMs = options.waitMs ?? 10_000;
     this.staleAfterMs = options.staleAfterMs ?? 60_000;
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
+    const sameKey = (r: IdempotentRequest) => `${r.scope}\u0000${r.key}`;
+    this.claims = new GroupCommit((batch) => this.claimBatch(batch), { exclusiveKey: (c) => sameKey(c.request), maxBatchWeight: 500 });
+    this.completions = new GroupCommit((batch) => this.completeBatch(batch), { exclusiveKey: (c) => sameKey(c.request), maxBatchWeight: 500 });
   }
 
   /**
@@ -158,13 +171,40 @@ export class IdempotencyStore {
     return (result as { rowCount: number }).rowCount;
   }
 
-  private async claim(request: IdempotentRequest, owner: string): Promise<boolean> {
-    const result = await this.db.raw(
+  private claim(request: IdempotentRequest, owner: string): Promise<boolean> {
+    return this.claims.submit({ request, owner });
+  }
+
+  /** One INSERT for every claim that came in together: each caller learns whether its own row went in. */
+  private async claimBatch(batch: { request: IdempotentRequest; owner: string }[]): Promise<ItemOutcome<boolean>[]> {
+    const result = (await this.db.raw(
       `insert into http_idempotency (scope, key, request_hash, state, owner)
-       values (?, ?, ?, 'in_progress', ?) on conflict (scope, key) do nothing`,
-      [request.scope, request.key, request.requestHash, owner],
+       select scope, key, request_hash, 'in_progress', owner from unnest(?::text[], ?::text[], ?::text[], ?::uuid[]) as c(scope, key, request_hash, owner)
+       on conflict (scope, key) do nothing
+       returning owner`,
+      [batch.map((c) => c.request.scope), batch.map((c) => c.request.key), batch.map((c) => c.request.requestHash), batch.map((c) => c.owner)],
+    )) as { rows: { owner: string }[] };
+    const won = new Set(result.rows.map((r) => r.owner));
+    return batch.map((c) => ({ ok: true, value: won.has(c.owner) }));
+  }
+
+  /** One UPDATE storing every response that came in together, each under its own claim. */
+  private async completeBatch(batch: Completion[]): Promise<ItemOutcome<void>[]> {
+    await this.db.raw(
+      `update http_idempotency h
+       set state = 'completed', response_status = c.status, response_headers = c.headers::json, response_body = c.body::json, completed_at = now()
+       from unnest(?::text[], ?::text[], ?::uuid[], ?::int[], ?::text[], ?::text[]) as c(scope, key, owner, status, headers, body)
+       where h.scope = c.scope and h.key = c.key and h.owner = c.owner and h.state = 'in_progress'`,
+      [
+        batch.map((c) => c.request.scope),
+        batch.map((c) => c.request.key),
+        batch.map((c) => c.owner),
+        batch.map((c) => c.response.status),
+        batch.map((c) => JSON.stringify(c.response.headers)),
+        batch.map((c) => (c.response.body === undefined ? null : JSON.stringify(c.response.body))),
+      ] as unknown as readonly Knex.RawBinding[],
     );
-    return (result as { rowCount: number }).rowCount === 1;
+    return batch.map(() => ({ ok: true, value: undefined }));
   }
 
   private async takeOver(request: IdempotentRequest, staleOwner: string, owner: string): Promise<boolean> {
@@ -205,20 +245,7 @@ export class IdempotencyStore {
       return response;
     }
     try {
-      await this.db.raw(
-        `update http_idempotency
-         set state = 'completed', response_status = ?, response_headers = ?::json, response_body = ?::json,
-             completed_at = now()
-         where scope = ? and key = ? and owner = ? and state = 'in_progress'`,
-        [
-          response.status,
-          JSON.stringify(response.headers),
-          response.body === undefined ? null : JSON.stringify(response.body),
-          request.scope,
-          request.key,
-          owner,
-        ],
-      );
+      await this.completions.submit({ request, owner, response });
     } catch (err) {
       await this.release(request, owner);
       throw err;

@@ -18,6 +18,15 @@ export const inboxMigrations: Record<string, Knex.Migration> = {
 };
 
 /**
+ * Which of these messages a consumer has handled already. The Postgres
+ * event store answers from its own database, where `EventStore.commit`
+ * records handled messages with their effects.
+ */
+export interface Inbox {
+  handled(consumer: string, messageIds: readonly string[]): Promise<Set<string>>;
+}
+
+/**
  * Runs `effect` in one transaction with the record that `consumer` handled
  * `messageId`, unless that record already exists. Returns whether the effect
  * ran. Two concurrent deliveries of one message serialise on the primary key:

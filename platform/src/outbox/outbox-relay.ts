@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { Bus, OutgoingMessage } from '../bus/bus';
-import type { EventStore, LogFilter, LogPage, RecordedEvent, Subscription } from '../event-store/event-store';
+import { matchesFilter, type EventStore, type LogFilter, type LogPage, type RecordedEvent, type Subscription } from '../event-store/event-store';
 
 export const outboxMigrations: Record<string, Knex.Migration> = {
   '0001_outbox_checkpoints': {
@@ -16,6 +16,12 @@ export const outboxMigrations: Record<string, Knex.Migration> = {
   },
 };
 
+/**
+ * Under load the checkpoint is written at most this often: a crash then
+ * publishes again up to this much of the log, which consumers' inboxes absorb.
+ */
+const CHECKPOINT_INTERVAL_MS = 100;
+
 /** Advisory lock class for relay leadership (two-key form, apart from other locks). */
 const RELAY_LOCK_CLASS = 7_460_002;
 
@@ -28,8 +34,12 @@ export interface OutboxRelayOptions {
   /** The same database, for the leadership lock's own session. */
   lockConnection: pg.ClientConfig;
   bus: Bus;
-  /** The integration messages for a stored event; [] for events that stay inside the service. */
-  toMessages: (event: RecordedEvent) => OutgoingMessage[];
+  /**
+   * The integration messages for a stored event; [] for events that stay
+   * inside the service. When it names the types it publishes
+   * (`outboundMessages` does), the relay reads only events of those types.
+   */
+  toMessages: ((event: RecordedEvent) => OutgoingMessage[]) & { relayedTypes?: readonly string[] };
   filter?: LogFilter;
   batchSize?: number;
   /** How often a standby tries to become leader, and the pause after a failure. */
@@ -66,18 +76,50 @@ export class OutboxRelay {
   private running = false;
   private attempting: Promise<void> | undefined;
   private published = 0;
+  /** Fed by a `LogFanOut` instead of a subscription of its own: told when leadership comes and goes. */
+  private onLeadership: ((leader: boolean) => void) | undefined;
+  private lastCheckpointWrite = 0;
+  private deferred: { position: number; timer: NodeJS.Timeout } | undefined;
 
   constructor(private readonly options: OutboxRelayOptions) {}
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** What it reads of the log: its filter, narrowed to the types its mapping publishes. */
+  get filter(): LogFilter | undefined {
+    const types = this.options.toMessages.relayedTypes;
+    if (!types) return this.options.filter;
+    const own = this.options.filter?.types;
+    return { ...this.options.filter, types: own ? own.filter((t) => types.includes(t)) : [...types] };
+  }
 
   async init(): Promise<void> {
     await this.options.db('outbox_checkpoints').insert({ relay: this.options.name, position: 0 }).onConflict('relay').ignore();
   }
 
+  /** Contends for leadership and, as leader, follows the log from its checkpoint with a subscription of its own. */
   async start(): Promise<void> {
     await this.init();
     this.running = true;
     await this.tryLead();
     this.timer = setInterval(() => void this.tryLead(), this.options.retryMs ?? 1_000);
+  }
+
+  /**
+   * Contends for leadership only; whoever shares its log subscription
+   * (`LogFanOut`) is told when it leads and feeds it with `relayEvents`.
+   */
+  async startLeadership(onLeadership: (leader: boolean) => void): Promise<void> {
+    this.onLeadership = onLeadership;
+    await this.start();
+  }
+
+  /** The stored checkpoint: every event at or before it has been published. */
+  async checkpoint(): Promise<number> {
+    const row = (await this.options.db('outbox_checkpoints').where({ relay: this.options.name }).first('position')) as { position: string } | undefined;
+    return Number(row?.position ?? 0);
   }
 
   get isLeader(): boolean {
@@ -106,6 +148,10 @@ export class OutboxRelay {
       return;
     }
     this.lockClient = client;
+    if (this.onLeadership) {
+      this.onLeadership(true);
+      return;
+    }
     await this.follow();
   }
 
@@ -114,7 +160,7 @@ export class OutboxRelay {
     const row = (await db('outbox_checkpoints').where({ relay: name }).first('position')) as { position: string };
     const sub = store.subscribeToAll({
       fromPosition: Number(row.position),
-      filter: this.options.filter,
+      filter: this.filter,
       batchSize: this.options.batchSize ?? 500,
       onPage: (page) => this.relay(page),
     });
@@ -127,20 +173,73 @@ export class OutboxRelay {
     });
   }
 
-  private async relay(page: LogPage): Promise<void> {
+  private relay(page: LogPage): Promise<void> {
+    return this.relayEvents(page.events, page.scannedTo, { withMetadata: true });
+  }
+
+  /**
+   * Publishes the messages of `events` (stored events after the checkpoint,
+   * in log order, matching the filter), then moves the checkpoint to
+   * `scannedTo`: a crash in between publishes them again (at-least-once, in
+   * log order). Events read without their metadata are read again with it
+   * first (the message attributes come from it). Under load the checkpoint
+   * moves at most every `CHECKPOINT_INTERVAL_MS` (the last position is
+   * written when that time is up, and when the relay stops).
+   */
+  async relayEvents(events: RecordedEvent[], scannedTo: number, page: { withMetadata: boolean }): Promise<void> {
     const client = this.lockClient;
     if (!client) throw new Error('lost relay leadership');
-    const messages = page.events.flatMap((e) => this.options.toMessages(e));
+    const filter = this.filter;
+    const filtered = filter ? events.filter((e) => matchesFilter(filter, e)) : events;
+    const complete = page.withMetadata || filtered.length === 0 ? filtered : await this.withMetadata(filtered);
+    const messages = complete.flatMap((e) => this.options.toMessages(e));
     if (messages.length > 0) {
       await this.options.bus.publish(messages);
       this.published += messages.length;
     }
     if (this.lockClient !== client) throw new Error('lost relay leadership');
+    if (Date.now() - this.lastCheckpointWrite < CHECKPOINT_INTERVAL_MS) {
+      this.deferCheckpoint(scannedTo);
+      return;
+    }
+    await this.writeCheckpoint(scannedTo);
+  }
+
+  private async writeCheckpoint(position: number): Promise<void> {
+    this.lastCheckpointWrite = Date.now();
+    if (this.deferred && this.deferred.position <= position) {
+      clearTimeout(this.deferred.timer);
+      this.deferred = undefined;
+    }
     await this.options
       .db('outbox_checkpoints')
       .where({ relay: this.options.name })
-      .andWhere('position', '<', page.scannedTo)
-      .update({ position: page.scannedTo, updated_at: this.options.db.fn.now() });
+      .andWhere('position', '<', position)
+      .update({ position, updated_at: this.options.db.fn.now() });
+  }
+
+  /** A checkpoint held back: written `CHECKPOINT_INTERVAL_MS` later unless a newer one is written first. */
+  private deferCheckpoint(position: number): void {
+    if (this.deferred) {
+      this.deferred.position = Math.max(this.deferred.position, position);
+      return;
+    }
+    const timer = setTimeout(() => {
+      const d = this.deferred;
+      this.deferred = undefined;
+      if (!d || !this.lockClient) return;
+      this.writeCheckpoint(d.position).catch((err: unknown) => this.options.onError?.(err));
+    }, CHECKPOINT_INTERVAL_MS);
+    timer.unref();
+    this.deferred = { position, timer };
+  }
+
+  private async withMetadata(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    const from = new Map<string, number>();
+    for (const e of events) from.set(e.streamId, Math.min(from.get(e.streamId) ?? e.revision, e.revision));
+    const read = await this.options.store.readStreams([...from].map(([streamId, fromRevision]) => ({ streamId, fromRevision })));
+    const byId = new Map([...read.values()].flat().map((e) => [e.id, e]));
+    return events.map((e) => byId.get(e.id) ?? e);
   }
 
   private demote(client: pg.Client): void {
@@ -149,6 +248,7 @@ export class OutboxRelay {
     const sub = this.subscription;
     this.subscription = undefined;
     void sub?.stop();
+    this.onLeadership?.(false);
   }
 
   private async stepDown(): Promise<void> {
@@ -169,6 +269,12 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
+    const deferred = this.deferred;
+    if (deferred) {
+      clearTimeout(deferred.timer);
+      this.deferred = undefined;
+      if (this.lockClient) await this.writeCheckpoint(deferred.position).catch(() => undefined);
+    }
     await this.attempting;
     const sub = this.subscription;
     this.subscription = undefined;

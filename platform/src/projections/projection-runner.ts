@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { EventStore, LogPage, Subscription } from '../event-store/event-store';
+import type { EventStore, LogPage, RecordedEvent, Subscription } from '../event-store/event-store';
 import { applyEvents, assertProjectionShape, type Projection, type ProjectionContext, type ProjectionStatus } from './projection';
 import { projectionMigrations } from './projection-migrations';
 import { runMigrations } from '../persistence/migrations';
@@ -128,6 +128,27 @@ export class ProjectionRunner {
         return slot === 'live' ? logical : logical + SHADOW_SUFFIX;
       },
     };
+  }
+
+  /**
+   * For a fan-out that applies several projections' pages in one
+   * transaction (`LogFanOut`): applies `events` (already those after the
+   * stored checkpoint, in log order) to the live tables through `trx`.
+   * The caller locked and will move the checkpoint row in the same transaction.
+   */
+  async applyLiveEventsIn(trx: Knex.Transaction, events: RecordedEvent[]): Promise<void> {
+    await applyEvents(this.projection, events, this.context(trx, 'live'));
+  }
+
+  /** Applies a page to the live tables in a transaction of its own (rows and checkpoint together); returns the checkpoint after it. */
+  async applyLivePageAlone(page: LogPage): Promise<number> {
+    const stored = await this.applyPage('live', page);
+    return Math.max(stored, page.scannedTo);
+  }
+
+  /** The live checkpoint as stored. */
+  liveCheckpoint(): Promise<number> {
+    return this.checkpoint('live');
   }
 
   private async checkpoint(slot: Slot): Promise<number> {

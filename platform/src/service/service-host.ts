@@ -7,7 +7,11 @@ import type { Consumer, TopicSpec } from '../bus/bus';
 import { busReadiness, consumerReadiness } from '../bus/bus-readiness';
 import { createBusFromEnv } from '../bus/create-bus';
 import { ConfigError, parseDatabaseUrl } from '../config/config';
-import { TOKENS, bindFactory, bindValue, resolve, systemClock } from '../di/container';
+import { TOKENS, bindFactory, bindValue, resolve, systemClock, token, type TokenValue } from '../di/container';
+import { StreamStateCache } from '../event-store/unit-of-work';
+import { MessageProcessor } from '../messaging/message-processor';
+import type { MessageHandlers } from '../messaging/message-handlers';
+import { LogFanOut } from '../projections/log-fan-out';
 import { eventStoreMigrations } from '../event-store/postgres/event-store-migrations';
 import { PostgresEventStore } from '../event-store/postgres/postgres-event-store';
 import type { EventStore } from '../event-store/event-store';
@@ -51,12 +55,52 @@ export function bindPlatformAdapters(c: Container, config: HostConfig, env: Node
   bindValue(c, TOKENS.Clock, systemClock);
   bindFactory(c, TOKENS.Logger, [], () => pino({ name: config.SERVICE_NAME, level: config.LOG_LEVEL }));
   bindFactory(c, TOKENS.Database, [], () => createKnex(database, { max: 10 }));
-  bindFactory(c, TOKENS.EventStore, [], () => new PostgresEventStore({ connection: database }));
+  bindFactory(c, POSTGRES_STORE, [], () => new PostgresEventStore({ connection: database }));
+  bindFactory(c, TOKENS.EventStore, [POSTGRES_STORE], (store) => store);
+  bindFactory(c, TOKENS.Inbox, [POSTGRES_STORE], (store) => store);
+  bindFactory(c, TOKENS.StreamCache, [], () => new StreamStateCache());
   bindFactory(c, TOKENS.Bus, [TOKENS.Logger], (logger) => createBusFromEnv(env, { logger }));
   bindFactory(c, TOKENS.TokenVerifier, [], () => createTokenVerifier(authSettingsFromConfig(config)));
   bindFactory(c, TOKENS.IdempotencyStore, [TOKENS.Database], (db) => new IdempotencyStore(db));
 }
 
+
+const POSTGRES_STORE = token<PostgresEventStore>('shop.PostgresEventStore');
+
+/**
+ * Binds a consumer that runs the platform's message path (`MessageProcessor`)
+ * over the service's store, inbox and stream cache: `handlers` builds the
+ * consumer's handlers from `deps`; the consumer group and the inbox are named
+ * `consumer`, the topics are the handlers' own. Rejected messages are logged
+ * as they are dead-lettered.
+ */
+export function bindMessageConsumer<const D extends readonly Token<unknown>[]>(
+  c: Container,
+  key: Token<Consumer>,
+  consumer: string,
+  deps: D,
+  handlers: (...args: { [I in keyof D]: TokenValue<D[I]> }) => MessageHandlers,
+  options: { maxPageSize?: number } = {},
+): void {
+  const all = [TOKENS.Bus, TOKENS.EventStore, TOKENS.Inbox, TOKENS.StreamCache, TOKENS.Logger, ...deps] as const;
+  bindFactory(c, key, all, (bus, store, inbox, cache, logger, ...rest) => {
+    const processor = new MessageProcessor({
+      consumer,
+      handlers: handlers(...(rest as unknown as { [I in keyof D]: TokenValue<D[I]> })),
+      store,
+      inbox,
+      cache,
+      onRejected: (message, err) =>
+        logger.warn({ err, topic: message.topic, partition: message.partition, offset: message.offset, consumer }, 'message rejected; dead-lettered'),
+    });
+    return bus.consumer({
+      groupId: consumer,
+      topics: processor.topics,
+      pageHandler: (page) => processor.handlePage(page),
+      ...(options.maxPageSize ? { maxPageSize: options.maxPageSize } : {}),
+    });
+  });
+}
 
 /**
  * Binds the service's outbox relay over its own store, database and the bus,
@@ -174,18 +218,17 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
     await runMigrations(db, o.migrations.set, o.migrations.migrations);
     await bus.createTopics(o.topics);
 
-    for (const runner of o.projections ?? []) {
-      await startPart({
-        name: `projection ${runner.projection.name}`,
-        start: async () => {
-          await runner.init();
-          await runner.start();
-        },
-        stop: () => runner.stop(),
+    if ((o.projections ?? []).length > 0 || o.relay) {
+      // One subscription to the service's log for every projection and the relay.
+      const log = new LogFanOut({
+        store,
+        db,
+        projections: o.projections ?? [],
+        ...(o.relay ? { relay: o.relay } : {}),
+        onError: (err, member) => logger.warn({ err, member }, 'log follower failed; it catches up from its checkpoint'),
       });
+      await startPart({ name: 'log fan-out (projections and outbox relay)', start: () => log.start(), stop: () => log.stop() });
     }
-    const relay = o.relay;
-    if (relay) await startPart({ name: 'outbox relay', start: () => relay.start(), stop: () => relay.stop() });
     for (const [name, consumer] of Object.entries(o.consumers ?? {})) {
       await startPart({ name: `consumer ${name}`, start: () => consumer.start(), stop: () => consumer.stop() });
     }

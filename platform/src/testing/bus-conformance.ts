@@ -11,6 +11,7 @@ import {
   type Consumer,
   type ConsumerOptions,
   type OutgoingMessage,
+  type PageOutcome,
 } from '../bus/bus';
 import { encodeEnvelope, envelope } from '../envelope/envelope';
 import { inboxHandler, inboxMigrations } from '../inbox/inbox';
@@ -378,6 +379,138 @@ export function describeBusConformance(adapter: string, createFixture: () => Pro
       await again.consumer.start();
       await waitFor(() => again.received.length === 5);
       expect(again.received.map((m) => (JSON.parse(m.value) as { i: number }).i).sort()).toEqual([0, 1, 2, 3, 4]);
+    });
+
+    describe('page consumers (pageHandler)', () => {
+      /** A page consumer recording its pages; `decide` says what to reject or whether to fail the page. */
+      const consumePages = (options: Omit<ConsumerOptions, 'handler' | 'pageHandler'>, decide: (page: ConsumedMessage[]) => PageOutcome | Promise<PageOutcome> = () => ({ rejected: [] })) => {
+        const pages: ConsumedMessage[][] = [];
+        const handled: ConsumedMessage[] = [];
+        const consumer = bus.consumer({
+          ...options,
+          pageHandler: async (page) => {
+            const outcome = await decide(page);
+            pages.push(page);
+            const out = new Set(outcome.rejected.map((r) => r.message));
+            handled.push(...page.filter((m) => !out.has(m)));
+            return outcome;
+          },
+        });
+        consumers.push(consumer);
+        return { consumer, pages, handled };
+      };
+      const n = (m: ConsumedMessage) => (JSON.parse(m.value) as { n: number }).n;
+
+      it('hands over what every owned partition has as one page, in offset order per partition, and commits the page', async () => {
+        const topic = topicName('pages');
+        await bus.createTopics([{ name: topic, partitions: 4 }]);
+        const groupId = topicName('g');
+        await bus.publish(Array.from({ length: 60 }, (_, i) => message(topic, `k${i % 12}`, { n: i })));
+        const { consumer, pages, handled } = consumePages({ groupId, topics: [topic] });
+        await consumer.start();
+        await waitFor(() => handled.length >= 60, 30_000);
+        expect(handled.map(n).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+        // One page spans partitions...
+        expect(Math.max(...pages.map((p) => new Set(p.map((m) => m.partition)).size))).toBeGreaterThan(1);
+        // ...and keeps each partition's offsets in order, across pages too.
+        const byPartition = new Map<number, number[]>();
+        for (const m of pages.flat()) byPartition.set(m.partition, [...(byPartition.get(m.partition) ?? []), m.offset]);
+        for (const offsets of byPartition.values()) expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+        // Committed: the next member of the group gets nothing of it.
+        await consumer.stop();
+        const next = consumePages({ groupId, topics: [topic] });
+        await next.consumer.start();
+        await bus.publish([message(topic, 'k0', { n: 60 })]);
+        await waitFor(() => next.handled.length >= 1, 15_000);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(next.handled.map(n)).toEqual([60]);
+      });
+
+      it('dead-letters at once what a page rejects, with the reason, and commits the rest of the page', async () => {
+        const topic = topicName('page-reject');
+        await bus.createTopics([{ name: topic, partitions: 2 }]);
+        const groupId = topicName('g');
+        const dead = consume({ groupId: topicName('dlq-reader'), topics: [`${groupId}.dead-letter`] });
+        await dead.consumer.start();
+        let calls = 0;
+        const { consumer, handled } = consumePages({ groupId, topics: [topic], retry: { maxAttempts: 5, initialBackoffMs: 10 } }, (page) => {
+          calls++;
+          return { rejected: page.filter((m) => m.key === 'refuse').map((message) => ({ message, error: new NonRetriableError('refused by rule') })) };
+        });
+        await bus.publish([message(topic, 'a', { n: 1 }), message(topic, 'refuse', { n: 2 }, { 'x-origin': 'test' }), message(topic, 'b', { n: 3 })]);
+        await consumer.start();
+        await waitFor(() => handled.length === 2 && dead.received.length === 1, 15_000);
+        expect(handled.map(n).sort()).toEqual([1, 3]);
+        expect(dead.received[0]!.headers).toMatchObject({
+          'x-origin': 'test',
+          [DEAD_LETTER_HEADERS.error]: 'refused by rule',
+          [DEAD_LETTER_HEADERS.attempts]: '1',
+          [DEAD_LETTER_HEADERS.group]: groupId,
+        });
+        // No retry for a rejection: each message went through the handler once.
+        expect(calls).toBeLessThanOrEqual(2);
+        expect(consumer.status().deadLettered).toBe(1);
+      });
+
+      it('retries a failing page whole, then message by message, so only the poison is dead-lettered', async () => {
+        const topic = topicName('page-poison');
+        await bus.createTopics([{ name: topic, partitions: 1 }]);
+        const groupId = topicName('g');
+        const dead = consume({ groupId: topicName('dlq-reader'), topics: [`${groupId}.dead-letter`] });
+        await dead.consumer.start();
+        const attempts: number[] = [];
+        const { consumer, handled } = consumePages(
+          { groupId, topics: [topic], retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20 } },
+          (page) => {
+            attempts.push(page.length);
+            // Infrastructure-like: the whole page fails while the poison is in it.
+            if (page.some((m) => n(m) === 2)) throw new Error('cannot digest this');
+            return { rejected: [] };
+          },
+        );
+        await bus.publish([1, 2, 3, 4].map((i) => message(topic, 'same-key', { n: i })));
+        await consumer.start();
+        await waitFor(() => handled.length === 3 && dead.received.length === 1, 15_000);
+        // Every good message handled exactly once, in order; the poison alone dead-lettered after its own attempts.
+        expect(handled.map(n)).toEqual([1, 3, 4]);
+        expect(n(dead.received[0]!)).toBe(2);
+        expect(dead.received[0]!.headers).toMatchObject({ [DEAD_LETTER_HEADERS.error]: 'cannot digest this', [DEAD_LETTER_HEADERS.attempts]: '3' });
+        expect(attempts.slice(0, 3)).toEqual([4, 4, 4]);
+        expect(consumer.healthy()).toBe(true);
+      });
+
+      it('redelivers at most the page in hand after a crash, and the inbox keeps every effect single', async () => {
+        const topic = topicName('page-crash');
+        await bus.createTopics([{ name: topic, partitions: 2 }]);
+        const groupId = topicName('g');
+        const ids = Array.from({ length: 40 }, () => randomUUID());
+        const victim = ids[25]!;
+        await bus.publish(ids.map((id, i) => envelopeMessage(topic, `key-${i % 6}`, id)));
+
+        // Offsets committed after every page (on the Postgres bus they are otherwise committed at most every BUS_COMMIT_INTERVAL_MS).
+        const first = startConsumerProcess(fixture, { GROUP: groupId, TOPIC: topic, CRASH_ON: victim, PAGES: '1', MAX_PAGE: '10', BUS_COMMIT_INTERVAL_MS: '0' });
+        await waitFor(() => first.output().includes(`crash-window ${victim}`), 30_000);
+        first.kill();
+        await first.exited;
+        const appliedByFirst = first.output().split('\n').filter((l) => l.startsWith('applied ')).length;
+
+        const second = startConsumerProcess(fixture, { GROUP: groupId, TOPIC: topic, PAGES: '1', MAX_PAGE: '10' });
+        try {
+          await waitFor(async () => Number((await effects('effects').whereIn('message_id', ids).count({ n: '*' }))[0]!.n) === ids.length, 30_000);
+          await waitFor(() => second.output().includes(`delivered ${victim}`), 10_000);
+          const out = second.output().split('\n');
+          const redelivered = out.filter((l) => l.startsWith('delivered ')).map((l) => l.slice(10)).filter((id) => first.output().includes(`applied ${id}`));
+          // What came again is the page in hand (at most a page), and none of it was applied twice.
+          expect(redelivered.length).toBeGreaterThan(0);
+          expect(redelivered.length).toBeLessThanOrEqual(10);
+          expect(out.filter((l) => l.startsWith('applied ')).length).toBe(ids.length - appliedByFirst);
+          const rows = (await effects('effects').whereIn('message_id', ids).select('message_id')) as { message_id: string }[];
+          expect(rows.map((r) => r.message_id).sort()).toEqual([...ids].sort());
+        } finally {
+          second.kill();
+          await second.exited;
+        }
+      });
     });
 
     it('pauses and resumes without losing messages', async () => {

@@ -140,7 +140,9 @@ export class AdminApi {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const search = params.toString();
     const url = search ? `${path}?${search}` : path;
-    const res = await fetch(url, { headers: this.headers(), cache: 'no-store', ...(signal ? { signal } : {}) });
+    // (A RequestInit the DOM and Node typings agree on: `cache` is typed in the DOM's only.)
+    const init: RequestInit & { cache?: string } = { headers: this.headers(), cache: 'no-store', ...(signal ? { signal } : {}) };
+    const res = await fetch(url, init as RequestInit);
     if (res.ok) return (await res.json()) as T;
     const detail = await problemDetail(res);
     if (res.status === 401 || res.status === 403) throw new AccessError(res.status, detail);

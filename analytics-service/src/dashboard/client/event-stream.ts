@@ -90,7 +90,8 @@ export async function followEventStream(o: FollowOptions): Promise<void> {
     try {
       o.onState(connectedOnce ? 'reconnecting' : 'connecting');
       resetWatchdog();
-      const res = await fetch(o.url, { headers: { ...o.headers, accept: 'text/event-stream' }, cache: 'no-store', signal: attempt.signal });
+      const init: RequestInit & { cache?: string } = { headers: { ...o.headers, accept: 'text/event-stream' }, cache: 'no-store', signal: attempt.signal };
+      const res = await fetch(o.url, init as RequestInit);
       if (res.status === 401 || res.status === 403) throw new AccessError(res.status, await problemDetail(res));
       if (!res.ok || !res.body) throw new Error(`event stream answered HTTP ${res.status}`);
       o.onState('live');

@@ -17,7 +17,7 @@ export interface RevenuePoint {
  */
 export async function revenueSeries(db: Knex, range: TimeRange, currency?: string): Promise<RevenuePoint[]> {
   const [table, column] = range.bucket === 'day' ? ['revenue_day', 'day'] : ['revenue_minute', 'minute'];
-  const params: unknown[] = [range.from, range.to];
+  const params: Knex.RawBinding[] = [range.from, range.to];
   if (currency) params.push(currency);
   const res = (await db.raw(
     `select ${bucketSql(column, range.bucket)} as at, currency,

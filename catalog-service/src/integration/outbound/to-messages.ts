@@ -4,10 +4,8 @@ import {
   ProductAdded,
   ProductDiscontinued,
   ProductPriceChanged,
-  buildMessage,
-  type MessageMetadata,
 } from '@shop/contracts';
-import type { OutgoingMessage, RecordedEvent } from '@shop/platform';
+import { INTERNAL, outboundMessages, send } from '@shop/platform';
 import type { PricingEvent } from '../../pricing/pricing';
 import type { ProductEvent } from '../../products/product';
 
@@ -17,47 +15,18 @@ export const SOURCE = 'catalog-service';
 export const RELAYED_CATEGORIES = ['product', 'pricing'];
 
 /**
- * The outbox relay's mapping from stored events to contract messages. The
- * message id is the event id, so a page republished after a crash carries the
- * same ids and consumers' inboxes absorb it. `ProductDetailsChanged` stays
- * inside the service: no contract carries it and no other service needs it.
+ * The outbox relay's mapping from stored events to contract messages, one
+ * entry per event type (a new event type without one fails the type check).
+ * `ProductDetailsChanged` stays inside the service: no contract carries it
+ * and no other service needs it.
  */
-export function toMessages(event: RecordedEvent): OutgoingMessage[] {
-  const meta: MessageMetadata = {
-    id: event.id,
-    source: SOURCE,
-    correlationId: event.metadata.correlationId ?? event.id,
-    ...(event.metadata.causationId ? { causationId: event.metadata.causationId } : {}),
-    ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent } : {}),
-    time: event.recordedAt.toISOString(),
-  };
-  const e = { type: event.type, ...(event.data as object) } as ProductEvent | PricingEvent;
-  switch (e.type) {
-    case 'ProductAdded':
-      return [
-        buildMessage(
-          ProductAdded,
-          { sku: e.sku, name: e.name, description: e.description, category: e.category, price: e.price, addedAt: e.addedAt },
-          meta,
-        ),
-      ];
-    case 'ProductPriceChanged':
-      return [buildMessage(ProductPriceChanged, { sku: e.sku, price: e.price, previousPrice: e.previousPrice, changedAt: e.changedAt }, meta)];
-    case 'ProductDiscontinued':
-      return [buildMessage(ProductDiscontinued, { sku: e.sku, discontinuedAt: e.discontinuedAt }, meta)];
-    case 'OrderLinesPriced':
-      return [buildMessage(OrderLinesPriced, { orderId: e.orderId, lines: e.lines, total: e.total }, meta)];
-    case 'OrderLinesPricingRejected':
-      return [
-        buildMessage(
-          OrderLinesPricingRejected,
-          { orderId: e.orderId, unknownSkus: e.unknownSkus, discontinuedSkus: e.discontinuedSkus, reason: e.reason },
-          meta,
-        ),
-      ];
-    case 'ProductDetailsChanged':
-      return [];
-    default:
-      return [];
-  }
-}
+export const toMessages = outboundMessages<ProductEvent | PricingEvent>(SOURCE, {
+  ProductAdded: (e) =>
+    send(ProductAdded, { sku: e.sku, name: e.name, description: e.description, category: e.category, price: e.price, addedAt: e.addedAt }),
+  ProductPriceChanged: (e) => send(ProductPriceChanged, { sku: e.sku, price: e.price, previousPrice: e.previousPrice, changedAt: e.changedAt }),
+  ProductDiscontinued: (e) => send(ProductDiscontinued, { sku: e.sku, discontinuedAt: e.discontinuedAt }),
+  ProductDetailsChanged: INTERNAL,
+  OrderLinesPriced: (e) => send(OrderLinesPriced, { orderId: e.orderId, lines: e.lines, total: e.total }),
+  OrderLinesPricingRejected: (e) =>
+    send(OrderLinesPricingRejected, { orderId: e.orderId, unknownSkus: e.unknownSkus, discontinuedSkus: e.discontinuedSkus, reason: e.reason }),
+});

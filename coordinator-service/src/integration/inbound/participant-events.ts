@@ -1,125 +1,81 @@
-import type { Knex } from 'knex';
 import {
   OrderCancellationRequested,
   OrderCancelled,
+  OrderConfirmed,
   OrderLinesPriced,
   OrderLinesPricingRejected,
   OrderPlaced,
   OrderRejected,
   PaymentAuthorized,
   PaymentDeclined,
+  PaymentVoided,
+  ReservationCommitted,
+  StockReleased,
   StockReservationFailed,
+  StockReserved,
   contracts,
-  decodeContract,
-  type MessageData,
 } from '@shop/contracts';
-import { isHandled, markHandled, type ConsumedMessage, type Envelope } from '@shop/platform';
+import { MessageHandlers, type InboundMessage, type Work } from '@shop/platform';
 import type { SagaInput, SagaType } from '../../sagas/saga';
-import type { InputContext, Sagas } from '../../sagas/sagas';
+import type { Sagas } from '../../sagas/sagas';
 
 /** The consumer group, and the inbox's consumer name. */
 export const COORDINATOR_CONSUMER = 'coordinator-service';
 
-type Route = (data: unknown, causationId: string | undefined) => { orderId: string; targets: SagaType[]; input: SagaInput };
-
-const withCause = (causationId: string | undefined) => (causationId ? { causationId } : {});
-const orderIdOf = (data: unknown) => (data as { orderId: string }).orderId;
-const simple =
-  (type: 'StockReserved' | 'StockReleased' | 'ReservationCommitted' | 'PaymentVoided' | 'OrderConfirmed', targets: SagaType[]): Route =>
-  (data, cause) => ({ orderId: orderIdOf(data), targets, input: { type, ...withCause(cause) } });
-
-/** Contract message type -> the sagas it concerns and their input. Types not listed are not the sagas' business. */
-const ROUTES: Record<string, Route> = {
-  [OrderPlaced.type]: (data) => {
-    const d = data as MessageData<typeof OrderPlaced>;
-    return { orderId: d.orderId, targets: ['place-order'], input: { type: 'OrderPlaced', orderId: d.orderId, customerId: d.customerId, lines: d.lines } };
-  },
-  [OrderLinesPriced.type]: (data, cause) => {
-    const d = data as MessageData<typeof OrderLinesPriced>;
-    return { orderId: d.orderId, targets: ['place-order'], input: { type: 'OrderLinesPriced', lines: d.lines, total: d.total, ...withCause(cause) } };
-  },
-  [OrderLinesPricingRejected.type]: (data, cause) => {
-    const d = data as MessageData<typeof OrderLinesPricingRejected>;
-    return {
-      orderId: d.orderId,
-      targets: ['place-order'],
-      input: { type: 'OrderLinesPricingRejected', unknownSkus: d.unknownSkus, discontinuedSkus: d.discontinuedSkus, reason: d.reason, ...withCause(cause) },
-    };
-  },
-  'inventory.stock-reserved': simple('StockReserved', ['place-order']),
-  [StockReservationFailed.type]: (data, cause) => {
-    const d = data as MessageData<typeof StockReservationFailed>;
-    return { orderId: d.orderId, targets: ['place-order'], input: { type: 'StockReservationFailed', shortages: d.shortages, ...withCause(cause) } };
-  },
-  'inventory.stock-released': simple('StockReleased', ['place-order', 'cancel-order']),
-  'inventory.reservation-committed': simple('ReservationCommitted', ['place-order']),
-  [PaymentAuthorized.type]: (data, cause) => {
-    const d = data as MessageData<typeof PaymentAuthorized>;
-    return { orderId: d.orderId, targets: ['place-order'], input: { type: 'PaymentAuthorized', authorizationId: d.authorizationId, amount: d.amount, ...withCause(cause) } };
-  },
-  [PaymentDeclined.type]: (data, cause) => {
-    const d = data as MessageData<typeof PaymentDeclined>;
-    return { orderId: d.orderId, targets: ['place-order'], input: { type: 'PaymentDeclined', reason: d.reason, ...withCause(cause) } };
-  },
-  'order.payment-voided': simple('PaymentVoided', ['place-order', 'cancel-order']),
-  'order.confirmed': simple('OrderConfirmed', ['place-order']),
-  [OrderRejected.type]: (data, cause) => {
-    const d = data as MessageData<typeof OrderRejected>;
-    return { orderId: d.orderId, targets: ['place-order'], input: { type: 'OrderRejected', reason: d.reason, ...withCause(cause) } };
-  },
-  [OrderCancelled.type]: (data, cause) => {
-    const d = data as MessageData<typeof OrderCancelled>;
-    return { orderId: d.orderId, targets: ['place-order', 'cancel-order'], input: { type: 'OrderCancelled', reason: d.reason, ...withCause(cause) } };
-  },
-  [OrderCancellationRequested.type]: (data) => {
-    const d = data as MessageData<typeof OrderCancellationRequested>;
-    return {
-      orderId: d.orderId,
-      targets: [],
-      input: { type: 'CancellationRequested', orderId: d.orderId, customerId: d.customerId, ...(d.reason ? { reason: d.reason } : {}) },
-    };
-  },
-};
-
-export const CONSUMED_TYPES = Object.keys(ROUTES);
+/** The command a reply answers: the envelope's causation id. */
+const causation = (message: InboundMessage) => (message.envelope.causationid ? { causationId: message.envelope.causationid } : {});
 
 /**
  * Participants' facts and replies on `order.events`, `catalog.events` and
- * `inventory.events` -> saga inputs, routed by order id.
- *
- * Exactly-once effect over at-least-once delivery: a message whose envelope
- * id is in the inbox is skipped; otherwise the saga appends with event ids
- * derived from the envelope id, and the inbox row is written after that
- * (the append cannot share the inbox's transaction). A crash in between
- * redelivers the message; the saga then decides nothing new (a duplicate
- * reply changes nothing) and the derived ids absorb a repeated append.
+ * `inventory.events` -> saga inputs, routed by order id: one handler per
+ * contract message. Other facts on those topics (stock levels, product
+ * changes) are not the sagas' business and are acknowledged unread. The
+ * platform's message path commits what the sagas decide with the inbox record.
  */
-export function participantEventsHandler(deps: { db: Knex; sagas: Sagas }): (message: ConsumedMessage) => Promise<void> {
-  const { db, sagas } = deps;
-  return async (message) => {
-    const { envelope, definition, data } = decodeContract(contracts, message);
-    const route = ROUTES[definition.type];
-    if (!route) return;
-    if (await isHandled(db, COORDINATOR_CONSUMER, envelope.id)) return;
-    const { orderId, targets, input } = route(data, envelope.causationid);
-    const context = inputContext(envelope);
-    if (input.type === 'CancellationRequested') {
-      await sagas.requestCancellation(input, context);
-    } else {
-      for (const type of targets) await sagas.apply(type, orderId, input, context);
-      if (input.type === 'ReservationCommitted') await sagas.reconcileCancellation(orderId, context);
-    }
-    await markHandled(db, COORDINATOR_CONSUMER, envelope.id);
-  };
-}
-
-function inputContext(envelope: Envelope): InputContext {
-  return {
-    key: envelope.id,
-    metadata: {
-      correlationId: envelope.correlationid,
-      causationId: envelope.id,
-      ...(envelope.traceparent ? { traceparent: envelope.traceparent } : {}),
-    },
-  };
+export function participantEventHandlers(sagas: Sagas): MessageHandlers {
+  const to = (work: Work, targets: SagaType[], orderId: string, input: SagaInput) =>
+    targets.reduce<Promise<unknown>>((prev, type) => prev.then(() => sagas.apply(work, type, orderId, input)), Promise.resolve());
+  return new MessageHandlers(contracts)
+    .on(OrderPlaced, (m, work) =>
+      sagas.apply(work, 'place-order', m.data.orderId, { type: 'OrderPlaced', orderId: m.data.orderId, customerId: m.data.customerId, lines: m.data.lines }),
+    )
+    .on(OrderLinesPriced, (m, work) =>
+      to(work, ['place-order'], m.data.orderId, { type: 'OrderLinesPriced', lines: m.data.lines, total: m.data.total, ...causation(m) }),
+    )
+    .on(OrderLinesPricingRejected, (m, work) =>
+      to(work, ['place-order'], m.data.orderId, {
+        type: 'OrderLinesPricingRejected',
+        unknownSkus: m.data.unknownSkus,
+        discontinuedSkus: m.data.discontinuedSkus,
+        reason: m.data.reason,
+        ...causation(m),
+      }),
+    )
+    .on(StockReserved, (m, work) => to(work, ['place-order'], m.data.orderId, { type: 'StockReserved', ...causation(m) }))
+    .on(StockReservationFailed, (m, work) =>
+      to(work, ['place-order'], m.data.orderId, { type: 'StockReservationFailed', shortages: m.data.shortages, ...causation(m) }),
+    )
+    .on(StockReleased, (m, work) => to(work, ['place-order', 'cancel-order'], m.data.orderId, { type: 'StockReleased', ...causation(m) }))
+    .on(ReservationCommitted, async (m, work) => {
+      await to(work, ['place-order'], m.data.orderId, { type: 'ReservationCommitted', ...causation(m) });
+      await sagas.reconcileCancellation(work, m.data.orderId);
+    })
+    .on(PaymentAuthorized, (m, work) =>
+      to(work, ['place-order'], m.data.orderId, { type: 'PaymentAuthorized', authorizationId: m.data.authorizationId, amount: m.data.amount, ...causation(m) }),
+    )
+    .on(PaymentDeclined, (m, work) => to(work, ['place-order'], m.data.orderId, { type: 'PaymentDeclined', reason: m.data.reason, ...causation(m) }))
+    .on(PaymentVoided, (m, work) => to(work, ['place-order', 'cancel-order'], m.data.orderId, { type: 'PaymentVoided', ...causation(m) }))
+    .on(OrderConfirmed, (m, work) => to(work, ['place-order'], m.data.orderId, { type: 'OrderConfirmed', ...causation(m) }))
+    .on(OrderRejected, (m, work) => to(work, ['place-order'], m.data.orderId, { type: 'OrderRejected', reason: m.data.reason, ...causation(m) }))
+    .on(OrderCancelled, (m, work) =>
+      to(work, ['place-order', 'cancel-order'], m.data.orderId, { type: 'OrderCancelled', reason: m.data.reason, ...causation(m) }),
+    )
+    .on(OrderCancellationRequested, (m, work) =>
+      sagas.requestCancellation(work, {
+        type: 'CancellationRequested',
+        orderId: m.data.orderId,
+        customerId: m.data.customerId,
+        ...(m.data.reason ? { reason: m.data.reason } : {}),
+      }),
+    );
 }

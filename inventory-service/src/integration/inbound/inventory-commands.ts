@@ -1,60 +1,19 @@
-import {
-  CommitReservation,
-  ReleaseStock,
-  ReserveStock,
-  UnknownMessageError,
-  contracts,
-  decodeContract,
-  type MessageData,
-} from '@shop/contracts';
-import { isHandled, markHandled, type ConsumedMessage } from '@shop/platform';
-import type { Knex } from 'knex';
-import type { CommandContext } from '../../shared/command-context';
+import { CommitReservation, ReleaseStock, ReserveStock, contracts } from '@shop/contracts';
+import { MessageHandlers } from '@shop/platform';
 import type { Reservations } from '../../reservations/reservations';
 
 export const CONSUMER_GROUP = 'inventory-service';
 
 /**
  * The consumer of `inventory.commands`: contract message → local command.
- *
- * Exactly-once effect on an at-least-once bus: a message whose envelope id
- * is in the inbox is skipped; otherwise the command runs (event ids derived
- * from the envelope id, deciders idempotent), and only then is the id
- * recorded, in its own transaction, since the effect is an event-store append
- * that cannot share a transaction with the inbox. A crash between the two
- * redelivers the message, and the rerun decides nothing new.
- *
- * Replies are not published here: the local events are, by the outbox relay.
+ * The platform's message path decodes and validates, skips what the inbox
+ * records, and commits what the command decided (the order's stream and
+ * every SKU's) with the inbox record; the replies are the local events, which
+ * the outbox relay publishes.
  */
-export function inventoryCommandHandler(deps: { db: Knex; reservations: Reservations }): (message: ConsumedMessage) => Promise<void> {
-  const { db, reservations } = deps;
-  return async (message) => {
-    const { envelope, definition, data } = decodeContract(contracts, message);
-    if (await isHandled(db, CONSUMER_GROUP, envelope.id)) return;
-    const context: CommandContext = {
-      messageId: envelope.id,
-      metadata: {
-        correlationId: envelope.correlationid,
-        causationId: envelope.id,
-        ...(envelope.traceparent ? { traceparent: envelope.traceparent } : {}),
-      },
-    };
-    switch (definition.type) {
-      case ReserveStock.type: {
-        const d = data as MessageData<typeof ReserveStock>;
-        await reservations.reserve({ orderId: d.orderId, lines: d.lines }, context);
-        break;
-      }
-      case ReleaseStock.type:
-        await reservations.release({ orderId: (data as MessageData<typeof ReleaseStock>).orderId }, context);
-        break;
-      case CommitReservation.type:
-        await reservations.commit({ orderId: (data as MessageData<typeof CommitReservation>).orderId }, context);
-        break;
-      default:
-        throw new UnknownMessageError(`${CONSUMER_GROUP} does not handle ${definition.type} on ${message.topic}`);
-    }
-    await markHandled(db, CONSUMER_GROUP, envelope.id);
-  };
+export function inventoryCommandHandlers(reservations: Reservations): MessageHandlers {
+  return new MessageHandlers(contracts)
+    .on(ReserveStock, (message, work) => reservations.reserve(work, { orderId: message.data.orderId, lines: message.data.lines }))
+    .on(ReleaseStock, (message, work) => reservations.release(work, { orderId: message.data.orderId }))
+    .on(CommitReservation, (message, work) => reservations.commit(work, { orderId: message.data.orderId }));
 }
-

@@ -1,5 +1,7 @@
 import kafkajs, { type Consumer as KafkaJsConsumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
+import { GroupCommit, type ItemOutcome } from '../../persistence/group-commit';
 import {
+  deliverPageWithRetries,
   deliverWithRetries,
   retryPolicy,
   type DeliveryOutcome,
@@ -55,6 +57,8 @@ export class KafkaConsumer implements Consumer {
   private handled = 0;
   private deadLettered = 0;
   private lastError: string | undefined;
+  /** Page mode: the batches kafkajs hands over from one fetch (one per partition) merged into one page. */
+  private readonly pages: GroupCommit<PageChunk, DeliveryOutcome>;
   /** Crashes of the kafkajs consumer so far. */
   crashes = 0;
   /** Restarts by this adapter, after crashes kafkajs would not restart from. */
@@ -65,8 +69,13 @@ export class KafkaConsumer implements Consumer {
     readonly options: ConsumerOptions,
     private readonly onStopped: () => void,
   ) {
+    if (!options.handler === !options.pageHandler) throw new Error('a consumer needs exactly one of handler and pageHandler');
     this.retry = retryPolicy(options.retry);
     this.deadLetterTopic = options.deadLetterTopic ?? `${options.groupId}.dead-letter`;
+    this.pages = new GroupCommit((chunks) => this.deliverPage(chunks), {
+      weight: (c) => c.messages.length,
+      maxBatchWeight: options.maxPageSize ?? 500,
+    });
     const s = bus.settings;
     this.consumer = bus.kafka.consumer({
       groupId: options.groupId,
@@ -134,7 +143,8 @@ export class KafkaConsumer implements Consumer {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.bus.settings.partitionsConsumedConcurrently,
+      // Page mode: every partition's batch of a fetch at once, so they merge into one page.
+      partitionsConsumedConcurrently: this.options.pageHandler ? Math.max(64, this.bus.settings.partitionsConsumedConcurrently) : this.bus.settings.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.eachBatch(payload),
     });
     // stop() may have disconnected while this was connecting or joining.
@@ -162,6 +172,23 @@ export class KafkaConsumer implements Consumer {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary, heartbeat } = payload;
+    if (this.options.pageHandler) {
+      // A partition's batch goes in chunks of at most a page; chunks of every partition fetched together merge into one page.
+      const size = this.options.maxPageSize ?? 500;
+      for (let from = 0; from < batch.messages.length; from += size) {
+        if (!isRunning() || isStale() || this.paused) return;
+        try {
+          const outcome = await this.pages.submit({ payload, messages: batch.messages.slice(from, from + size) });
+          if (outcome === 'abandoned') return;
+        } catch (err) {
+          if (err instanceof KafkaJSError) throw err;
+          const wrapped = new Error(`${batch.topic}/${batch.partition}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+          wrapped.name = 'BusConsumerError';
+          throw wrapped;
+        }
+      }
+      return;
+    }
     try {
       for (const raw of batch.messages) {
         // Paused: leave the rest unresolved; kafkajs fetches it again on resume.
@@ -193,12 +220,63 @@ export class KafkaConsumer implements Consumer {
     }
   }
 
+  /**
+   * The batches of one fetch as one page: delivered with the port's retries,
+   * then every partition's offset resolved and committed in one request.
+   * Never throws (a thrown error would make the group-commit queue deliver the
+   * batches again one by one): each batch's outcome or error goes back to its
+   * own `eachBatch`, which rethrows it to kafkajs.
+   */
+  private async deliverPage(chunks: PageChunk[]): Promise<ItemOutcome<DeliveryOutcome>[]> {
+    const live = chunks.filter((c) => c.payload.isRunning() && !c.payload.isStale());
+    if (live.length === 0) return chunks.map(() => ({ ok: true, value: 'abandoned' as const }));
+    const owned = () => live.every((c) => c.payload.isRunning() && !c.payload.isStale());
+    const heartbeats = new HeartbeatTimer(() => live[0]!.payload.heartbeat(), this.bus.settings.heartbeatIntervalMs);
+    try {
+      const page = live.flatMap((c) => c.messages.map((raw) => consumedMessage(c.payload.batch.topic, c.payload.batch.partition, raw)));
+      const result = await deliverPageWithRetries({
+        page,
+        pageHandler: this.options.pageHandler!,
+        policy: this.retry,
+        groupId: this.options.groupId,
+        deadLetterTopic: this.deadLetterTopic,
+        publish: (messages) => this.bus.publish(messages),
+        backoff: async (ms) => {
+          await sleepWhile(ms, owned);
+          if (!owned()) return false;
+          if (heartbeats.failure) throw heartbeats.failure;
+          return true;
+        },
+        onError: (description) => (this.lastError = description),
+      });
+      if (result.outcome === 'abandoned') return chunks.map(() => ({ ok: true, value: 'abandoned' as const }));
+      this.handled += result.handled;
+      this.deadLettered += result.deadLettered;
+      const byTopic = new Map<string, { partition: number; offset: string }[]>();
+      for (const c of live) {
+        const last = c.messages[c.messages.length - 1]!;
+        c.payload.resolveOffset(last.offset);
+        const list = byTopic.get(c.payload.batch.topic) ?? [];
+        list.push({ partition: c.payload.batch.partition, offset: String(Number(last.offset) + 1) });
+        byTopic.set(c.payload.batch.topic, list);
+      }
+      await live[0]!.payload.commitOffsetsIfNecessary({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      this.reruns = 0;
+      if (heartbeats.failure) throw heartbeats.failure;
+      return chunks.map((c) => ({ ok: true, value: live.includes(c) ? ('handled' as const) : ('abandoned' as const) }));
+    } catch (error) {
+      return chunks.map(() => ({ ok: false, error }));
+    } finally {
+      heartbeats.stop();
+    }
+  }
+
   /** Handles one message with the port's retries; dead-letters it when they run out. */
   private async deliver(message: ConsumedMessage, payload: EachBatchPayload, heartbeats: HeartbeatTimer): Promise<DeliveryOutcome> {
     const owned = () => payload.isRunning() && !payload.isStale();
     const outcome = await deliverWithRetries({
       message,
-      handler: this.options.handler,
+      handler: this.options.handler!,
       policy: this.retry,
       groupId: this.options.groupId,
       deadLetterTopic: this.deadLetterTopic,
@@ -276,6 +354,12 @@ export class KafkaConsumer implements Consumer {
     const s = this.state;
     return s === 'running' || s === 'paused';
   }
+}
+
+/** Part of one partition's batch, at most a page: what the page queue merges across partitions. */
+interface PageChunk {
+  payload: EachBatchPayload;
+  messages: KafkaMessage[];
 }
 
 /** Heartbeats on a timer while a handler runs; remembers the first failure (a rebalance, an expulsion). */

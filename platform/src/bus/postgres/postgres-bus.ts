@@ -21,6 +21,8 @@ export interface PostgresBusOptions {
   fetchSize?: number;
   /** Fallback re-read when no publish notification arrived. */
   safetyPollMs?: number;
+  /** A page consumer commits its offsets at most this often while busy (and at once when idle). */
+  commitIntervalMs?: number;
 }
 
 export interface PostgresBusSettings {
@@ -28,6 +30,7 @@ export interface PostgresBusSettings {
   sessionTimeoutMs: number;
   fetchSize: number;
   safetyPollMs: number;
+  commitIntervalMs: number;
 }
 
 type RoutedMessage = OutgoingMessage & { partition: number };
@@ -59,6 +62,7 @@ export class PostgresBus implements Bus {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       fetchSize: options.fetchSize ?? 200,
       safetyPollMs: options.safetyPollMs ?? 5_000,
+      commitIntervalMs: options.commitIntervalMs ?? 100,
     };
   }
 

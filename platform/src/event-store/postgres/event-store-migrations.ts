@@ -209,10 +209,112 @@ end
 $$;
 `;
 
+/**
+ * One unit of work, all or nothing, in one statement: events appended to any
+ * number of streams, each stream's expectation checked (a stream that was
+ * only read comes with zero events and the revision it was read at, so a
+ * decision taken on a state someone has since changed is refused too), and,
+ * for a consumer, the ids of the messages whose effects these are recorded
+ * in its inbox, in the same transaction. Events are inserted in the order
+ * given (e_app: the 1-based index of each event's stream), so the global log
+ * keeps the order in which they were decided, across streams.
+ *
+ * Returns one row per stream: ok, its revision after the commit and the
+ * position of its last event (null when it had none). Nothing is written
+ * when it fails: rows with ok = false name the streams whose expectation
+ * failed ('wrong_expected_revision', with their actual revision), the
+ * messages already in the inbox ('already_handled', message id in
+ * stream_id), or 'duplicate_event_id'. A unit whose every event id is
+ * already stored, each in the stream it names, is a retry of a committed
+ * unit: it succeeds without writing anything.
+ */
+const createCommit = `
+create function es_commit(
+  i_consumer text, i_ids text[],
+  a_stream text[], a_expected text[],
+  e_app int[], e_id uuid[], e_type text[], e_sv int[], e_data jsonb, e_meta jsonb
+) returns table (ok boolean, failure text, stream_id text, revision bigint, last_position bigint)
+language plpgsql set plan_cache_mode = force_generic_plan as $$
+declare
+  head bigint;
+  cur bigint[];
+  found_ids int;
+begin
+  -- Under the global lock until commit: revisions, the inbox and the head
+  -- read now cannot change before the inserts (see es_append).
+  perform pg_advisory_xact_lock(${GLOBAL_APPEND_LOCK});
+
+  if i_consumer is not null and cardinality(i_ids) > 0 then
+    if exists (select 1 from inbox_messages m where m.consumer = i_consumer and m.message_id = any(i_ids)) then
+      return query select false, 'already_handled'::text, m.message_id, null::bigint, null::bigint
+        from inbox_messages m where m.consumer = i_consumer and m.message_id = any(i_ids);
+      return;
+    end if;
+  end if;
+
+  select array_agg(coalesce(r.rev, -1) order by t.i) into cur
+    from unnest(a_stream) with ordinality as t(s, i)
+    cross join lateral (select max(e.stream_revision) as rev from es_events e where e.stream_id = t.s) r;
+
+  found_ids := 0;
+  if cardinality(e_id) > 0 then
+    select count(*) into found_ids from es_events e where e.event_id = any(e_id);
+    -- Every event already stored, each in its own stream: a retry of this very unit, which committed.
+    if found_ids = cardinality(e_id) and not exists (
+      select 1 from unnest(e_id, e_app) as x(id, app) join es_events e on e.event_id = x.id where e.stream_id <> a_stream[x.app]
+    ) then
+      if i_consumer is not null and cardinality(i_ids) > 0 then
+        insert into inbox_messages (consumer, message_id) select i_consumer, unnest(i_ids) on conflict do nothing;
+      end if;
+      return query select true, null::text, t.s, cur[t.i],
+          (select max(e.global_position) from es_events e where e.stream_id = t.s and e.event_id = any(e_id))
+        from unnest(a_stream) with ordinality as t(s, i);
+      return;
+    end if;
+  end if;
+
+  -- Expectations before duplicate ids: a decision taken on a stale state
+  -- repeats events that are stored already, and is a conflict to decide
+  -- again, not a reuse of ids.
+  if exists (select 1 from generate_subscripts(a_stream, 1) i where not es_expectation_met(a_expected[i], cur[i])) then
+    return query select false, 'wrong_expected_revision'::text, a_stream[i], cur[i], null::bigint
+      from generate_subscripts(a_stream, 1) i where not es_expectation_met(a_expected[i], cur[i]);
+    return;
+  end if;
+  if found_ids > 0 then
+    return query select false, 'duplicate_event_id'::text, null::text, null::bigint, null::bigint;
+    return;
+  end if;
+
+  if cardinality(e_id) > 0 then
+    select coalesce(max(global_position), 0) into head from es_events;
+    insert into es_events (global_position, event_id, stream_id, stream_revision, type, schema_version, data, metadata)
+      select head + k, e_id[k], a_stream[e_app[k]], cur[e_app[k]] + row_number() over (partition by e_app[k] order by k),
+             e_type[k], e_sv[k], e_data->(k - 1), e_meta->(k - 1)
+      from generate_subscripts(e_id, 1) k;
+    perform pg_notify('es_appended', (head + cardinality(e_id))::text);
+  end if;
+  if i_consumer is not null and cardinality(i_ids) > 0 then
+    insert into inbox_messages (consumer, message_id) select i_consumer, unnest(i_ids);
+  end if;
+
+  return query
+    select true, null::text, t.s, cur[t.i] + coalesce(n.cnt, 0), head + n.last_k
+    from unnest(a_stream) with ordinality as t(s, i)
+    left join (select x.app, count(*) as cnt, max(x.k) as last_k from unnest(e_app) with ordinality as x(app, k) group by x.app) n
+      on n.app = t.i;
+end
+$$;
+`;
+
 export const eventStoreMigrations: Record<string, Knex.Migration> = {
   '0001_event_store': {
     up: (knex) => knex.raw(createSchema),
     down: (knex) =>
       knex.raw('drop function es_append(text[], text[], int[], int[], uuid[], text[], int[], jsonb, jsonb); drop function es_append_retries(text[], text[], int[], uuid[], text[], int[], jsonb, jsonb); drop function es_expectation_met(text, bigint); drop table es_events;'),
+  },
+  '0002_es_commit': {
+    up: (knex) => knex.raw(createCommit),
+    down: (knex) => knex.raw('drop function es_commit(text, text[], text[], text[], int[], uuid[], text[], int[], jsonb, jsonb)'),
   },
 };

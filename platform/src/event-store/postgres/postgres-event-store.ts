@@ -1,10 +1,14 @@
 import pg from 'pg';
 import type { DatabaseConnection } from '../../embedded-postgres/provision';
-import { normaliseAppend } from '../append-validation';
+import { normaliseAppend, normaliseUnit } from '../append-validation';
 import { GroupCommit, type ItemOutcome } from '../../persistence/group-commit';
 import {
+  AlreadyHandledError,
+  CommitConflictError,
   DuplicateEventIdError,
   WrongExpectedRevisionError,
+  type CommitResult,
+  type UnitToCommit,
   type AppendOptions,
   type AppendResult,
   type EventStore,
@@ -19,6 +23,7 @@ import {
 } from '../event-store';
 import { PgNotifier } from '../../persistence/pg-notifier';
 import { LogSubscription } from './log-subscription';
+import type { Inbox } from '../../inbox/inbox';
 
 export interface PostgresEventStoreOptions {
   connection: DatabaseConnection | pg.PoolConfig;
@@ -50,6 +55,14 @@ interface BatchRow {
   last_position: string | null;
 }
 
+interface CommitRow {
+  ok: boolean;
+  failure: string | null;
+  stream_id: string | null;
+  revision: string | null;
+  last_position: string | null;
+}
+
 /** A row of EVENT_COLUMNS, read in array mode (no per-row object keyed by column name). */
 type EventRow = [
   globalPosition: string,
@@ -75,7 +88,7 @@ const EVENT_COLUMNS = `${EVENT_COLUMNS_WITHOUT_METADATA}, metadata`;
  */
 const FILTERED_SCAN_WINDOW = 100_000;
 
-export class PostgresEventStore implements EventStore {
+export class PostgresEventStore implements EventStore, Inbox {
   private readonly pool: pg.Pool;
   private readonly appends: GroupCommit<AppendRequest, AppendResult>;
   private readonly notifier: PgNotifier;
@@ -157,6 +170,49 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  /** One statement (`es_commit`): the unit's checks, events and inbox rows, all or nothing. */
+  async commit(unit: UnitToCommit): Promise<CommitResult> {
+    const u = normaliseUnit(unit);
+    if (this.closed) throw new Error('event store is closed');
+    let rows: CommitRow[];
+    try {
+      const res = await this.pool.query<CommitRow>({
+        name: 'es_commit',
+        text: 'select * from es_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+        values: [
+          u.inbox?.consumer ?? null,
+          u.inbox?.messageIds ?? [],
+          u.streams.map((s) => s.streamId),
+          u.streams.map((s) => String(s.expected)),
+          u.events.map((e) => e.stream + 1),
+          u.events.map((e) => e.id),
+          u.events.map((e) => e.type),
+          u.events.map((e) => e.schemaVersion),
+          JSON.stringify(u.events.map((e) => e.data)),
+          JSON.stringify(u.events.map((e) => e.metadata)),
+        ],
+      });
+      rows = res.rows;
+    } catch (err) {
+      throw mapDatabaseError(err, u.streams[0]?.streamId ?? '');
+    }
+    const failed = rows.filter((r) => !r.ok);
+    if (failed.length > 0) {
+      const reason = failed[0]!.failure;
+      if (reason === 'already_handled') throw new AlreadyHandledError(u.inbox!.consumer, failed.map((r) => r.stream_id!));
+      if (reason === 'duplicate_event_id') throw new DuplicateEventIdError(u.streams[0]?.streamId ?? '');
+      const expected = new Map(u.streams.map((s) => [s.streamId, s.expected]));
+      throw new CommitConflictError(failed.map((r) => ({ streamId: r.stream_id!, expected: expected.get(r.stream_id!)!, actual: Number(r.revision) })));
+    }
+    const revisions: Record<string, number> = {};
+    let position: number | undefined;
+    for (const r of rows) {
+      revisions[r.stream_id!] = Number(r.revision);
+      if (r.last_position !== null) position = Math.max(position ?? 0, Number(r.last_position));
+    }
+    return { revisions, position };
+  }
+
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const backwards = options.direction === 'backwards';
     const from = options.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
@@ -168,29 +224,75 @@ export class PostgresEventStore implements EventStore {
       values: [streamId, from, limit],
       rowMode: 'array',
     });
-    return res.rows.map(toRecorded);
+    return res.rows.map((row) => toRecorded(row));
+  }
+
+  /** The inbox (`inbox_messages`, in this store's database): which of the messages the consumer has handled. */
+  async handled(consumer: string, messageIds: readonly string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const res = await this.pool.query<[string]>({
+      name: 'inbox_handled',
+      text: 'select message_id from inbox_messages where consumer = $1 and message_id = any($2::text[])',
+      values: [consumer, messageIds],
+      rowMode: 'array',
+    });
+    return new Set(res.rows.map((r) => r[0]));
+  }
+
+  async readStreams(streams: { streamId: string; fromRevision?: number }[]): Promise<Map<string, RecordedEvent[]>> {
+    const out = new Map<string, RecordedEvent[]>(streams.map((s) => [s.streamId, []]));
+    if (streams.length === 0) return out;
+    const res = await this.pool.query<EventRow>({
+      name: 'es_read_streams',
+      // A lateral index scan per stream: a join over arrays gets a generic plan that scans the table.
+      text: `select e.* from unnest($1::text[], $2::bigint[]) as s(sid, from_revision)
+             cross join lateral (
+               select ${EVENT_COLUMNS} from es_events
+               where stream_id = s.sid and stream_revision >= s.from_revision
+               order by stream_revision
+             ) e`,
+      values: [streams.map((s) => s.streamId), streams.map((s) => s.fromRevision ?? 0)],
+      rowMode: 'array',
+    });
+    for (const row of res.rows) out.get(row[2])?.push(toRecorded(row));
+    return out;
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<LogPage> {
     const from = options.fromPosition ?? 0;
     const limit = options.maxCount ?? 1_000;
-    const columns = options.withMetadata === false ? EVENT_COLUMNS_WITHOUT_METADATA : EVENT_COLUMNS;
-    // The head is read first: every event up to it is committed and, since
-    // commit order is position order, visible to the page query that follows.
-    const head = await this.headPosition();
-    // $1 to $3 are the window and the limit of a filtered page; the filter's own parameters follow.
+    // $1 to $3 are the window and the limit of a page; the filters' own parameters follow.
     const filterParams: unknown[] = [undefined, undefined, undefined];
     const filters = filterSql(options.filter, filterParams);
-    if (filters.length === 0) {
-      const res = await this.pool.query<EventRow>({
-        text: `select ${columns} from es_events where global_position > $1 order by global_position limit $2`,
-        values: [from, limit],
+    const meta = options.withMetadata;
+    let columns = meta === false ? EVENT_COLUMNS_WITHOUT_METADATA : EVENT_COLUMNS;
+    if (typeof meta === 'object') {
+      const only = filterSql(meta, filterParams);
+      columns = only.length === 0 ? EVENT_COLUMNS : `${EVENT_COLUMNS_WITHOUT_METADATA}, case when ${only.join(' and ')} then metadata end`;
+    }
+    // One statement reads the head and the page, from one snapshot: since
+    // commit order is position order, that snapshot holds every event up to
+    // its head, so a short page has seen everything up to the head (and
+    // `scannedTo` may go there) without a second round trip.
+    const page = async (after: number, upTo: number | null, max: number) => {
+      const res = await this.pool.query<[string, ...EventRow]>({
+        text: `select h.head, e.* from (select coalesce(max(global_position), 0) as head from es_events) h
+               left join lateral (
+                 select ${columns} from es_events
+                 where global_position > $1 and ($2::bigint is null or global_position <= $2) ${filters.map((f) => `and ${f}`).join(' ')}
+                 order by global_position limit $3
+               ) e on true`,
+        values: [after, upTo, max, ...filterParams.slice(3)],
         rowMode: 'array',
       });
-      const events = res.rows.map(toRecorded);
+      const head = Number(res.rows[0]?.[0] ?? 0);
+      const events = res.rows[0]?.[1] === null ? [] : res.rows.map((row) => toRecorded(row, 1));
+      return { head, events };
+    };
+    if (filters.length === 0) {
+      const { head, events } = await page(from, null, limit);
       const last = events.length > 0 ? events[events.length - 1]!.position : from;
-      // A short page saw everything committed when it ran, which is at least up
-      // to `head`; a full page only up to its last event.
+      // A short page saw everything up to its snapshot's head; a full page only up to its last event.
       return { events, scannedTo: events.length >= limit ? last : Math.max(head, last, from) };
     }
     // A filtered page scans bounded windows of positions up to the head, so
@@ -201,17 +303,17 @@ export class PostgresEventStore implements EventStore {
     const window = this.options.filteredScanWindow ?? Math.max(FILTERED_SCAN_WINDOW, limit * 10);
     const events: RecordedEvent[] = [];
     let scanned = from;
-    while (events.length < limit && scanned < head) {
-      const upTo = Math.min(head, scanned + window);
-      const res = await this.pool.query<EventRow>({
-        text: `select ${columns} from es_events
-               where global_position > $1 and global_position <= $2 and ${filters.join(' and ')}
-               order by global_position limit $3`,
-        values: [scanned, upTo, limit - events.length, ...filterParams.slice(3)],
-        rowMode: 'array',
-      });
-      for (const row of res.rows) events.push(toRecorded(row));
-      scanned = events.length >= limit ? events[events.length - 1]!.position : upTo;
+    for (;;) {
+      const upTo = scanned + window;
+      const result = await page(scanned, upTo, limit - events.length);
+      for (const e of result.events) events.push(e);
+      if (events.length >= limit) {
+        scanned = events[events.length - 1]!.position;
+        break;
+      }
+      // Each window's statement has its own snapshot: it scanned up to its own head.
+      scanned = Math.max(scanned, Math.min(result.head, upTo));
+      if (scanned >= result.head) break;
     }
     return { events, scannedTo: Math.max(scanned, from) };
   }
@@ -255,17 +357,18 @@ function filterSql(filter: LogFilter | undefined, params: unknown[]): string[] {
   return clauses;
 }
 
-function toRecorded(row: EventRow): RecordedEvent {
+/** An event from a row of EVENT_COLUMNS, which start at `at` (1 when the head comes first). */
+function toRecorded(row: readonly unknown[], at = 0): RecordedEvent {
   return {
-    id: row[1],
-    streamId: row[2],
-    revision: Number(row[3]),
-    position: Number(row[0]),
-    type: row[4],
-    schemaVersion: row[5],
-    data: row[6],
-    metadata: row[8] ?? {},
-    recordedAt: new Date(row[7]),
+    id: row[at + 1] as string,
+    streamId: row[at + 2] as string,
+    revision: Number(row[at + 3]),
+    position: Number(row[at]),
+    type: row[at + 4] as string,
+    schemaVersion: row[at + 5] as number,
+    data: row[at + 6],
+    metadata: (row[at + 8] as Record<string, unknown> | undefined | null) ?? {},
+    recordedAt: new Date(row[at + 7] as number),
   };
 }
 

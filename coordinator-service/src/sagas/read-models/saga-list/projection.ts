@@ -1,14 +1,49 @@
-import type { Projection } from '@shop/platform';
-import type { SagaEvent } from '../../saga';
+import { insertRows, rowsByKey, type Column, type Projection } from '@shop/platform';
+import { toSagaEvent } from '../../sagas';
+
+interface SagaRow {
+  saga_id: string;
+  saga_type: string;
+  order_id: string;
+  status: string;
+  step: string | null;
+  reason: string | null;
+  deadline_due_at: string | null;
+  started_at: string;
+  updated_at: string;
+  ended_at: string | null;
+  started_position: number;
+  last_position: number;
+}
+
+const COLUMNS: readonly (Column & { name: keyof SagaRow })[] = [
+  { name: 'saga_id', type: 'text' },
+  { name: 'saga_type', type: 'text' },
+  { name: 'order_id', type: 'uuid' },
+  { name: 'status', type: 'text' },
+  { name: 'step', type: 'text' },
+  { name: 'reason', type: 'text' },
+  { name: 'deadline_due_at', type: 'timestamptz' },
+  { name: 'started_at', type: 'timestamptz' },
+  { name: 'updated_at', type: 'timestamptz' },
+  { name: 'ended_at', type: 'timestamptz' },
+  { name: 'started_position', type: 'bigint' },
+  { name: 'last_position', type: 'bigint' },
+];
+
+const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v));
 
 /**
  * Read model `sagas`: one row per saga instance (type, order, status, step,
- * pending deadline, times) for the list and stuck queries. Idempotent: an
- * event at or before the row's `last_position` is skipped.
+ * pending deadline, times) for the list and stuck queries. A page is folded
+ * in memory onto the rows it touches (read in one statement) and written back
+ * in one upsert. Idempotent: an event at or before a row's `last_position`
+ * is skipped.
  */
 export const sagaListProjection: Projection = {
   name: 'saga_list',
   filter: { categories: ['saga'] },
+  readsMetadata: false,
   tables: {
     sagas: (t) => `
       create table ${t} (
@@ -29,45 +64,79 @@ export const sagaListProjection: Projection = {
       create index on ${t} (saga_type, started_position desc);
       create index on ${t} (started_position desc)`,
   },
-  async apply(event, { trx, table }) {
-    const sagas = table('sagas');
-    const id = event.streamId.replace(/^saga-/, '');
-    const e = { type: event.type, ...(event.data as object) } as SagaEvent;
-    const row = (await trx(sagas).where({ saga_id: id }).forUpdate().first('last_position')) as { last_position: string } | undefined;
-    if (row && Number(row.last_position) >= event.position) return;
-    const at = event.recordedAt;
-    if (e.type === 'SagaStarted') {
-      if (row) return;
-      await trx(sagas).insert({
-        saga_id: id,
-        saga_type: e.sagaType,
-        order_id: e.orderId,
-        status: 'running',
-        started_at: e.startedAt,
-        updated_at: at,
-        started_position: event.position,
-        last_position: event.position,
-      });
-      return;
+  apply: (event, ctx) => sagaListProjection.applyBatch!([event], ctx),
+  async applyBatch(events, ctx) {
+    const ids = [...new Set(events.map((e) => e.streamId.replace(/^saga-/, '')))];
+    const stored = await rowsByKey<Record<string, unknown>>(ctx, 'sagas', [COLUMNS[0]!], ids.map((id) => [id]), COLUMNS.map((c) => c.name));
+    const rows = new Map<string, SagaRow>(
+      stored.map((r) => [
+        String(r.saga_id),
+        {
+          ...(r as unknown as SagaRow),
+          deadline_due_at: iso(r.deadline_due_at),
+          started_at: iso(r.started_at)!,
+          updated_at: iso(r.updated_at)!,
+          ended_at: iso(r.ended_at),
+          started_position: Number(r.started_position),
+          last_position: Number(r.last_position),
+        },
+      ]),
+    );
+    const changed = new Set<string>();
+    for (const event of events) {
+      const id = event.streamId.replace(/^saga-/, '');
+      const row = rows.get(id);
+      if (row && row.last_position >= event.position) continue;
+      const e = toSagaEvent(event);
+      const at = event.recordedAt.toISOString();
+      if (e.type === 'SagaStarted') {
+        if (row) continue;
+        rows.set(id, {
+          saga_id: id,
+          saga_type: e.sagaType,
+          order_id: e.orderId,
+          status: 'running',
+          step: null,
+          reason: null,
+          deadline_due_at: null,
+          started_at: e.startedAt,
+          updated_at: at,
+          ended_at: null,
+          started_position: event.position,
+          last_position: event.position,
+        });
+        changed.add(id);
+        continue;
+      }
+      if (!row) continue;
+      const next: SagaRow = { ...row, updated_at: at, last_position: event.position };
+      switch (e.type) {
+        case 'StepEntered':
+          Object.assign(next, { step: e.step, status: e.phase === 'forward' ? 'running' : 'compensating', deadline_due_at: null });
+          break;
+        case 'DeadlineScheduled':
+          next.deadline_due_at = e.dueAt;
+          break;
+        case 'SagaFailed':
+          Object.assign(next, { status: 'failed', reason: e.reason, deadline_due_at: null });
+          break;
+        case 'SagaEnded':
+          Object.assign(next, { status: e.status, reason: e.reason ?? null, deadline_due_at: null, ended_at: e.endedAt });
+          break;
+        default:
+          break;
+      }
+      rows.set(id, next);
+      changed.add(id);
     }
-    if (!row) return;
-    const changes: Record<string, unknown> = { updated_at: at, last_position: event.position };
-    switch (e.type) {
-      case 'StepEntered':
-        Object.assign(changes, { step: e.step, status: e.phase === 'forward' ? 'running' : 'compensating', deadline_due_at: null });
-        break;
-      case 'DeadlineScheduled':
-        changes.deadline_due_at = e.dueAt;
-        break;
-      case 'SagaFailed':
-        Object.assign(changes, { status: 'failed', reason: e.reason, deadline_due_at: null });
-        break;
-      case 'SagaEnded':
-        Object.assign(changes, { status: e.status, reason: e.reason ?? null, deadline_due_at: null, ended_at: e.endedAt });
-        break;
-      default:
-        break;
-    }
-    await trx(sagas).where({ saga_id: id }).update(changes);
+    await insertRows(
+      ctx,
+      'sagas',
+      COLUMNS,
+      [...changed].map((id) => COLUMNS.map((c) => rows.get(id)![c.name])),
+      `on conflict (saga_id) do update set ${COLUMNS.slice(1)
+        .map((c) => `${c.name} = excluded.${c.name}`)
+        .join(', ')}`,
+    );
   },
 };

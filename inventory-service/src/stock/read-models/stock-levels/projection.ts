@@ -1,4 +1,4 @@
-import type { Projection, RecordedEvent } from '@shop/platform';
+import { domainEvent, insertRows, type Column, type Projection } from '@shop/platform';
 import type { StockEvent } from '../../stock';
 
 /**
@@ -7,6 +7,17 @@ import type { StockEvent } from '../../stock';
  * revision guards the upsert, so applying an event twice (or an older one
  * after a newer one) changes nothing.
  */
+const COLUMNS: readonly Column[] = [
+  { name: 'sku', type: 'text' },
+  { name: 'on_hand', type: 'int' },
+  { name: 'reserved', type: 'int' },
+  { name: 'available', type: 'int' },
+  { name: 'sold', type: 'int' },
+  { name: 'received', type: 'int' },
+  { name: 'revision', type: 'int' },
+  { name: 'updated_at', type: 'timestamptz' },
+];
+
 export const stockLevelsProjection: Projection = {
   name: 'stock_levels',
   tables: {
@@ -23,18 +34,25 @@ export const stockLevelsProjection: Projection = {
       )`,
   },
   filter: { categories: ['stock'] },
-  async apply(event: RecordedEvent, { trx, table }) {
-    const e = { type: event.type, ...(event.data as object) } as StockEvent;
-    if (!e.levels) return;
-    const t = table('stock_levels');
-    await trx.raw(
-      `insert into ${t} (sku, on_hand, reserved, available, sold, received, revision, updated_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?)
-       on conflict (sku) do update set
+  readsMetadata: false,
+  apply: (event, ctx) => stockLevelsProjection.applyBatch!([event], ctx),
+  /** The page's last levels per SKU, in one upsert (guarded by revision). */
+  async applyBatch(events, ctx) {
+    const latest = new Map<string, unknown[]>();
+    for (const event of events) {
+      const e = domainEvent<StockEvent>(event);
+      if (!e.levels) continue;
+      latest.set(e.sku, [e.sku, e.levels.onHand, e.levels.reserved, e.levels.available, e.levels.sold, e.levels.received, event.revision, event.recordedAt.toISOString()]);
+    }
+    await insertRows(
+      ctx,
+      'stock_levels',
+      COLUMNS,
+      [...latest.values()],
+      `on conflict (sku) do update set
          on_hand = excluded.on_hand, reserved = excluded.reserved, available = excluded.available,
          sold = excluded.sold, received = excluded.received, revision = excluded.revision, updated_at = excluded.updated_at
-       where ${t}.revision < excluded.revision`,
-      [e.sku, e.levels.onHand, e.levels.reserved, e.levels.available, e.levels.sold, e.levels.received, event.revision, event.recordedAt],
+       where t.revision < excluded.revision`,
     );
   },
 };

@@ -1,4 +1,4 @@
-import type { Projection, RecordedEvent } from '@shop/platform';
+import { domainEvent, insertRows, rowsByKey, type Column, type Projection, type RecordedEvent } from '@shop/platform';
 import type { OrderEvent } from '../../order';
 import { applyToSummary, type OrderSummary } from './order-view';
 
@@ -8,6 +8,28 @@ import { applyToSummary, type OrderSummary } from './order-view';
  * before the row's `last_position` is skipped, and history rows are keyed by
  * the event's position, so applying an event twice changes nothing.
  */
+const ORDER_COLUMNS: readonly Column[] = [
+  { name: 'order_id', type: 'uuid' },
+  { name: 'customer_id', type: 'text' },
+  { name: 'status', type: 'text' },
+  { name: 'lines', type: 'jsonb' },
+  { name: 'priced_lines', type: 'jsonb' },
+  { name: 'total', type: 'jsonb' },
+  { name: 'payment_status', type: 'text' },
+  { name: 'placed_at', type: 'timestamptz' },
+  { name: 'updated_at', type: 'timestamptz' },
+  { name: 'placed_position', type: 'bigint' },
+  { name: 'last_position', type: 'bigint' },
+];
+
+const HISTORY_COLUMNS: readonly Column[] = [
+  { name: 'order_id', type: 'uuid' },
+  { name: 'position', type: 'bigint' },
+  { name: 'status', type: 'text' },
+  { name: 'reason', type: 'text' },
+  { name: 'at', type: 'timestamptz' },
+];
+
 export const ordersProjection: Projection = {
   name: 'orders',
   filter: { categories: ['order'] },
@@ -41,32 +63,54 @@ export const ordersProjection: Projection = {
         primary key (order_id, position)
       )`,
   },
-  async apply(event, { trx, table }) {
-    const e = toOrderEvent(event);
-    const orders = table('orders');
-    const row = (await trx(orders).where({ order_id: e.orderId }).forUpdate().first()) as OrderRow | undefined;
-    if (row && Number(row.last_position) >= event.position) return;
-    const { summary, change } = applyToSummary(row ? summaryOf(row) : undefined, e);
-    if (!summary) return;
-    const values = {
-      customer_id: summary.customerId,
-      status: summary.status,
-      lines: JSON.stringify(summary.lines),
-      priced_lines: summary.pricedLines ? JSON.stringify(summary.pricedLines) : null,
-      total: summary.total ? JSON.stringify(summary.total) : null,
-      payment_status: summary.paymentStatus,
-      placed_at: summary.placedAt,
-      updated_at: summary.updatedAt,
-      last_position: event.position,
-    };
-    if (row) await trx(orders).where({ order_id: e.orderId }).update(values);
-    else await trx(orders).insert({ order_id: e.orderId, placed_position: event.position, ...values });
-    if (change) {
-      await trx(table('order_status_history'))
-        .insert({ order_id: e.orderId, position: event.position, status: change.status, reason: change.reason ?? null, at: change.at })
-        .onConflict(['order_id', 'position'])
-        .ignore();
+  apply: (event, ctx) => ordersProjection.applyBatch!([event], ctx),
+  /**
+   * A page folded in memory onto the orders it touches (read in one
+   * statement), then one upsert of the changed orders and one insert of the
+   * status changes.
+   */
+  async applyBatch(events, ctx) {
+    const ids = [...new Set(events.map((e) => domainEvent<OrderEvent>(e).orderId))];
+    const stored = await rowsByKey<OrderRow>(ctx, 'orders', [ORDER_COLUMNS[0]!], ids.map((id) => [id]), ['*']);
+    const rows = new Map(stored.map((r) => [r.order_id, { summary: summaryOf(r), placedPosition: Number(r.placed_position), lastPosition: Number(r.last_position) }]));
+    const changed = new Set<string>();
+    const history: unknown[][] = [];
+    for (const event of events) {
+      const e = domainEvent<OrderEvent>(event);
+      const row = rows.get(e.orderId);
+      if (row && row.lastPosition >= event.position) continue;
+      const { summary, change } = applyToSummary(row?.summary, e);
+      if (!summary) continue;
+      rows.set(e.orderId, { summary, placedPosition: row?.placedPosition ?? event.position, lastPosition: event.position });
+      changed.add(e.orderId);
+      if (change) history.push([e.orderId, event.position, change.status, change.reason ?? null, change.at]);
     }
+    await insertRows(
+      ctx,
+      'orders',
+      ORDER_COLUMNS,
+      [...changed].map((id) => {
+        const { summary: o, placedPosition, lastPosition } = rows.get(id)!;
+        return [
+          o.orderId,
+          o.customerId,
+          o.status,
+          JSON.stringify(o.lines),
+          o.pricedLines ? JSON.stringify(o.pricedLines) : null,
+          o.total ? JSON.stringify(o.total) : null,
+          o.paymentStatus,
+          o.placedAt,
+          o.updatedAt,
+          placedPosition,
+          lastPosition,
+        ];
+      }),
+      `on conflict (order_id) do update set ${ORDER_COLUMNS.slice(1)
+        .filter((c) => c.name !== 'placed_position')
+        .map((c) => `${c.name} = excluded.${c.name}`)
+        .join(', ')}`,
+    );
+    await insertRows(ctx, 'order_status_history', HISTORY_COLUMNS, history, 'on conflict (order_id, position) do nothing');
   },
 };
 

@@ -1,0 +1,354 @@
+/**
+ * npm run bench:saga [-- --bus postgres|kafka] [--rates 10,25,50,100,150,200,300] [--seconds 30]
+ *                       [--quick] [--skus 400] [--decline 0.1] [--no-baseline] [--cpu-prof DIR]
+ *
+ * The platform's headline: orders through the whole place-order saga on the
+ * local stack, started as `npm start` starts it (every service its own
+ * process, one embedded PostgreSQL, the bus of `--bus`). Orders are placed
+ * open-loop at a constant arrival rate through the order service's HTTP API
+ * (one SKU per order, from a catalog of `--skus` products stocked so that
+ * stock never runs out; `tok_decline` for a `--decline` share, `tok_approve`
+ * for the rest), one step per rate, each drained before the next.
+ *
+ * Per step, one JSON line: offered and accepted rates, orders terminal,
+ * p50/p95/p99 POST -> terminal (from each order's status history), CPU-ms per
+ * order of every process (services, launcher, broker, and PostgreSQL per
+ * database, from /proc), committed transactions per order per database
+ * (`pg_stat_database`), and bus messages per order. Then the same for the
+ * baseline, a bare Postgres pipeline with as many durable hops per order, and
+ * a final summary line: `maxSustainableRate` (the highest step where every
+ * order was accepted and terminal within 5 s of the step's end, with p99 below
+ * 1 s), `cpuMsPerOrder` and transactions per order at that rate, and the
+ * ratios platform / bare of both.
+ *
+ * `--pg-statements` loads pg_stat_statements and adds to each step the
+ * statements run per order in every database (calls and execution time).
+ * `--keep-going` goes on stepping up after a step that was not sustained.
+ *
+ * `--quick` (rates 25,100,200 and 15 s steps unless given) finishes in a few
+ * minutes. `--cpu-prof DIR` runs every service with `--cpu-prof`, writing a
+ * profile per process into DIR when the stack stops.
+ * Progress goes to stderr; stdout holds only the JSON lines.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import kafkajs from 'kafkajs';
+import { LocalStack, repoRoot, stopAllStacks } from '../test/support/local-stack';
+import { SERVICES } from '../local/stack';
+import { runBarePipeline, perOrder } from './bare-pipeline';
+import { hasPendingOrders, httpRequest, ordersOf, percentile, placeOrdersOpenLoop, type OrderOutcome } from './order-load';
+import { CpuMeter, cmdline, environ, postgresGroup, readPid } from './process-cpu';
+import { DEFAULT_CRITERIA, STATS_SETTLE_MS, sustained, type StepResult } from './saga-steps';
+
+const { values } = parseArgs({
+  options: {
+    bus: { type: 'string', default: 'postgres' },
+    rates: { type: 'string' },
+    seconds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    skus: { type: 'string', default: '400' },
+    decline: { type: 'string', default: '0.1' },
+    'no-baseline': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    'keep-going': { type: 'boolean', default: false },
+    'pg-statements': { type: 'boolean', default: false },
+  },
+});
+if (values.bus !== 'postgres' && values.bus !== 'kafka') throw new Error(`--bus must be postgres or kafka, not ${values.bus}`);
+const bus: 'postgres' | 'kafka' = values.bus;
+const rates = (values.rates ?? (values.quick ? '25,100,200' : '10,25,50,100,150,200,300')).split(',').map(Number);
+const seconds = Number(values.seconds ?? (values.quick ? 15 : 30));
+const skuCount = Number(values.skus);
+const declineShare = Number(values.decline);
+const criteria = DEFAULT_CRITERIA;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const out = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** The platform's durable hops per order on the happy path (one line): the bus messages of one place-order saga. */
+const PLATFORM_HOPS = 14;
+/** The hop at which the order is confirmed (`order.confirmed` is the 10th message of the saga). */
+const TERMINAL_HOP = 10;
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const env: Record<string, string> = { LOG_LEVEL: 'warn' };
+  if (values['cpu-prof']) {
+    const dir = path.resolve(values['cpu-prof']);
+    await fs.mkdir(dir, { recursive: true });
+    env.SHOP_SERVICE_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${dir}`;
+  }
+  if (values['pg-statements']) env.SHOP_POSTGRES_SETTINGS = 'shared_preload_libraries=pg_stat_statements,pg_stat_statements.track=all';
+  log(`starting the local stack (bus: ${bus})...`);
+  const stack = await LocalStack.start({ bus, args: ['--no-demo-data'], env });
+  const platform: StepResult[] = [];
+  try {
+    const admin = await stack.token('admin');
+    const skus = await seedCatalog(stack, admin, skuCount);
+    const measure = await stackMeasurement(stack);
+    log(`warming up (10 s at 10 orders/s)...`);
+    await runStep(stack, measure, admin, 0, 10, 10, skus);
+    for (const [i, rate] of rates.entries()) {
+      log(`step ${i + 1}: ${rate} orders/s for ${seconds} s`);
+      const result = await runStep(stack, measure, admin, i + 1, rate, seconds, skus);
+      platform.push(result);
+      out(result);
+      if (!result.sustained && !values['keep-going']) {
+        log(`step ${i + 1} was not sustained; not going higher`);
+        break;
+      }
+    }
+    await measure.close();
+  } finally {
+    log('stopping the local stack...');
+    await stopAllStacks();
+  }
+
+  let bare: StepResult[] = [];
+  if (!values['no-baseline']) {
+    log(`baseline: bare Postgres pipeline, ${PLATFORM_HOPS} hops per order`);
+    bare = await runBarePipeline({ rates, seconds, hops: PLATFORM_HOPS, terminalHop: TERMINAL_HOP, criteria, log: (line) => out(JSON.parse(line)) });
+  }
+
+  const best = (results: StepResult[]) => [...results].filter((r) => r.sustained).sort((a, b) => b.offeredRate - a.offeredRate)[0];
+  const ours = best(platform);
+  const theirs = best(bare);
+  out({
+    summary: true,
+    bus,
+    maxSustainableRate: ours?.offeredRate ?? 0,
+    cpuMsPerOrder: ours?.cpuMsPerOrder.total ?? null,
+    transactionsPerOrder: ours?.transactionsPerOrder.total ?? null,
+    messagesPerOrder: ours?.messagesPerOrder ?? null,
+    p99Ms: ours?.p99Ms ?? null,
+    baseline: theirs
+      ? { system: 'bare-postgres-pipeline', hops: PLATFORM_HOPS, maxSustainableRate: theirs.offeredRate, cpuMsPerOrder: theirs.cpuMsPerOrder.total, transactionsPerOrder: theirs.transactionsPerOrder.total, p99Ms: theirs.p99Ms }
+      : null,
+    ratios:
+      ours && theirs
+        ? { sustainableRate: round(ours.offeredRate / theirs.offeredRate), cpuMsPerOrder: round(ours.cpuMsPerOrder.total / theirs.cpuMsPerOrder.total) }
+        : null,
+    criteria,
+    rates,
+    stepSeconds: seconds,
+    runSeconds: Math.round((Date.now() - startedAt) / 1000),
+  });
+}
+
+/** Products with a million units each, through the services' admin APIs. */
+async function seedCatalog(stack: LocalStack, admin: string, count: number): Promise<string[]> {
+  log(`seeding ${count} products with stock...`);
+  const skus = Array.from({ length: count }, (_, i) => `BENCH-${String(i + 1).padStart(5, '0')}`);
+  const post = async (url: string, body: unknown, key: string) => {
+    const payload = JSON.stringify(body);
+    const res = await httpRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}`, 'idempotency-key': key, 'content-length': String(Buffer.byteLength(payload)) },
+      body: payload,
+    });
+    if (res.status >= 300 && res.status !== 409) throw new Error(`${url}: ${res.status} ${res.body.slice(0, 300)}`);
+  };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < skus.length) {
+        const sku = skus[next++]!;
+        await post(
+          `${stack.url('catalog-service')}/v1/products`,
+          { sku, name: `Bench product ${sku}`, description: 'A product of the saga benchmark.', category: 'bench', price: { amount: 100 + (next % 900), currency: 'EUR' } },
+          `bench-product-${sku}`,
+        );
+        await post(`${stack.url('inventory-service')}/v1/stock/${sku}/receipts`, { quantity: 1_000_000 }, `bench-stock-${sku}`);
+      }
+    }),
+  );
+  // Let the relays and analytics absorb the seeding before measuring.
+  await new Promise((r) => setTimeout(r, 5_000));
+  return skus;
+}
+
+interface StackMeasurement {
+  meter: CpuMeter;
+  commits(): Promise<Record<string, number>>;
+  /** pg_stat_statements, when loaded: reset, and the statements since, per database. */
+  resetStatements(): Promise<void>;
+  statements(orders: number): Promise<Record<string, { query: string; callsPerOrder: number; msPerOrder: number }[]> | undefined>;
+  busMessages(): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function stackMeasurement(stack: LocalStack): Promise<StackMeasurement> {
+  const stateDir = stack.dataDir;
+  const postmasterPid = readPid(path.join(stateDir, 'postgres', 'postmaster.pid'));
+  if (!postmasterPid) throw new Error('cannot find the stack\'s PostgreSQL');
+  const brokerPid = bus === 'kafka' ? readPid(path.join(stateDir, 'kafka', 'broker.pid')) : undefined;
+  const busUrl = stack.stack.databases.bus!.url;
+  const serviceBusUrl = stack.stack.databases.bus!.socketUrl ?? busUrl;
+  const entries = new Map(SERVICES.map((s) => [path.join(repoRoot, s.folder, 'src', 'main.ts'), s.name]));
+  const meter = new CpuMeter((pid, stat) => {
+    const pgGroup = postgresGroup(postmasterPid, pid, stat);
+    if (pgGroup) return pgGroup;
+    if (pid === brokerPid) return 'kafka';
+    const args = cmdline(pid);
+    const service = args.map((a) => entries.get(a)).find(Boolean);
+    if (service && environ(pid).includes(`BUS_DATABASE_URL=${serviceBusUrl}`)) return service;
+    if (stat.pgrp === stack.pgid) return 'launcher';
+    return undefined;
+  });
+  const superuser = (await fs.readFile(path.join(stateDir, 'postgres.superuser'), 'utf8')).trim();
+  const stats = new pg.Client({ host: stack.stack.postgres.host, port: stack.stack.postgres.port, user: 'postgres', password: superuser, database: 'postgres' });
+  await stats.connect();
+  const busDb = bus === 'postgres' ? new pg.Client({ connectionString: busUrl }) : undefined;
+  await busDb?.connect();
+  const kafka = bus === 'kafka' ? new kafkajs.Kafka({ brokers: [stack.kafka().brokers], logLevel: kafkajs.logLevel.NOTHING }).admin() : undefined;
+  await kafka?.connect();
+  const pgStatements = values['pg-statements'];
+  if (pgStatements) await stats.query('create extension if not exists pg_stat_statements');
+  return {
+    meter,
+    async resetStatements() {
+      if (pgStatements) await stats.query('select pg_stat_statements_reset()');
+    },
+    async statements(orders) {
+      if (!pgStatements) return undefined;
+      const res = await stats.query<{ datname: string; query: string; calls: string; ms: number }>(
+        `select d.datname, s.query, s.calls, s.total_exec_time as ms from pg_stat_statements s join pg_database d on d.oid = s.dbid
+         where d.datname = any($1) order by s.total_exec_time desc`,
+        [Object.keys(stack.stack.databases)],
+      );
+      const out: Record<string, { query: string; callsPerOrder: number; msPerOrder: number }[]> = {};
+      for (const r of res.rows) {
+        const list = (out[r.datname] ??= []);
+        if (list.length < 12) list.push({ query: r.query.replace(/\s+/g, ' ').slice(0, 160), callsPerOrder: round(Number(r.calls) / orders), msPerOrder: round(r.ms / orders) });
+      }
+      return out;
+    },
+    async commits() {
+      const res = await stats.query<{ datname: string; n: string }>(
+        `select datname, xact_commit as n from pg_stat_database where datname = any($1)`,
+        [Object.keys(stack.stack.databases)],
+      );
+      return Object.fromEntries(res.rows.map((r) => [r.datname, Number(r.n)]));
+    },
+    async busMessages() {
+      if (busDb) return Number((await busDb.query<{ n: string }>('select coalesce(sum(next_offset), 0) as n from bus_partitions')).rows[0]!.n);
+      const topics = (await kafka!.listTopics()).filter((t) => !t.startsWith('__'));
+      let n = 0;
+      for (const t of topics) for (const p of await kafka!.fetchTopicOffsets(t)) n += Number(p.high);
+      return n;
+    },
+    async close() {
+      await stats.end();
+      await busDb?.end();
+      await kafka?.disconnect();
+    },
+  };
+}
+
+async function runStep(
+  stack: LocalStack,
+  m: StackMeasurement,
+  admin: string,
+  step: number,
+  rate: number,
+  stepSeconds: number,
+  skus: string[],
+): Promise<StepResult> {
+  const customer = `bench-${Date.now().toString(36)}-step${step}`;
+  const customerToken = await stack.token('customer', customer);
+  const orderUrl = stack.url('order-service');
+  const commitsBefore = await m.commits();
+  const messagesBefore = await m.busMessages();
+  await m.resetStatements();
+  m.meter.start();
+  const clientStart = process.cpuUsage();
+  const load = await placeOrdersOpenLoop({
+    orderServiceUrl: orderUrl,
+    customerToken,
+    rate,
+    seconds: stepSeconds,
+    skus,
+    // Every n-th order declined, spread evenly.
+    paymentToken: (i) => (declineShare > 0 && i % Math.round(1 / declineShare) === 0 ? 'tok_decline' : 'tok_approve'),
+  });
+  // Drain: wait until the read model has every order and none is pending, or the drain limit.
+  const drainUntil = load.endedAt + criteria.drainLimitMs;
+  let outcomes: OrderOutcome[];
+  for (;;) {
+    const pending = await hasPendingOrders(orderUrl, admin, customer);
+    if (!pending) {
+      outcomes = await ordersOf(orderUrl, admin, customer);
+      if (outcomes.length >= load.placed.length && outcomes.every((o) => o.terminalAt !== undefined)) break;
+    }
+    if (Date.now() > drainUntil) {
+      outcomes = await ordersOf(orderUrl, admin, customer);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  // A backend reports its transaction counts to pg_stat_database at most once a
+  // second, and an idle one a little later: let every count arrive.
+  await new Promise((r) => setTimeout(r, STATS_SETTLE_MS));
+  const cpu = m.meter.stop();
+  const client = process.cpuUsage(clientStart);
+  const commitsAfter = await m.commits();
+  const messagesAfter = await m.busMessages();
+  const statements = await m.statements(Math.max(1, load.placed.length));
+
+  const sentAt = new Map(load.placed.map((p) => [p.orderId, p.sentAt]));
+  const latencies: number[] = [];
+  let terminal = 0;
+  let withinDeadline = 0;
+  const statuses: Record<string, number> = {};
+  for (const o of outcomes) {
+    const sent = sentAt.get(o.orderId);
+    if (sent === undefined) continue;
+    statuses[o.status] = (statuses[o.status] ?? 0) + 1;
+    if (o.terminalAt === undefined) continue;
+    terminal++;
+    latencies.push(Math.max(0, o.terminalAt - sent));
+    if (o.terminalAt <= load.endedAt + criteria.terminalWithinMs) withinDeadline++;
+  }
+  latencies.sort((a, b) => a - b);
+  const accepted = load.placed.length;
+  const byDatabase: Record<string, number> = {};
+  for (const [db, after] of Object.entries(commitsAfter)) byDatabase[db] = round((after - (commitsBefore[db] ?? 0)) / Math.max(1, accepted));
+  const postMs = load.placed.map((p) => p.postMs).sort((a, b) => a - b);
+  const result: StepResult = {
+    system: 'platform',
+    bus,
+    step,
+    offeredRate: rate,
+    acceptedRate: round(accepted / stepSeconds),
+    offered: load.offered,
+    accepted,
+    failed: load.failures.length,
+    terminal,
+    terminalWithinDeadline: withinDeadline,
+    p50Ms: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+    p99Ms: percentile(latencies, 99),
+    postP99Ms: round(percentile(postMs, 99) ?? 0),
+    statuses,
+    cpuMsPerOrder: perOrder(cpu.byGroup, cpu.totalMs, accepted),
+    cpuCoresBusy: round(cpu.totalMs / cpu.wallMs),
+    /** The load generator's own share of the machine (not counted above). */
+    clientCpuCores: round((client.user + client.system) / 1000 / cpu.wallMs),
+    transactionsPerOrder: { total: round(Object.values(byDatabase).reduce((a, b) => a + b, 0)), byDatabase },
+    messagesPerOrder: round((messagesAfter - messagesBefore) / Math.max(1, accepted)),
+    windowSeconds: round(cpu.wallMs / 1000),
+    sustained: false,
+    ...(load.failures.length > 0 ? { firstFailures: load.failures.slice(0, 3) } : {}),
+    ...(statements ? { statements } : {}),
+  };
+  result.sustained = sustained(result, criteria);
+  return result;
+}
+
+main().catch(async (err: unknown) => {
+  console.error(err);
+  await stopAllStacks().catch(() => undefined);
+  process.exit(1);
+});
