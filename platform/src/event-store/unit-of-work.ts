@@ -234,6 +234,9 @@ export class UnitOfWork {
       ...[...this.blind].filter((id) => !this.streams.has(id)).map((streamId) => ({ streamId, expectedRevision: 'any' as ExpectedRevision })),
     ];
     if (this.events.length === 0 && !options.inbox?.messageIds.length) {
+      // Nothing to write, but a decision to do nothing is a decision too: one
+      // taken on a cached state is checked by a read (no lock, no transaction).
+      if (this.usedCache) await this.checkCachedReads();
       return { revisions: Object.fromEntries([...this.streams].map(([id, s]) => [id, s.baseRevision])), position: undefined };
     }
     let result: CommitResult;
@@ -251,6 +254,22 @@ export class UnitOfWork {
       }
     }
     return result;
+  }
+
+  /** Refuses, as a commit would, a unit whose loaded streams moved since they were read. */
+  private async checkCachedReads(): Promise<void> {
+    const loaded = [...this.streams].filter(([, s]) => !s.recorded);
+    if (loaded.length === 0) return;
+    const later = await this.store.readStreams(loaded.map(([streamId, s]) => ({ streamId, fromRevision: s.baseRevision + 1 })));
+    const conflicts = loaded.flatMap(([streamId, s]) => {
+      const events = later.get(streamId) ?? [];
+      if (events.length === 0) return [];
+      const expected = (s.baseRevision < 0 ? 'no_stream' : s.baseRevision) as ExpectedRevision;
+      return [{ streamId, expected, actual: events[events.length - 1]!.revision }];
+    });
+    if (conflicts.length === 0) return;
+    for (const c of conflicts) this.cache?.delete(c.streamId);
+    throw new CommitConflictError(conflicts);
   }
 
   /** Forgets what this unit read from the cache (after a failure whose cause is unknown). */

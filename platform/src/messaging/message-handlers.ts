@@ -31,8 +31,8 @@ export type Resolution = { contract: MessageContract; handler: MessageHandler<un
  * registered contracts. A message of a type the registry knows, on the topic
  * its contract names, that no handler takes is acknowledged without being
  * read (another consumer's business, or a message added by a newer
- * producer). A type no contract defines, or one on a topic its contract does
- * not name (a fact sent to a command topic), is rejected: dead-lettered.
+ * producer). A type no contract defines, or any type on a topic its contract
+ * does not name (a fact sent to a command topic), is rejected: dead-lettered.
  */
 export class MessageHandlers {
   private readonly byType = new Map<string, { contract: MessageContract; handler: MessageHandler<unknown> }>();
@@ -63,14 +63,14 @@ export class MessageHandlers {
   /** What to do with a message of `type` that `consumer` received on `topic`. */
   resolve(type: string, topic: string, consumer: string): Resolution {
     const own = this.byType.get(type);
-    if (own) return own;
-    const contract = this.registry.byType(type);
+    const contract = own?.contract ?? this.registry.byType(type);
     if (!contract) return { rejected: `unknown message type ${type} on ${topic}: no contract defines it` };
     if (contract.topic !== topic) {
       const who = `the ${consumer.replace(/-/g, ' ')}`;
       const carries = [...this.byType.values()].some((h) => h.contract.topic === topic && h.contract.kind === 'command') ? 'command' : 'message';
       return { rejected: `${who} does not handle ${type} on ${topic}: ${type} is not a ${carries} ${who} handles (its contract puts it on ${contract.topic})` };
     }
+    if (own) return own;
     const every = this.everyMessageOf.get(topic);
     return every ? { contract, handler: every } : 'ignore';
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CommitConflictError,
   DuplicateEventIdError,
   InvalidAppendError,
   WrongExpectedRevisionError,
@@ -185,6 +186,129 @@ export function describeEventStoreConformance(adapter: string, createFixture: ()
         expect(e!.metadata).toMatchObject(metadata);
         expect(e!.recordedAt).toBeInstanceOf(Date);
         expect(e!.recordedAt.getTime()).toBeGreaterThan(before - 60_000);
+      });
+    });
+
+    describe('reading several streams at once', () => {
+      it('reads each stream forwards from its own revision, and nothing for a stream that does not exist', async () => {
+        const [a, b, missing] = [newStream(), newStream(), newStream()];
+        await store.append(a, [event('A0'), event('A1'), event('A2')]);
+        await store.append(b, [event('B0'), event('B1')]);
+        const read = await store.readStreams([{ streamId: a, fromRevision: 1 }, { streamId: b }, { streamId: missing }]);
+        expect(read.get(a)!.map((e) => [e.type, e.revision])).toEqual([
+          ['A1', 1],
+          ['A2', 2],
+        ]);
+        expect(read.get(b)!.map((e) => e.type)).toEqual(['B0', 'B1']);
+        expect(read.get(missing)).toEqual([]);
+      });
+    });
+
+    describe('committing a unit of work', () => {
+      it('appends to several streams at once, keeping the order decided across them in the global log', async () => {
+        const [a, b] = [newStream(), newStream()];
+        await store.append(a, [event('Before')]);
+        const result = await store.commit({
+          streams: [
+            { streamId: a, expectedRevision: 0 },
+            { streamId: b, expectedRevision: 'no_stream' },
+          ],
+          events: [
+            { streamId: b, ...event('B0') },
+            { streamId: a, ...event('A1') },
+            { streamId: b, ...event('B1') },
+          ],
+        });
+        expect(result.revisions).toEqual({ [a]: 1, [b]: 1 });
+        const log = (await store.readAll({ fromPosition: result.position! - 3, maxCount: 3 })).events;
+        expect(log.map((e) => [e.streamId, e.type, e.revision])).toEqual([
+          [b, 'B0', 0],
+          [a, 'A1', 1],
+          [b, 'B1', 1],
+        ]);
+        expect(result.position).toBe(log[2]!.position);
+      });
+
+      it('writes nothing when one expectation fails, naming every stream that moved, a stream only read included', async () => {
+        const [a, b, readOnly] = [newStream(), newStream(), newStream()];
+        await store.append(a, [event('A0')]);
+        await store.append(readOnly, [event('R0'), event('R1')]);
+        const head = await store.headPosition();
+        let caught: unknown;
+        try {
+          await store.commit({
+            streams: [
+              { streamId: a, expectedRevision: 0 },
+              { streamId: b, expectedRevision: 'no_stream' },
+              // Read at revision 0, moved since: the decisions were taken on a state that is gone.
+              { streamId: readOnly, expectedRevision: 0 },
+            ],
+            events: [
+              { streamId: a, ...event('A1') },
+              { streamId: b, ...event('B0') },
+            ],
+          });
+        } catch (err) {
+          caught = err;
+        }
+        expect(caught).toBeInstanceOf(CommitConflictError);
+        expect(caught).toBeInstanceOf(WrongExpectedRevisionError);
+        expect((caught as CommitConflictError).conflicts).toEqual([{ streamId: readOnly, expected: 0, actual: 1 }]);
+        expect(await store.headPosition()).toBe(head);
+        expect((await store.readStream(a)).map((e) => e.type)).toEqual(['A0']);
+        expect(await store.readStream(b)).toEqual([]);
+      });
+
+      it('treats a retried unit, every event id stored already in its stream, as done', async () => {
+        const [a, b] = [newStream(), newStream()];
+        const unit = {
+          streams: [
+            { streamId: a, expectedRevision: 'no_stream' as const },
+            { streamId: b, expectedRevision: 'no_stream' as const },
+          ],
+          events: [
+            { streamId: a, ...event('A0', {}, { id: randomUUID() }) },
+            { streamId: b, ...event('B0', {}, { id: randomUUID() }) },
+          ],
+        };
+        const first = await store.commit(unit);
+        const head = await store.headPosition();
+        expect(await store.commit(unit)).toEqual(first);
+        expect(await store.headPosition()).toBe(head);
+      });
+
+      it('refuses a unit that reuses an event id of another stream, writing nothing', async () => {
+        const [a, b] = [newStream(), newStream()];
+        const id = randomUUID();
+        await store.append(a, [event('A0', {}, { id })]);
+        await expect(
+          store.commit({
+            streams: [{ streamId: b, expectedRevision: 'any' }],
+            events: [
+              { streamId: b, ...event('B0', {}, { id: randomUUID() }) },
+              { streamId: b, ...event('B1', {}, { id }) },
+            ],
+          }),
+        ).rejects.toBeInstanceOf(DuplicateEventIdError);
+        expect(await store.readStream(b)).toEqual([]);
+      });
+
+      it('refuses bad input with a typed validation error: an event for a stream the unit does not list, a stream listed twice', async () => {
+        const a = newStream();
+        await expect(store.commit({ streams: [], events: [{ streamId: a, ...event('A0') }] })).rejects.toBeInstanceOf(InvalidAppendError);
+        await expect(
+          store.commit({
+            streams: [
+              { streamId: a, expectedRevision: 'any' },
+              { streamId: a, expectedRevision: 'any' },
+            ],
+            events: [],
+          }),
+        ).rejects.toBeInstanceOf(InvalidAppendError);
+        await expect(store.commit({ streams: [{ streamId: a, expectedRevision: 'any' }], events: [{ streamId: a, type: '', data: {} }] })).rejects.toBeInstanceOf(
+          InvalidAppendError,
+        );
+        expect(await store.readStream(a)).toEqual([]);
       });
     });
 
