@@ -311,7 +311,7 @@ export async function seedArchive(
       captured = { streamId, event: events[0]! };
       return Promise.resolve({ nextExpectedRevision: 0, position: 0 });
     },
-  } as Pick<EventStore, 'append'> as EventStore);
+  } as Pick<EventStore, 'append'>);
   const write = (batch: ArchiveRow[]) =>
     db.raw(
       `insert into es_events (global_position, event_id, stream_id, stream_revision, type, schema_version, data, metadata, recorded_at)

@@ -18,6 +18,8 @@ export interface StepResult {
   p99Ms: number | null;
   /** CPU milliseconds per accepted order, summed over every process of the system, and per process group. */
   cpuMsPerOrder: { total: number; byProcess: Record<string, number> };
+  /** Share of the CPU above spent by the read side (analytics and its database backends); platform steps only. */
+  readSideShare?: number;
   /** Committed transactions per accepted order (`pg_stat_database.xact_commit`), summed and per database. */
   transactionsPerOrder: { total: number; byDatabase: Record<string, number> };
   /** Bus messages published per accepted order (hops, for the baseline). */

@@ -122,6 +122,7 @@ async function main(): Promise<void> {
     cpuMsPerOrder: ours?.cpuMsPerOrder.total ?? null,
     transactionsPerOrder: ours?.transactionsPerOrder.total ?? null,
     messagesPerOrder: ours?.messagesPerOrder ?? null,
+    readSideShare: ours?.readSideShare ?? null,
     p99Ms: ours?.p99Ms ?? null,
     baseline: theirs
       ? { system: 'bare-postgres-pipeline', hops: PLATFORM_HOPS, maxSustainableRate: theirs.offeredRate, cpuMsPerOrder: theirs.cpuMsPerOrder.total, transactionsPerOrder: theirs.transactionsPerOrder.total, p99Ms: theirs.p99Ms }
@@ -333,6 +334,8 @@ async function runStep(
     postP99Ms: round(percentile(postMs, 99) ?? 0),
     statuses,
     cpuMsPerOrder: perOrder(cpu.byGroup, cpu.totalMs, accepted),
+    /** The read side's share of that CPU: analytics and its database backends. */
+    readSideShare: round(((cpu.byGroup['analytics-service'] ?? 0) + (cpu.byGroup['postgres:analytics'] ?? 0)) / Math.max(1, cpu.totalMs)),
     cpuCoresBusy: round(cpu.totalMs / cpu.wallMs),
     /** The load generator's own share of the machine (not counted above). */
     clientCpuCores: round((client.user + client.system) / 1000 / cpu.wallMs),

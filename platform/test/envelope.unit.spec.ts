@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NonRetriableError } from '../src/bus/bus';
-import { EnvelopeDecodeError, decodeEnvelope, encodeEnvelope, envelope } from '../src/envelope/envelope';
+import { EnvelopeDecodeError, decodeEnvelope, decodeEnvelopeBySchema, encodeEnvelope, envelope } from '../src/envelope/envelope';
 
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -72,4 +72,52 @@ describe('envelope (CloudEvents 1.0, Kafka binary binding)', () => {
       expect((caught as Error).message).toMatch(reason);
     });
   }
+
+  it('decodes every variant exactly as the schema alone does: the hand-written fast path never accepts what the schema refuses', () => {
+    // Tricky values per header: empty, blank, near misses of each rule, and values that are valid but unusual.
+    const variants: Record<string, (string | undefined)[]> = {
+      ce_specversion: [undefined, '', '1', '1.0 ', '1.00', '2.0'],
+      ce_id: [undefined, '', ' ', 'x'],
+      ce_source: [undefined, '', 'svc'],
+      ce_type: [undefined, '', 'Order.placed', 'order placed', '1order', 'order.placed-v2', 'order..placed', 'o'],
+      ce_subject: [undefined, '', 'order-1'],
+      ce_time: [
+        undefined, '', '2026-12-01', '2026-12-01T10:00:00', '2026-12-01T10:00:00Z', '2026-12-01T10:00:00.123456789Z',
+        '2026-12-01T10:00:00.1234567891Z', '2026-12-01T10:00:00+01:00', '2026-12-01T10:00:00+0100', '2026-12-01T24:00:00Z',
+        '2026-13-01T10:00:00Z', '2026-02-30T10:00:00Z', '2026-02-29T10:00:00Z', '2028-02-29T10:00:00Z', '2100-02-29T10:00:00Z', '0000-02-29T10:00:00Z', '2026-04-31T10:00:00Z', '2026-12-01t10:00:00z', '2026-12-01T10:00:60Z', ' 2026-12-01T10:00:00Z',
+      ],
+      ce_dataschema: [undefined, '', 'urn:x'],
+      ce_schemaversion: [undefined, '', '0', '1', '01', '1.5', '-1', '1e3', ' 2', '999999999', '9999999999', 'abc'],
+      ce_correlationid: [undefined, '', 'c'],
+      ce_causationid: [undefined, '', 'c'],
+      ce_traceparent: [undefined, '', traceparent, traceparent.toUpperCase(), `${traceparent}0`, '00-00-00-00'],
+      ce_tracestate: [undefined, '', 'congo=t61rcWkgMzE'],
+      'content-type': [undefined, '', 'application/json', 'application/json; charset=utf-8', ' application/json ', 'Application/JSON', 'text/plain'],
+    };
+    const outcome = (decode: typeof decodeEnvelope, headers: Record<string, string>, value: string) => {
+      try {
+        return { ok: decode({ headers, value }) };
+      } catch (err) {
+        return { refused: err instanceof EnvelopeDecodeError };
+      }
+    };
+    let accepted = 0;
+    let refused = 0;
+    for (const [header, values] of Object.entries(variants)) {
+      for (const v of values) {
+        for (const value of [valid.value, '{not json', 'null']) {
+          const headers: Record<string, string> = { ...valid.headers };
+          if (v === undefined) delete headers[header];
+          else headers[header] = v;
+          const fast = outcome(decodeEnvelope, headers, value);
+          expect(fast, `${header}=${JSON.stringify(v)} value=${value}`).toEqual(outcome(decodeEnvelopeBySchema, headers, value));
+          if ('ok' in fast) accepted++;
+          else refused++;
+        }
+      }
+    }
+    // Both kinds were exercised.
+    expect(accepted).toBeGreaterThan(40);
+    expect(refused).toBeGreaterThan(100);
+  });
 });

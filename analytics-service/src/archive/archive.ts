@@ -1,6 +1,5 @@
 import { contracts, decodeContract, readData, type Registry } from '@shop/contracts';
 import {
-  DuplicateEventIdError,
   MessageHandlers,
   NonRetriableError,
   deterministicId,
@@ -87,19 +86,14 @@ export function archiveHandlers(topics: readonly string[], registry: Registry = 
 /**
  * One message archived on its own, outside the consumer (tests, the replay
  * benchmark's seed): validated against the contracts like the consumer's,
- * and appended alone.
+ * and appended alone. What a failure means for delivery (dead letter or
+ * retry) is the platform message path's business, not this helper's.
  */
-export function archiveHandler(store: EventStore, registry: Registry = contracts): (message: ConsumedMessage) => Promise<void> {
+export function archiveHandler(store: Pick<EventStore, 'append'>, registry: Registry = contracts): (message: ConsumedMessage) => Promise<void> {
   return async (message) => {
     const { envelope } = decodeContract(registry, message);
     const { streamId, event } = archivedEvent(message, envelope);
-    try {
-      await store.append(streamId, [event], { expectedRevision: 'any' });
-    } catch (err) {
-      // The same envelope id under another key: no retry can fix it.
-      if (err instanceof DuplicateEventIdError) throw new NonRetriableError(`envelope id ${envelope.id} is already archived in another stream`, { cause: err });
-      throw err;
-    }
+    await store.append(streamId, [event], { expectedRevision: 'any' });
   };
 }
 

@@ -87,8 +87,25 @@ export function encodeEnvelope(env: Envelope, target: { topic: string; key: stri
  * NonRetriableError, so the consumer dead-letters it with the reason).
  */
 export function decodeEnvelope(message: { headers?: ConsumedMessage['headers']; value: string }): Envelope {
-  const h = message.headers ?? {};
-  const raw = {
+  const raw = attributesOf(message.headers ?? {});
+  // The usual, well-formed message is checked by hand (this runs for every
+  // message consumed); anything else goes through the schema, whose report
+  // names each bad header.
+  if (wellFormed(raw)) return { ...raw, schemaversion: Number(raw.schemaversion), data: parseData(message.value) } as Envelope;
+  return decodeBySchema(raw, message.value);
+}
+
+/**
+ * `decodeEnvelope` with the schema alone, no hand-written fast path: the
+ * reference the fast path must agree with (`platform/test/envelope.unit.spec.ts`
+ * checks both on many malformed variants).
+ */
+export function decodeEnvelopeBySchema(message: { headers?: ConsumedMessage['headers']; value: string }): Envelope {
+  return decodeBySchema(attributesOf(message.headers ?? {}), message.value);
+}
+
+function attributesOf(h: ConsumedMessage['headers']): Record<string, string | undefined> {
+  return {
     specversion: h[CE.specversion],
     id: h[CE.id],
     source: h[CE.source],
@@ -103,19 +120,15 @@ export function decodeEnvelope(message: { headers?: ConsumedMessage['headers']; 
     tracestate: h[CE.tracestate],
     datacontenttype: h[CONTENT_TYPE]?.split(';')[0]?.trim(),
   };
-  // The usual, well-formed message is checked by hand (this runs for every
-  // message consumed); anything else goes through the schema, whose report
-  // names each bad header.
-  if (wellFormed(raw)) return { ...raw, schemaversion: Number(raw.schemaversion), data: parseData(message.value) } as Envelope;
+}
+
+function decodeBySchema(raw: Record<string, string | undefined>, value: string): Envelope {
   const parsed = attributesSchema.safeParse(raw);
   if (!parsed.success) {
-    const headerOf = (attr: PropertyKey | undefined) =>
-      attr === 'datacontenttype' ? CONTENT_TYPE : (CE[attr as keyof typeof CE] ?? String(attr));
-    throw new EnvelopeDecodeError(
-      parsed.error.issues.map((i) => `${headerOf(i.path[0])}: ${i.message}`).join('; '),
-    );
+    const headerOf = (attr: PropertyKey | undefined) => (attr === 'datacontenttype' ? CONTENT_TYPE : (CE[attr as keyof typeof CE] ?? String(attr)));
+    throw new EnvelopeDecodeError(parsed.error.issues.map((i) => `${headerOf(i.path[0])}: ${i.message}`).join('; '));
   }
-  return { ...parsed.data, data: parseData(message.value) };
+  return { ...parsed.data, data: parseData(value) };
 }
 
 function parseData(value: string): unknown {
@@ -133,6 +146,14 @@ const TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]
 const present = (v: string | undefined) => typeof v === 'string' && v.length > 0;
 const optional = (v: string | undefined) => v === undefined || v.length > 0;
 
+/** The day of a `TIME` match exists in its month (the schema refuses 2026-02-30). */
+function dayExists(time: string): boolean {
+  const year = Number(time.slice(0, 4));
+  const month = Number(time.slice(5, 7));
+  const day = Number(time.slice(8, 10));
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
 /** Whether the attributes pass every rule of `attributesSchema` (only ever true when the schema would say so). */
 function wellFormed(a: Record<string, string | undefined>): boolean {
   return (
@@ -144,6 +165,7 @@ function wellFormed(a: Record<string, string | undefined>): boolean {
     optional(a.subject) &&
     typeof a.time === 'string' &&
     TIME.test(a.time) &&
+    dayExists(a.time) &&
     optional(a.dataschema) &&
     typeof a.schemaversion === 'string' &&
     VERSION.test(a.schemaversion) &&
