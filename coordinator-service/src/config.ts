@@ -1,8 +1,9 @@
-import { busConfigShape, env, serviceConfigShape, type ConfigOf } from '@shop/platform';
+import { busConfigShape, env, hostTuningConfigShape, serviceConfigShape, type ConfigOf } from '@shop/platform';
 import type { DeadlineSettings } from './sagas/saga';
 
 export const configShape = {
   ...serviceConfigShape,
+  ...hostTuningConfigShape,
   SERVICE_NAME: env.string().default('coordinator-service'),
   HOST: env.string().default('127.0.0.1'),
   /** BUS, BUS_DATABASE_URL (BUS=postgres), KAFKA_BROKERS (BUS=kafka)...: read again by `createBusFromEnv`, declared here so a bad value fails with the rest. */

@@ -208,7 +208,7 @@ describe('reservations through the inbound handler', () => {
     const message = commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 2 }] });
     await handle(message);
     await handle(message);
-    // A crash after the effect but before the inbox row: the same message id runs again.
+    // The inbox row lost (purged, or written apart from the effect by an older version): the same message id runs again.
     await knex('inbox_messages').where({ message_id: message.headers.ce_id }).delete();
     await handle(message);
     // Another message for the same order (the coordinator asked again).
@@ -223,7 +223,8 @@ describe('reservations through the inbound handler', () => {
     const lines = [{ sku: a, quantity: 1 }, { sku: b, quantity: 1 }];
     const message = commandMessage(ReserveStock, { orderId, lines });
     const messageId = message.headers.ce_id!;
-    // What a process that died after its first line left behind (same derived event ids as the real run).
+    // What a writer without atomic commits (an older version of the service) left behind when it died
+    // after its first line, with the event ids the message path derives for this message.
     const { executeCommand, deterministicId } = await import('@shop/platform');
     const streamId = reservationStreamId(orderId);
     await executeCommand({
@@ -231,7 +232,7 @@ describe('reservations through the inbound handler', () => {
       streamId,
       decider: { initialState: null, evolve: (s) => s },
       decide: () => [{ type: 'ReservationRequested', orderId, lines, requestedAt: now() }],
-      eventId: (i) => deterministicId(messageId, streamId, 'RequestOrderReservation', i),
+      eventId: (i) => deterministicId(messageId, streamId, i),
     });
     await ledger.execute({ type: 'ReserveStockForOrder', sku: a, orderId, quantity: 1, now: now() }, { key: messageId });
 

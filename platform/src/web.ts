@@ -71,6 +71,7 @@ export {
   parseDuration,
   secret,
   serviceConfigShape,
+  hostTuningConfigShape,
   type ConfigOf,
   type Env,
   type ServiceConfig,

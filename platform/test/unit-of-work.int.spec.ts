@@ -137,7 +137,7 @@ describe('unit of work', () => {
     expect((await store.readStream(counterStream(k))).length).toBe(1);
   });
 
-  it("derives a cause's event ids from its key, the stream and their count, so the same work again yields the same ids", async () => {
+  it("derives a cause's event ids from its key, the stream and the revision each event takes, so the same work again yields the same ids", async () => {
     const k = key();
     const unit = new UnitOfWork(store);
     const work = new Work(unit, { key: 'message-42', metadata: { correlationId: 'corr' } });
@@ -147,6 +147,13 @@ describe('unit of work', () => {
     const stored = await store.readStream(counterStream(k));
     expect(stored.map((e) => e.id)).toEqual([deterministicId('message-42', counterStream(k), 0), deterministicId('message-42', counterStream(k), 1)]);
     expect(stored.every((e) => e.metadata.correlationId === 'corr')).toBe(true);
+
+    // The same cause deciding more later, on the state it left: new ids, no collision with its earlier events.
+    const later = new UnitOfWork(store);
+    const again = new Work(later, { key: 'message-42', metadata: { correlationId: 'corr' } });
+    await again.execute(counterStream(k), counter, add(4));
+    await later.commit();
+    expect((await store.readStream(counterStream(k))).map((e) => e.id)[2]).toBe(deterministicId('message-42', counterStream(k), 2));
   });
 
   it('serialises concurrent work on one stream: commitWork decides again on the state a concurrent commit left', async () => {

@@ -56,7 +56,8 @@ export class AlertEvaluator {
     if (events.length > 0) {
       await this.store.append(
         streamId,
-        events.map(({ type, ...data }, i) => ({ id: deterministicId(streamId, String(history.length + i)), type, data })),
+        // The rule's stream is the correlation of what its alerts cause (the messages the relay publishes).
+        events.map(({ type, ...data }, i) => ({ id: deterministicId(streamId, String(history.length + i)), type, data, metadata: { correlationId: streamId } })),
         { expectedRevision: history.length === 0 ? 'no_stream' : history.length - 1 },
       );
     }

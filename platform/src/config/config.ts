@@ -184,6 +184,14 @@ export const serviceConfigShape = {
 
 export type ServiceConfig = ConfigOf<typeof serviceConfigShape>;
 
+/** The service host's tuning of the log and the message path; a service spreads it into its shape next to `serviceConfigShape`. */
+export const hostTuningConfigShape = {
+  /** Events per page of the service's log subscription (its projections and outbox relay). */
+  LOG_BATCH_SIZE: env.int({ min: 1, max: 10_000 }).default(1_000),
+  /** Streams whose folded state each process keeps in memory (least recently used evicted; a stale one is caught at commit). */
+  STREAM_CACHE_SIZE: env.int({ min: 1, max: 1_000_000 }).default(20_000),
+};
+
 /** `postgres://user:password@host:port/database` as the connection `createKnex` takes. */
 /**
  * A `postgres://user:password@host:port/database` URL as connection options.

@@ -6,9 +6,11 @@ import { UnitOfWork, type Aggregate, type StreamStateCache } from './unit-of-wor
 /** What caused some work: the key its event ids derive from, and the metadata its events carry. */
 export interface Cause {
   /**
-   * A message id, a deadline id...: the i-th event this cause stages on a
-   * stream gets the id `deterministicId(key, streamId, i)`, so doing the
-   * same work again (a redelivery, a retried unit) yields the same ids.
+   * A message id, a deadline id...: an event this cause stages on a stream
+   * gets the id `deterministicId(key, streamId, revision)`, with the
+   * revision the event takes, so doing the same work again on the same state
+   * (a retried unit) yields the same ids, and deciding more later does not
+   * collide with what the cause wrote before.
    * Random ids when absent.
    */
   key?: string;
@@ -22,8 +24,6 @@ export interface Cause {
  * unit commits everything together.
  */
 export class Work {
-  private readonly counts = new Map<string, number>();
-
   constructor(
     readonly unit: UnitOfWork,
     readonly cause: Cause,
@@ -47,11 +47,12 @@ export class Work {
 
   /** Stages events on a loaded stream (synchronously: no await between reading the state and this). */
   append<State, Event extends { type: string }>(streamId: string, aggregate: Aggregate<State, Event>, events: readonly Event[]): State {
-    const before = this.counts.get(streamId) ?? 0;
-    this.counts.set(streamId, before + events.length);
     const key = this.cause.key;
+    // The revision each event will take: the same decision on the same state gets the same ids (a retry
+    // the store absorbs), and a later decision of the same cause on a stream it wrote before gets new ones.
+    const first = this.unit.revisionOf(streamId) + 1;
     return this.unit.append(streamId, aggregate, events, {
-      ...(key !== undefined ? { eventId: (i: number) => deterministicId(key, streamId, before + i) } : {}),
+      ...(key !== undefined ? { eventId: (i: number) => deterministicId(key, streamId, first + i) } : {}),
       metadata: this.cause.metadata,
     });
   }

@@ -39,6 +39,10 @@ export interface HostConfig {
   HOST: string;
   PORT: number;
   SHUTDOWN_TIMEOUT: number;
+  /** Events per page of the log fan-out (default 1,000). */
+  LOG_BATCH_SIZE?: number;
+  /** Streams kept folded in the process's `StreamStateCache` (default 20,000). */
+  STREAM_CACHE_SIZE?: number;
   AUTH_JWT_SECRET: string;
   AUTH_ISSUER: string;
   AUTH_AUDIENCE: string;
@@ -58,7 +62,7 @@ export function bindPlatformAdapters(c: Container, config: HostConfig, env: Node
   bindFactory(c, POSTGRES_STORE, [], () => new PostgresEventStore({ connection: database }));
   bindFactory(c, TOKENS.EventStore, [POSTGRES_STORE], (store) => store);
   bindFactory(c, TOKENS.Inbox, [POSTGRES_STORE], (store) => store);
-  bindFactory(c, TOKENS.StreamCache, [], () => new StreamStateCache());
+  bindFactory(c, TOKENS.StreamCache, [], () => new StreamStateCache(config.STREAM_CACHE_SIZE));
   bindFactory(c, TOKENS.Bus, [TOKENS.Logger], (logger) => createBusFromEnv(env, { logger }));
   bindFactory(c, TOKENS.TokenVerifier, [], () => createTokenVerifier(authSettingsFromConfig(config)));
   bindFactory(c, TOKENS.IdempotencyStore, [TOKENS.Database], (db) => new IdempotencyStore(db));
@@ -225,6 +229,7 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
         db,
         projections: o.projections ?? [],
         ...(o.relay ? { relay: o.relay } : {}),
+        ...(config.LOG_BATCH_SIZE ? { batchSize: config.LOG_BATCH_SIZE } : {}),
         onError: (err, member) => logger.warn({ err, member }, 'log follower failed; it catches up from its checkpoint'),
       });
       await startPart({ name: 'log fan-out (projections and outbox relay)', start: () => log.start(), stop: () => log.stop() });

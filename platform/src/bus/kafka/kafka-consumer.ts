@@ -22,12 +22,14 @@ const { KafkaJSError } = kafkajs;
  * A member of a consumer group on Kafka, guarding against the ways a kafkajs
  * consumer stops or misbehaves without saying so:
  *
- * - Offsets are resolved and committed one message at a time, only after the
- *   handler returned or the message was dead-lettered. A crash, an expulsion
- *   or a rebalance redelivers at most the message in hand, never skips one;
- *   the next owner of a partition starts right after the last handled
- *   message. Redeliveries do happen (kafkajs has no revoke hook), so handlers
- *   are idempotent through the inbox (`inboxHandler`, `handleOnce`).
+ * - Offsets are resolved and committed one message at a time (one page at a
+ *   time with a `pageHandler`), only after the handler returned or the
+ *   message was dead-lettered. A crash, an expulsion or a rebalance
+ *   redelivers at most the message (or page) in hand, never skips one; the
+ *   next owner of a partition starts right after the last handled message.
+ *   Redeliveries do happen (kafkajs has no revoke hook), so handlers are
+ *   idempotent through the inbox (the services' message path commits it
+ *   with their effects).
  * - Handler failures never reach kafkajs: they are retried here with the
  *   port's backoff and dead-lettered. kafkajs treats a TypeError or
  *   RangeError as unrecoverable and stops the consumer for good, so anything
