@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { openLoop } from './order-load';
 
 const connection = JSON.parse(process.env.BARE_CONNECTION!) as pg.ClientConfig;
 const HOPS = Number(process.env.BARE_HOPS);
@@ -73,29 +74,18 @@ async function worker(hop: number): Promise<void> {
 }
 
 async function placeOpenLoop(entry: pg.Pool, step: number, rate: number, seconds: number): Promise<{ offered: number; failures: number }> {
-  const total = Math.round(rate * seconds);
-  const t0 = performance.now();
-  const pending = new Set<Promise<unknown>>();
-  let sent = 0;
   let failures = 0;
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
-    for (; sent < due; sent++) {
-      const payload = { customerId: 'bare', lines: [{ sku: 'BARE-0001', quantity: 1 }], paymentToken: 'tok_approve' };
-      const p = entry
-        .query(
-          `with placed as (insert into bare_hop_1 (order_id, step, placed_at, payload) values ($1, $2, clock_timestamp(), $3) returning 1)
-           select pg_notify('bare_hop_1', '') from placed`,
-          [randomUUID(), step, JSON.stringify(payload)],
-        )
-        .catch(() => void failures++);
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
-    }
-    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(10, 1000 / rate))));
-  }
-  await Promise.all([...pending]);
-  return { offered: total, failures };
+  const payload = JSON.stringify({ customerId: 'bare', lines: [{ sku: 'BARE-0001', quantity: 1 }], paymentToken: 'tok_approve' });
+  const { offered } = await openLoop(rate, seconds, async () => {
+    await entry
+      .query(
+        `with placed as (insert into bare_hop_1 (order_id, step, placed_at, payload) values ($1, $2, clock_timestamp(), $3) returning 1)
+         select pg_notify('bare_hop_1', '') from placed`,
+        [randomUUID(), step, payload],
+      )
+      .catch(() => void failures++);
+  });
+  return { offered, failures };
 }
 
 async function main(): Promise<void> {

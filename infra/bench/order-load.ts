@@ -60,47 +60,63 @@ export interface OpenLoopOptions {
  * chosen at random.
  */
 export async function placeOrdersOpenLoop(o: OpenLoopOptions): Promise<LoadResult> {
-  const total = Math.round(o.rate * o.seconds);
   const placed: PlacedOrder[] = [];
   const failures: string[] = [];
+  const loop = await openLoop(o.rate, o.seconds, async (i) => {
+    const sentAt = Date.now();
+    const t = performance.now();
+    const body = JSON.stringify({ lines: [{ sku: o.skus[Math.floor(Math.random() * o.skus.length)]!, quantity: 1 }], paymentToken: o.paymentToken(i) });
+    try {
+      const res = await httpRequest(`${o.orderServiceUrl}/v1/orders`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${o.customerToken}`,
+          'idempotency-key': randomUUID(),
+          'content-length': String(Buffer.byteLength(body)),
+        },
+        body,
+      });
+      if (res.status !== 202) {
+        failures.push(`${res.status} ${res.body.slice(0, 200)}`);
+        return;
+      }
+      placed.push({ orderId: (JSON.parse(res.body) as { orderId: string }).orderId, sentAt, postMs: performance.now() - t });
+    } catch (err) {
+      failures.push((err as Error).message);
+    }
+  });
+  return { offered: loop.offered, placed, failures, endedAt: loop.endedAt, startedAt: loop.startedAt };
+}
+
+/**
+ * Open-loop arrivals at a constant rate: `send(i)` is called at i / rate
+ * seconds after the start whether or not earlier calls have settled. Resolves
+ * once every call has settled; `endedAt` is when the last one was made (ms
+ * since the epoch). `send` must not reject: it records its own failures.
+ */
+export async function openLoop(
+  rate: number,
+  seconds: number,
+  send: (i: number) => Promise<void>,
+): Promise<{ offered: number; startedAt: number; endedAt: number }> {
+  const total = Math.round(rate * seconds);
   const inFlight = new Set<Promise<void>>();
   const startedAt = Date.now();
   const t0 = performance.now();
   let sent = 0;
-  const send = (i: number) => {
-    const sentAt = Date.now();
-    const t = performance.now();
-    const body = JSON.stringify({ lines: [{ sku: o.skus[Math.floor(Math.random() * o.skus.length)]!, quantity: 1 }], paymentToken: o.paymentToken(i) });
-    const p = httpRequest(`${o.orderServiceUrl}/v1/orders`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${o.customerToken}`,
-        'idempotency-key': randomUUID(),
-        'content-length': String(Buffer.byteLength(body)),
-      },
-      body,
-    }).then(
-      (res) => {
-        if (res.status !== 202) {
-          failures.push(`${res.status} ${res.body.slice(0, 200)}`);
-          return;
-        }
-        placed.push({ orderId: (JSON.parse(res.body) as { orderId: string }).orderId, sentAt, postMs: performance.now() - t });
-      },
-      (err: unknown) => void failures.push((err as Error).message),
-    );
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  };
   while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * o.rate) + 1);
-    while (sent < due) send(sent++);
-    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(10, 1000 / o.rate))));
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const p = send(sent);
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    }
+    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(10, 1000 / rate))));
   }
   const endedAt = Date.now();
   await Promise.all([...inFlight]);
-  return { offered: total, placed, failures, endedAt, startedAt };
+  return { offered: total, startedAt, endedAt };
 }
 
 export interface OrderOutcome {

@@ -1,6 +1,7 @@
-/** One rate step of `bench:saga`, for the platform or for its bare baseline: one JSON line each. */
+/** One rate step of `bench:saga`, for the platform, its bare baseline or a peer: one JSON line each. */
 export interface StepResult {
-  system: 'platform' | 'bare-postgres-pipeline';
+  /** `platform`, `bare-postgres-pipeline`, or a peer (`temporal-dev-server-disk`...). */
+  system: string;
   step: number;
   offeredRate: number;
   /** Orders answered 202 per second of the step. */

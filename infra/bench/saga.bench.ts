@@ -1,6 +1,7 @@
 /**
  * npm run bench:saga [-- --bus postgres|kafka] [--rates 10,25,50,100,150,200,300] [--seconds 30]
  *                       [--quick] [--skus 400] [--decline 0.1] [--no-baseline] [--cpu-prof DIR]
+ *                       [--peer temporal] [--peer-persistence disk,memory] [--peer-rates ...]
  *
  * The platform's headline: orders through the whole place-order saga on the
  * local stack, started as `npm start` starts it (every service its own
@@ -25,7 +26,18 @@
  * statements run per order in every database (calls and execution time).
  * `--keep-going` goes on stepping up after a step that was not sustained.
  *
- * `--quick` (rates 25,100,200 and 15 s steps unless given) finishes in a few
+ * `--peer temporal` runs the same saga on the peer users would pick instead,
+ * in the same run, after the platform and its baseline: the Temporal CLI's
+ * dev server (built once into a cache with Go; skipped with the reason where
+ * Go is missing), one worker whose activities append to the platform's
+ * Postgres event store, driven at the same rates (`--peer-rates` to change
+ * them) and measured the same way, once per `--peer-persistence` (the
+ * server's state in a SQLite file, durable as the platform's commits are, and
+ * in memory; `disk-wal` adds the SQLite file in WAL mode). The summary then holds each peer's figures and the ratios
+ * platform / peer (see `temporal/temporal-peer.ts`).
+ *
+ * `--quick` (rates 25,100,200 and 15 s steps unless given; 10,25,100,200 with
+ * a peer, whose dev server sustains less than 25) finishes in a few
  * minutes. `--cpu-prof DIR` runs every service with `--cpu-prof`, writing a
  * profile per process into DIR when the stack stops.
  * Progress goes to stderr; stdout holds only the JSON lines.
@@ -41,6 +53,8 @@ import { runBarePipeline, perOrder } from './bare-pipeline';
 import { hasPendingOrders, httpRequest, ordersOf, percentile, placeOrdersOpenLoop, type OrderOutcome } from './order-load';
 import { CpuMeter, cmdline, environ, postgresGroup, readPid } from './process-cpu';
 import { DEFAULT_CRITERIA, STATS_SETTLE_MS, sustained, type StepResult } from './saga-steps';
+import { ensureTemporalCli } from './temporal/temporal-cli';
+import { TEMPORAL_PERSISTENCE, runTemporalPeer } from './temporal/temporal-peer';
 
 const { values } = parseArgs({
   options: {
@@ -54,11 +68,21 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'keep-going': { type: 'boolean', default: false },
     'pg-statements': { type: 'boolean', default: false },
+    peer: { type: 'string' },
+    'peer-persistence': { type: 'string', default: 'disk,memory' },
+    'peer-rates': { type: 'string' },
   },
+});
+if (values.peer !== undefined && values.peer !== 'temporal') throw new Error(`--peer must be temporal, not ${values.peer}`);
+const peerPersistence = values['peer-persistence'].split(',').map((p) => {
+  const known = TEMPORAL_PERSISTENCE.find((k) => k === p);
+  if (!known) throw new Error(`--peer-persistence takes ${TEMPORAL_PERSISTENCE.join(', ')}, not ${p}`);
+  return known;
 });
 if (values.bus !== 'postgres' && values.bus !== 'kafka') throw new Error(`--bus must be postgres or kafka, not ${values.bus}`);
 const bus: 'postgres' | 'kafka' = values.bus;
-const rates = (values.rates ?? (values.quick ? '25,100,200' : '10,25,50,100,150,200,300')).split(',').map(Number);
+const rates = (values.rates ?? (values.quick ? (values.peer ? '10,25,100,200' : '25,100,200') : '10,25,50,100,150,200,300')).split(',').map(Number);
+const peerRates = values['peer-rates'] ? values['peer-rates'].split(',').map(Number) : rates;
 const seconds = Number(values.seconds ?? (values.quick ? 15 : 30));
 const skuCount = Number(values.skus);
 const declineShare = Number(values.decline);
@@ -112,7 +136,8 @@ async function main(): Promise<void> {
     bare = await runBarePipeline({ rates, seconds, hops: PLATFORM_HOPS, terminalHop: TERMINAL_HOP, criteria, log: (line) => out(JSON.parse(line)) });
   }
 
-  const best = (results: StepResult[]) => [...results].filter((r) => r.sustained).sort((a, b) => b.offeredRate - a.offeredRate)[0];
+  const peers = values.peer ? await runPeers(platform) : undefined;
+
   const ours = best(platform);
   const theirs = best(bare);
   out({
@@ -131,11 +156,74 @@ async function main(): Promise<void> {
       ours && theirs
         ? { sustainableRate: round(ours.offeredRate / theirs.offeredRate), cpuMsPerOrder: round(ours.cpuMsPerOrder.total / theirs.cpuMsPerOrder.total) }
         : null,
+    ...(peers ? { peers } : {}),
     criteria,
     rates,
     stepSeconds: seconds,
     runSeconds: Math.round((Date.now() - startedAt) / 1000),
   });
+}
+
+const best = (results: StepResult[]) => [...results].filter((r) => r.sustained).sort((a, b) => b.offeredRate - a.offeredRate)[0];
+
+/**
+ * The peers' runs and their summaries: each peer's sustainable rate, CPU per
+ * saga (by process) and latency there, and the ratios platform / peer, both
+ * at each system's own sustainable rate and at the highest rate both
+ * sustained (the same load on both).
+ */
+async function runPeers(platform: StepResult[]): Promise<Record<string, unknown>[]> {
+  const cli = await ensureTemporalCli(log);
+  if ('skipped' in cli) {
+    log(`peer temporal skipped: ${cli.skipped}`);
+    return [{ system: 'temporal-dev-server', skipped: cli.skipped }];
+  }
+  const ours = best(platform);
+  const summaries: Record<string, unknown>[] = [];
+  for (const persistence of peerPersistence) {
+    log(`peer: the place-order saga on the Temporal CLI ${cli.version} dev server, persistence ${persistence}`);
+    const steps = await runTemporalPeer({
+      cli: cli.path,
+      persistence,
+      rates: peerRates,
+      seconds,
+      criteria,
+      declineShare,
+      skus: Array.from({ length: skuCount }, (_, i) => `BENCH-${String(i + 1).padStart(5, '0')}`),
+      keepGoing: values['keep-going'],
+      log,
+      emit: out,
+    });
+    const theirs = best(steps);
+    const sameRate = theirs ? platform.find((p) => p.sustained && p.offeredRate === theirs.offeredRate) : undefined;
+    summaries.push({
+      system: `temporal-dev-server-${persistence}`,
+      temporalCli: cli.version,
+      persistence,
+      /** Whether a started workflow survives the server's crash, as a 202'd order survives the platform's. */
+      durable: persistence !== 'memory',
+      comparison:
+        persistence !== 'memory'
+          ? 'fair: a started workflow is in a SQLite file (synchronous=FULL) before the start returns, as a 202 order is committed'
+          : 'not like for like: the server keeps its state in memory, so a crash loses every started workflow',
+      maxSustainableRate: theirs?.offeredRate ?? 0,
+      cpuMsPerOrder: theirs?.cpuMsPerOrder ?? null,
+      transactionsPerOrder: theirs?.transactionsPerOrder.total ?? null,
+      p50Ms: theirs?.p50Ms ?? null,
+      p99Ms: theirs?.p99Ms ?? null,
+      ratios:
+        ours && theirs
+          ? {
+              sustainableRate: round(ours.offeredRate / theirs.offeredRate),
+              cpuMsPerOrder: round(ours.cpuMsPerOrder.total / theirs.cpuMsPerOrder.total),
+              ...(sameRate
+                ? { atSameRate: { rate: sameRate.offeredRate, platformCpuMsPerOrder: sameRate.cpuMsPerOrder.total, peerCpuMsPerOrder: theirs.cpuMsPerOrder.total, cpuMsPerOrder: round(sameRate.cpuMsPerOrder.total / theirs.cpuMsPerOrder.total) } }
+                : {}),
+            }
+          : null,
+    });
+  }
+  return summaries;
 }
 
 /** Products with a million units each, through the services' admin APIs. */
