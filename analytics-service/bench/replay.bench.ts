@@ -41,7 +41,7 @@ import {
   type Projection,
   type ProjectionContext,
 } from '@shop/platform';
-import { allProjections } from '../src/composition';
+import { allProjections } from '../src/read-models/all-projections';
 import { scratchChecksum } from '../src/replay/replay-cli';
 import { seedArchive, shopHistory } from './archive-seed';
 

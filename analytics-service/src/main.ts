@@ -1,7 +1,5 @@
-import { runWhenMain } from '@shop/platform';
-import { startService } from './service';
+import { serviceMain } from '@shop/platform';
+import { analyticsService } from './composition';
 
-export { startService, type RunningService } from './service';
-
-// `node --import tsx analytics-service/src/main.ts` (the local-stack launcher) starts the service.
-runWhenMain(import.meta.url, startService);
+/** Starts the service from an environment (tests, the local stack); `node --import tsx analytics-service/src/main.ts` runs it. */
+export const startService = serviceMain(import.meta.url, analyticsService);

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderCancelled, OrderConfirmed, OrderPlaced, ProductAdded, SagaEnded, StockLevelChanged } from '@shop/contracts';
 import { checksumTables, type OutgoingMessage, type PublishedMessage } from '@shop/platform';
-import { allProjections } from '../src/composition';
+import { allProjections } from '../src/read-models/all-projections';
 import { ReplayUsageError, main, replay, scratchChecksum } from '../src/replay/replay-cli';
 import { TestAnalyticsService, eur, message } from './support';
 

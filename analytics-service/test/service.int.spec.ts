@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected, ProductAdded, StockLevelChanged, buildMessage, defineMessage } from '@shop/contracts';
 import { ProjectionRunner, checksumTables, decodeEnvelope } from '@shop/platform';
-import { allProjections } from '../src/composition';
+import { allProjections } from '../src/read-models/all-projections';
 import { TestAnalyticsService, eur, message } from './support';
 
 const MINUTE = '2026-04-01T09:15:00.000Z';

@@ -13,8 +13,9 @@ import {
   type Role,
 } from '@shop/platform';
 import { createTestDatabase, waitFor } from '@shop/platform/testing';
-import { allProjections } from '../src/composition';
-import { startService, type RunningService } from '../src/service';
+import { allProjections } from '../src/read-models/all-projections';
+import type { HostedService as RunningService } from '@shop/platform';
+import { startService } from '../src/main';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 

@@ -17,7 +17,4 @@ export const TOPICS = {
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
-/** Partitions per topic: enough for a few consumer instances per group. */
-export const TOPIC_PARTITIONS = 8;
-
 export const ALL_TOPICS: TopicName[] = Object.values(TOPICS);

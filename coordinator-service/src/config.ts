@@ -1,13 +1,7 @@
-import { busConfigShape, env, hostTuningConfigShape, serviceConfigShape, type ConfigOf } from '@shop/platform';
+import { env, serviceConfig, type ConfigOf } from '@shop/platform';
 import type { DeadlineSettings } from './sagas/saga';
 
-export const configShape = {
-  ...serviceConfigShape,
-  ...hostTuningConfigShape,
-  SERVICE_NAME: env.string().default('coordinator-service'),
-  HOST: env.string().default('127.0.0.1'),
-  /** BUS, BUS_DATABASE_URL (BUS=postgres), KAFKA_BROKERS (BUS=kafka)...: read again by `createBusFromEnv`, declared here so a bad value fails with the rest. */
-  ...busConfigShape,
+export const configShape = serviceConfig('coordinator-service', {
   /** Per-step deadlines. The payment one must outlast the order service's PAYMENT_TIMEOUT (3 s by default). */
   DEADLINE_PRICING_MS: env.duration().default(3_000),
   DEADLINE_RESERVATION_MS: env.duration().default(3_000),
@@ -22,7 +16,7 @@ export const configShape = {
   SAGA_STUCK_AFTER_MS: env.duration().default(60_000),
   /** How often each instance looks for due deadlines. */
   DEADLINE_POLL_MS: env.duration().default(200),
-};
+});
 
 export type CoordinatorConfig = ConfigOf<typeof configShape>;
 

@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import { buildMessage, contracts, decodeContract, type MessageData, type MessageDefinition } from '@shop/contracts';
 import { PostgresBus, PostgresEventStore, createKnex, migrateBus, signToken, type Consumer, type Envelope, type Role } from '@shop/platform';
 import { createTestDatabase, waitFor } from '@shop/platform/testing';
-import { startService, type RunningService } from '../src/main';
+import type { HostedService as RunningService } from '@shop/platform';
+import { startService } from '../src/main';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 

@@ -13,7 +13,8 @@ import {
   type Role,
 } from '@shop/platform';
 import { createTestDatabase, waitFor } from '@shop/platform/testing';
-import { startService, type RunningService } from '../src/main';
+import type { HostedService as RunningService } from '@shop/platform';
+import { startService } from '../src/main';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 

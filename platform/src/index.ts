@@ -23,7 +23,22 @@ export { PgNotifier } from './persistence/pg-notifier';
 export { busReadiness, consumerReadiness } from './bus/bus-readiness';
 export { deterministicId } from './ids/deterministic-id';
 export { executeCommand, type Decider, type ExecuteCommandOptions, type CommandOutcome } from './event-store/execute-command';
-export { bindMessageConsumer, bindOutboxRelay, bindPlatformAdapters, bindProjectionRunner, projectionRunner, runWhenMain, startServiceHost, type HostConfig, type HostedPart, type HostedService, type ServiceHostOptions } from './service/service-host';
+export { bindPlatformAdapters, messageConsumer, outboxRelay, projectionRunner, runWhenMain, startServiceHost, type HostConfig, type HostedPart, type HostedService, type ServiceHostOptions } from './service/service-host';
+export {
+  composeService,
+  defineService,
+  serviceConfig,
+  serviceMain,
+  startService,
+  UndeclaredTopicError,
+  type ConsumerDefinition,
+  type Factory,
+  type Get,
+  type Provide,
+  type Provision,
+  type ServiceDefinition,
+  type TaskDefinition,
+} from './service/service-definition';
 export { PeriodicTask } from './service/periodic-task';
 export { isProcessAlive } from './process/is-process-alive';
 export { UnitOfWork, StreamStateCache, domainEvent, foldEvents, type Aggregate, type StageOptions } from './event-store/unit-of-work';

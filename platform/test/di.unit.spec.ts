@@ -99,13 +99,14 @@ describe('composition root', () => {
   });
 
   it('collects multi-bindings such as readiness checks', () => {
+    const CHECKS = token<ReadinessCheck>('test.ReadinessChecks');
     const container = createContainer();
-    expect(resolveAll(container, TOKENS.ReadinessChecks)).toEqual([]);
+    expect(resolveAll(container, CHECKS)).toEqual([]);
     const db: ReadinessCheck = { name: 'database', check: async () => {} };
     const bus: ReadinessCheck = { name: 'bus', check: async () => {} };
-    bindValue(container, TOKENS.ReadinessChecks, db);
-    bindValue(container, TOKENS.ReadinessChecks, bus);
-    expect(resolveAll(container, TOKENS.ReadinessChecks).map((c) => c.name)).toEqual(['database', 'bus']);
+    bindValue(container, CHECKS, db);
+    bindValue(container, CHECKS, bus);
+    expect(resolveAll(container, CHECKS).map((c) => c.name)).toEqual(['database', 'bus']);
   });
 
   it('resolves async factories with resolveAsync', async () => {

@@ -1,4 +1,4 @@
-import { contracts, decodeContract, readData, type Registry } from '@shop/contracts';
+import { TOPICS, contracts, decodeContract, readData, type Registry } from '@shop/contracts';
 import {
   MessageHandlers,
   NonRetriableError,
@@ -12,6 +12,9 @@ import {
 
 /** The consumer group of the archive. */
 export const ARCHIVE_CONSUMER = 'analytics-service';
+
+/** The integration-event topics the archive consumes (every service's facts but analytics' own). */
+export const ARCHIVED_TOPICS = [TOPICS.orderEvents, TOPICS.catalogEvents, TOPICS.inventoryEvents, TOPICS.coordinatorEvents];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

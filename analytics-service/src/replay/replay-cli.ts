@@ -16,7 +16,7 @@ import {
   type ProjectionContext,
   type RebuildProgress,
 } from '@shop/platform';
-import { allProjections } from '../composition';
+import { allProjections } from '../read-models/all-projections';
 
 /**
  * `npm run replay -- <projection> [--from-position N] [--all] [--dry-run]`

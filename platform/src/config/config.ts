@@ -119,7 +119,9 @@ export const env = {
     }),
 };
 
-type Shape = Record<string, z.ZodType>;
+/** A configuration's shape: a schema per environment variable. */
+export type ConfigShape = Record<string, z.ZodType>;
+type Shape = ConfigShape;
 export type ConfigOf<S extends Shape> = { [K in keyof S]: z.output<S[K]> };
 
 /**
@@ -190,6 +192,8 @@ export const hostTuningConfigShape = {
   LOG_BATCH_SIZE: env.int({ min: 1, max: 10_000 }).default(1_000),
   /** Streams whose folded state each process keeps in memory (least recently used evicted; a stale one is caught at commit). */
   STREAM_CACHE_SIZE: env.int({ min: 1, max: 1_000_000 }).default(20_000),
+  /** Partitions of each topic a service creates (its own: those it publishes to and consumes); an existing topic is never shrunk. */
+  TOPIC_PARTITIONS: env.int({ min: 1, max: 1_000 }).default(8),
 };
 
 /** `postgres://user:password@host:port/database` as the connection `createKnex` takes. */

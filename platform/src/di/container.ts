@@ -6,10 +6,7 @@ import type { Bus } from '../bus/bus';
 import type { EventStore } from '../event-store/event-store';
 import type { StreamStateCache } from '../event-store/unit-of-work';
 import type { Inbox } from '../inbox/inbox';
-import type { ReadinessCheck } from '../http/health';
 import type { IdempotencyStore } from '../http/idempotency';
-import type { Lifecycle } from '../http/lifecycle';
-import type { Route } from '../http/routes';
 
 /**
  * Composition-root helpers over inversify, with explicit tokens and no
@@ -38,13 +35,11 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 /**
- * The tokens the platform knows. `Config` is typed by each service (its own
- * config shape), so it is `unknown` here: read it with a service-level token
- * of the precise type, or `resolve<T>`.
- * `HttpRoutes` and `ReadinessChecks` are multi-bindings: bind each element.
+ * The tokens of what the platform binds in every service (`bindPlatformAdapters`).
+ * A service's configuration reaches its factories as their second argument
+ * (see `ServiceDefinition`), not through a token.
  */
 export const TOKENS = {
-  Config: token<unknown>('shop.Config'),
   Logger: token<Logger>('shop.Logger'),
   Database: token<Knex>('shop.Database'),
   EventStore: token<EventStore>('shop.EventStore'),
@@ -54,11 +49,8 @@ export const TOKENS = {
   StreamCache: token<StreamStateCache>('shop.StreamCache'),
   Bus: token<Bus>('shop.Bus'),
   Clock: token<Clock>('shop.Clock'),
-  Lifecycle: token<Lifecycle>('shop.Lifecycle'),
   TokenVerifier: token<TokenVerifier>('shop.TokenVerifier'),
   IdempotencyStore: token<IdempotencyStore>('shop.IdempotencyStore'),
-  HttpRoutes: token<Route>('shop.HttpRoutes'),
-  ReadinessChecks: token<ReadinessCheck>('shop.ReadinessChecks'),
 } as const;
 
 /** Singleton scope by default: one pool, one logger, one store per process. */

@@ -7,7 +7,7 @@ import type { Consumer, TopicSpec } from '../bus/bus';
 import { busReadiness, consumerReadiness } from '../bus/bus-readiness';
 import { createBusFromEnv } from '../bus/create-bus';
 import { ConfigError, parseDatabaseUrl } from '../config/config';
-import { TOKENS, bindFactory, bindValue, resolve, systemClock, token, type TokenValue } from '../di/container';
+import { TOKENS, bindFactory, bindValue, resolve, systemClock, token } from '../di/container';
 import { StreamStateCache } from '../event-store/unit-of-work';
 import { MessageProcessor } from '../messaging/message-processor';
 import type { MessageHandlers } from '../messaging/message-handlers';
@@ -43,6 +43,8 @@ export interface HostConfig {
   LOG_BATCH_SIZE?: number;
   /** Streams kept folded in the process's `StreamStateCache` (default 20,000). */
   STREAM_CACHE_SIZE?: number;
+  /** Partitions of each topic the service creates (default 8). */
+  TOPIC_PARTITIONS?: number;
   AUTH_JWT_SECRET: string;
   AUTH_ISSUER: string;
   AUTH_AUDIENCE: string;
@@ -72,73 +74,55 @@ export function bindPlatformAdapters(c: Container, config: HostConfig, env: Node
 const POSTGRES_STORE = token<PostgresEventStore>('shop.PostgresEventStore');
 
 /**
- * Binds a consumer that runs the platform's message path (`MessageProcessor`)
- * over the service's store, inbox and stream cache: `handlers` builds the
- * consumer's handlers from `deps`; the consumer group and the inbox are named
- * `consumer`, the topics are the handlers' own. Rejected messages are logged
- * as they are dead-lettered.
+ * A consumer on the platform's message path (`MessageProcessor`) over the
+ * service's store, inbox and stream cache, in consumer group `group` (which
+ * also names its inbox), on its handlers' topics. Rejected messages are
+ * logged as they are dead-lettered.
  */
-export function bindMessageConsumer<const D extends readonly Token<unknown>[]>(
-  c: Container,
-  key: Token<Consumer>,
-  consumer: string,
-  deps: D,
-  handlers: (...args: { [I in keyof D]: TokenValue<D[I]> }) => MessageHandlers,
+export function messageConsumer(
+  get: <T>(token: Token<T>) => T,
+  group: string,
+  handlers: MessageHandlers,
   options: { maxPageSize?: number } = {},
-): void {
-  const all = [TOKENS.Bus, TOKENS.EventStore, TOKENS.Inbox, TOKENS.StreamCache, TOKENS.Logger, ...deps] as const;
-  bindFactory(c, key, all, (bus, store, inbox, cache, logger, ...rest) => {
-    const processor = new MessageProcessor({
-      consumer,
-      handlers: handlers(...(rest as unknown as { [I in keyof D]: TokenValue<D[I]> })),
-      store,
-      inbox,
-      cache,
-      onRejected: (message, err) =>
-        logger.warn({ err, topic: message.topic, partition: message.partition, offset: message.offset, consumer }, 'message rejected; dead-lettered'),
-    });
-    return bus.consumer({
-      groupId: consumer,
-      topics: processor.topics,
-      pageHandler: (page) => processor.handlePage(page),
-      ...(options.maxPageSize ? { maxPageSize: options.maxPageSize } : {}),
-    });
+): { consumer: Consumer; topics: readonly string[] } {
+  const logger = get(TOKENS.Logger);
+  const processor = new MessageProcessor({
+    consumer: group,
+    handlers,
+    store: get(TOKENS.EventStore),
+    inbox: get(TOKENS.Inbox),
+    cache: get(TOKENS.StreamCache),
+    onRejected: (message, err) =>
+      logger.warn({ err, topic: message.topic, partition: message.partition, offset: message.offset, consumer: group }, 'message rejected; dead-lettered'),
   });
+  const consumer = get(TOKENS.Bus).consumer({
+    groupId: group,
+    topics: processor.topics,
+    pageHandler: (page) => processor.handlePage(page),
+    ...(options.maxPageSize ? { maxPageSize: options.maxPageSize } : {}),
+  });
+  return { consumer, topics: processor.topics };
 }
 
 /**
- * Binds the service's outbox relay over its own store, database and the bus,
- * with its leadership lock on the same database; failures are logged and the
+ * The service's outbox relay over its own store, database and the bus, with
+ * its leadership lock on the same database; failures are logged and the
  * relay retries from its checkpoint.
  */
-export function bindOutboxRelay(
-  c: Container,
-  key: Token<OutboxRelay>,
+export function outboxRelay(
+  get: <T>(token: Token<T>) => T,
   config: Pick<HostConfig, 'DATABASE_URL'>,
   options: Pick<OutboxRelayOptions, 'name' | 'toMessages' | 'filter' | 'batchSize'>,
-): void {
-  const lockConnection = parseDatabaseUrl(config.DATABASE_URL);
-  bindFactory(
-    c,
-    key,
-    [TOKENS.EventStore, TOKENS.Database, TOKENS.Bus, TOKENS.Logger],
-    (store, db, bus, logger) =>
-      new OutboxRelay({
-        ...options,
-        store,
-        db,
-        lockConnection,
-        bus,
-        onError: (err) => logger.warn({ err, relay: options.name }, 'outbox relay failed; retrying from its checkpoint'),
-      }),
-  );
-}
-
-/** Binds a runner for `projection` over the service's store and database; failures are logged and it resumes from its checkpoint. */
-export function bindProjectionRunner(c: Container, key: Token<ProjectionRunner>, projection: Projection, options: { batchSize?: number } = {}): void {
-  bindFactory(c, key, [TOKENS.Database, TOKENS.EventStore, TOKENS.Logger], (db, store, logger) =>
-    projectionRunner(db, store, logger, projection, options),
-  );
+): OutboxRelay {
+  const logger = get(TOKENS.Logger);
+  return new OutboxRelay({
+    ...options,
+    store: get(TOKENS.EventStore),
+    db: get(TOKENS.Database),
+    lockConnection: parseDatabaseUrl(config.DATABASE_URL),
+    bus: get(TOKENS.Bus),
+    onError: (err) => logger.warn({ err, relay: options.name }, 'outbox relay failed; retrying from its checkpoint'),
+  });
 }
 
 /** A projection runner that logs its failures (it resumes from its checkpoint by itself). */

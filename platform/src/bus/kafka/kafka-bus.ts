@@ -121,8 +121,26 @@ export class KafkaBus implements Bus {
     if (grow.length > 0) {
       this.logger.warn({ topics: grow }, 'growing Kafka topics to their partition count; keys move to other partitions');
       await this.admin.createPartitions({ topicPartitions: grow.map(({ topic, count }) => ({ topic, count })) });
+      await this.untilPartitionsVisible(grow);
     }
     for (const t of topics) this.partitionCounts.delete(t.name);
+  }
+
+  /**
+   * A broker answers metadata requests from its own copy of the cluster
+   * metadata, which learns of new partitions a little after `createPartitions`
+   * returns: wait until the grown counts show, so a publisher that looks the
+   * count up next routes keys over every partition.
+   */
+  private async untilPartitionsVisible(grown: { topic: string; count: number }[]): Promise<void> {
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const meta = await this.admin.fetchTopicMetadata({ topics: grown.map((g) => g.topic) });
+      const behind = grown.filter((g) => (meta.topics.find((m) => m.name === g.topic)?.partitions.length ?? 0) < g.count);
+      if (behind.length === 0) return;
+      if (Date.now() > until) throw new Error(`Kafka topics ${behind.map((b) => b.topic).join(', ')} did not show their new partitions within 10 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** The topic's partition count, creating the topic with the default count if it does not exist. */
