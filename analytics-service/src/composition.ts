@@ -2,14 +2,14 @@ import { TOPICS } from '@shop/contracts';
 import { TOKENS, defineService, projectionRunner, token } from '@shop/platform';
 import { analyticsMigrations } from '../migrations';
 import { AlertEvaluator } from './alerts/alert-evaluator';
-import { SOURCE, alertEventToMessages } from './alerts/alert-messages';
-import { alertRoutes } from './alerts/alert-routes';
 import { AlertRulesStore } from './alerts/alert-rules-store';
-import { analyticsRoutes } from './api';
-import { ARCHIVED_TOPICS, ARCHIVE_CONSUMER, archiveHandlers } from './archive/archive';
+import { alertRoutes } from './alerts/api';
 import { configShape } from './config';
 import { dashboardMounts } from './dashboard/dashboard';
+import { ARCHIVED_TOPICS, ARCHIVE_CONSUMER, archiveHandlers } from './integration/inbound/archived-facts';
+import { SOURCE, alertEventToMessages } from './integration/outbound/to-messages';
 import { allProjections } from './read-models/all-projections';
+import { analyticsRoutes } from './read-models/api';
 import { ReadModels } from './read-models/read-models';
 
 export const READ_MODELS = token<ReadModels>('analytics-service.ReadModels');

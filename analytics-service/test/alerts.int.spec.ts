@@ -6,18 +6,18 @@ import { waitFor } from '@shop/platform/testing';
 import { AlertEvaluator } from '../src/alerts/alert-evaluator';
 import { AlertRulesStore } from '../src/alerts/alert-rules-store';
 import { alertStreamId } from '../src/alerts/alerts';
-import { TestAnalyticsService, eur, message } from './support';
+import { startAnalytics, type AnalyticsUnderTest, eur, message } from './support';
 
 const now = () => new Date().toISOString();
 const line = { sku: 'SKU-AL1', quantity: 1 };
 const priced = [{ ...line, unitPrice: eur(100), lineTotal: eur(100) }];
 
 describe('alert rules and saga latency (analytics-service in-process)', () => {
-  let svc: TestAnalyticsService;
+  let svc: AnalyticsUnderTest;
   let admin: string;
 
   beforeAll(async () => {
-    svc = await TestAnalyticsService.start('analytics_alerts', { ALERT_EVALUATION_INTERVAL: '150ms' });
+    svc = await startAnalytics('analytics_alerts', { ALERT_EVALUATION_INTERVAL: '150ms' });
     admin = await svc.token('admin');
   });
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected, ProductAdded, SagaEnded, StockLevelChanged } from '@shop/contracts';
 import type { OutgoingMessage } from '@shop/platform';
 import { waitFor } from '@shop/platform/testing';
-import { TestAnalyticsService, message } from './support';
+import { startAnalytics, type AnalyticsUnderTest, message } from './support';
 
 // Browser globals used inside page.evaluate (this file is type-checked with Node's types, not the DOM's).
 declare const sessionStorage: { readonly length: number; [key: string]: unknown };
@@ -107,7 +107,7 @@ function lastHourOfTrade(now: number): OutgoingMessage[] {
 }
 
 describe.skipIf(skipped)('dashboard in headless Chromium (playwright-core)', () => {
-  let svc: TestAnalyticsService;
+  let svc: AnalyticsUnderTest;
   let admin: string;
   let browser: Browser;
   let page: Page;
@@ -116,7 +116,7 @@ describe.skipIf(skipped)('dashboard in headless Chromium (playwright-core)', () 
 
   beforeAll(async () => {
     if (!hasChromium) throw new Error(`No Chromium at ${CHROMIUM}: ${INSTALL_HINT}. CI requires the dashboard browser test to run.`);
-    svc = await TestAnalyticsService.start('analytics_dashboard_browser', { ALERT_EVALUATION_INTERVAL: '500ms' });
+    svc = await startAnalytics('analytics_dashboard_browser', { ALERT_EVALUATION_INTERVAL: '500ms' });
     admin = await svc.token('admin');
     await svc.waitConsumed(await svc.publish(lastHourOfTrade(Date.now())));
     await svc.projectionsCaughtUp();

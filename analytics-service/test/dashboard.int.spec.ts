@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderPlaced } from '@shop/contracts';
 import { openStream } from './dashboard-support';
-import { TestAnalyticsService, message } from './support';
+import { startAnalytics, type AnalyticsUnderTest, message } from './support';
 
 interface Notice {
   moved?: string[];
@@ -13,12 +13,12 @@ interface Notice {
 const withoutLicences = (js: string) => js.replace(/\/\*! Bundled license information:[\s\S]*\*\/\s*$/, '');
 
 describe('dashboard: page and event stream (analytics-service in-process)', () => {
-  let svc: TestAnalyticsService;
+  let svc: AnalyticsUnderTest;
   let admin: string;
 
   beforeAll(async () => {
     // A long drain timeout: if open streams held the shutdown, the last test would time out rather than pass.
-    svc = await TestAnalyticsService.start('analytics_dashboard', { SHUTDOWN_TIMEOUT: '50s' });
+    svc = await startAnalytics('analytics_dashboard', { SHUTDOWN_TIMEOUT: '50s' });
     admin = await svc.token('admin');
   });
   afterAll(async () => {

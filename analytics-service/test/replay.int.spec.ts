@@ -5,7 +5,7 @@ import { OrderCancelled, OrderConfirmed, OrderPlaced, ProductAdded, SagaEnded, S
 import { checksumTables, type OutgoingMessage, type PublishedMessage } from '@shop/platform';
 import { allProjections } from '../src/read-models/all-projections';
 import { ReplayUsageError, main, replay, scratchChecksum } from '../src/replay/replay-cli';
-import { TestAnalyticsService, eur, message } from './support';
+import { startAnalytics, type AnalyticsUnderTest, eur, message } from './support';
 
 class Collector extends Writable {
   text = '';
@@ -64,7 +64,7 @@ function orderMessages(i: number): OutgoingMessage[] {
 const tablesOf = (name: string) => Object.keys(allProjections().find((p) => p.name === name)!.tables);
 
 describe('replay CLI (shadow rebuild, swap, from-scratch verification)', () => {
-  let svc: TestAnalyticsService;
+  let svc: AnalyticsUnderTest;
   let admin: string;
   let next = 0;
   const published: PublishedMessage[] = [];
@@ -81,7 +81,7 @@ describe('replay CLI (shadow rebuild, swap, from-scratch verification)', () => {
   });
 
   beforeAll(async () => {
-    svc = await TestAnalyticsService.start('analytics_replay');
+    svc = await startAnalytics('analytics_replay');
     admin = await svc.token('admin');
     published.push(
       ...(await svc.publish(

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected, ProductAdded, StockLevelChanged, buildMessage, defineMessage } from '@shop/contracts';
 import { ProjectionRunner, checksumTables, decodeEnvelope } from '@shop/platform';
 import { allProjections } from '../src/read-models/all-projections';
-import { TestAnalyticsService, eur, message } from './support';
+import { startAnalytics, type AnalyticsUnderTest, eur, message } from './support';
 
 const MINUTE = '2026-04-01T09:15:00.000Z';
 const at = (s: number) => new Date(Date.parse(MINUTE) + s * 1000).toISOString();
@@ -13,14 +13,14 @@ const pricedLines = [
 ];
 const range = `from=${encodeURIComponent('2026-04-01T09:00:00Z')}&to=${encodeURIComponent('2026-04-01T10:00:00Z')}`;
 
-describe('analytics-service in-process (startService, Postgres bus)', () => {
-  let svc: TestAnalyticsService;
+describe('analytics-service in-process (startServiceForTest, Postgres bus)', () => {
+  let svc: AnalyticsUnderTest;
   let admin: string;
   const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
   let head = 0;
 
   beforeAll(async () => {
-    svc = await TestAnalyticsService.start('analytics_svc', { READ_YOUR_WRITES_TIMEOUT: '3s' });
+    svc = await startAnalytics('analytics_svc', { READ_YOUR_WRITES_TIMEOUT: '3s' });
     admin = await svc.token('admin');
     const placedA = message(OrderPlaced, { orderId: a, customerId: 'c-1', lines: [{ sku: 'SKU-P1', quantity: 3 }, { sku: 'SKU-P2', quantity: 1 }], placedAt: at(0) });
     const published = await svc.publish([

@@ -1,31 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
-import { buildMessage, type MessageData, type MessageDefinition } from '@shop/contracts';
-import {
-  PostgresBus,
-  PostgresEventStore,
-  createKnex,
-  migrateBus,
-  signToken,
-  type ConsumedMessage,
-  type OutgoingMessage,
-  type PublishedMessage,
-  type Role,
-} from '@shop/platform';
-import { createTestDatabase, waitFor } from '@shop/platform/testing';
+import { buildMessage, contracts, decodeContract, type MessageData, type MessageDefinition } from '@shop/contracts';
+import type { ConsumedMessage, OutgoingMessage, PublishedMessage } from '@shop/platform';
+import { startServiceForTest, waitFor, type GivenEvent, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
+import { archivedEvent } from '../src/archive/archive';
+import { analyticsService } from '../src/composition';
+import { ARCHIVE_CONSUMER } from '../src/integration/inbound/archived-facts';
 import { allProjections } from '../src/read-models/all-projections';
-import type { HostedService as RunningService } from '@shop/platform';
-import { startService } from '../src/main';
-
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
-
-export const AUTH = {
-  secret: 'analytics-service-test-secret-longer-than-32-bytes',
-  issuer: 'urn:shop:auth',
-  audience: 'urn:shop:api',
-};
-
-export const urlOf = (d: TestDb) => `postgres://${d.user}:${encodeURIComponent(d.password)}@${d.host}:${d.port}/${d.database}`;
 
 export const eur = (amount: number) => ({ amount, currency: 'EUR' });
 
@@ -39,115 +19,58 @@ export function consumed(m: OutgoingMessage, offset = 0): ConsumedMessage {
   return { ...m, partition: 0, offset, headers: m.headers ?? {}, publishedAt: new Date(), attempt: 1 };
 }
 
-export interface ApiResponse {
-  status: number;
-  headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
-  json: any;
+/**
+ * A contract message as the archive stores it (`archivedEvent`: its stream,
+ * type, schema version and data, its envelope and bus coordinates as
+ * metadata), for projection specifications.
+ */
+export function archived(m: OutgoingMessage, offset = 0): GivenEvent {
+  const received = consumed(m, offset);
+  const { streamId, event } = archivedEvent(received, decodeContract(contracts, received).envelope);
+  return { streamId, type: event.type, data: event.data, ...(event.metadata ? { metadata: event.metadata } : {}), ...(event.schemaVersion ? { schemaVersion: event.schemaVersion } : {}) };
 }
 
-/** The analytics service started in-process with `startService`, on fresh databases, plus the bus and archive it reads. */
-export class TestAnalyticsService {
-  private constructor(
-    readonly service: RunningService,
-    readonly db: Knex,
-    readonly store: PostgresEventStore,
-    readonly bus: PostgresBus,
-    readonly busDb: Knex,
-    private readonly databases: TestDb[],
-  ) {}
-
-  static async start(label: string, env: Record<string, string> = {}): Promise<TestAnalyticsService> {
-    const [serviceDb, busDb] = await Promise.all([createTestDatabase(label), createTestDatabase(`${label}_bus`)]);
-    const busKnex = createKnex(busDb);
-    await migrateBus(busKnex);
-    const service = await startService({
-      SHOP_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: urlOf(serviceDb),
-      BUS: 'postgres',
-      BUS_DATABASE_URL: urlOf(busDb),
-      BUS_HEARTBEAT_MS: '200',
-      AUTH_JWT_SECRET: AUTH.secret,
-      ...env,
-    });
-    return new TestAnalyticsService(
-      service,
-      createKnex(serviceDb),
-      new PostgresEventStore({ connection: serviceDb }),
-      new PostgresBus({ connection: busDb, heartbeatMs: 200 }),
-      busKnex,
-      [serviceDb, busDb],
-    );
-  }
-
-  /** The URL of the service's own database (what `DATABASE_URL` names). */
-  get databaseUrl(): string {
-    return urlOf(this.databases[0]!);
-  }
-
-  async stop(): Promise<void> {
-    await this.service.stop();
-    await this.bus.close();
-    await this.store.close();
-    await Promise.all([this.db.destroy(), this.busDb.destroy()]);
-    await Promise.all(this.databases.map((d) => d.drop()));
-  }
-
-  token(role: Role, sub = 'tester'): Promise<string> {
-    return signToken({ sub, roles: [role] }, AUTH);
-  }
-
-  async get(path: string, token?: string): Promise<ApiResponse> {
-    const res = await fetch(this.service.url + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
-  }
-
-  async request(
-    method: string,
-    path: string,
-    options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<ApiResponse> {
-    const res = await fetch(this.service.url + path, {
-      method,
-      headers: {
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...options.headers,
-      },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
-  }
-
-  publish(messages: OutgoingMessage[]): Promise<PublishedMessage[]> {
-    return this.bus.publish(messages);
-  }
-
+/** What the analytics tests add to the platform's harness: reads, publishing on the bus, waiting for the archive and the projections. */
+export interface AnalyticsHelpers {
+  /** A GET as `token`'s bearer (none: anonymous). */
+  get(path: string, token?: string): Promise<TestResponse>;
+  publish(messages: OutgoingMessage[]): Promise<PublishedMessage[]>;
   /** Waits until the archive consumer's group has moved past every published message. */
-  async waitConsumed(published: PublishedMessage[]): Promise<void> {
-    await waitFor(async () => {
-      for (const p of published) {
-        const row = (await this.busDb('bus_group_offsets')
-          .where({ group_id: 'analytics-service', topic: p.topic, partition: p.partition })
-          .first('committed')) as { committed: string } | undefined;
-        if (!row || Number(row.committed) <= p.offset) return false;
-      }
-      return true;
-    }, 20_000);
-  }
+  waitConsumed(published: PublishedMessage[]): Promise<void>;
+  /** Waits until every projection reflects the archive's head; returns the head. */
+  projectionsCaughtUp(): Promise<number>;
+  /** The URL of the service's own database (what `DATABASE_URL` names). */
+  databaseUrl: string;
+}
 
-  /** Waits until every projection reflects the archive's head. */
-  async projectionsCaughtUp(): Promise<number> {
-    const head = await this.store.headPosition();
-    await waitFor(async () => {
-      const rows = (await this.db('projection_checkpoints').where({ slot: 'live' }).select('position')) as { position: string }[];
-      return rows.length === allProjections().length && rows.every((r) => Number(r.position) >= head);
-    }, 20_000);
-    return head;
-  }
+export type AnalyticsUnderTest = ServiceUnderTest & AnalyticsHelpers;
+
+/** The analytics service started in-process by the platform's harness (fresh service and bus databases), with the helpers above. */
+export async function startAnalytics(label: string, env: Record<string, string> = {}): Promise<AnalyticsUnderTest> {
+  const svc = await startServiceForTest(analyticsService, { label, env });
+  const helpers: AnalyticsHelpers = {
+    get: (path, token) => svc.request('GET', path, token ? { token } : {}),
+    publish: (messages) => svc.bus.publish(messages),
+    async waitConsumed(published) {
+      await waitFor(async () => {
+        for (const p of published) {
+          const row = (await svc.busDb('bus_group_offsets')
+            .where({ group_id: ARCHIVE_CONSUMER, topic: p.topic, partition: p.partition })
+            .first('committed')) as { committed: string } | undefined;
+          if (!row || Number(row.committed) <= p.offset) return false;
+        }
+        return true;
+      }, 20_000);
+    },
+    async projectionsCaughtUp() {
+      const head = await svc.store.headPosition();
+      await waitFor(async () => {
+        const rows = (await svc.db('projection_checkpoints').where({ slot: 'live' }).select('position')) as { position: string }[];
+        return rows.length === allProjections().length && rows.every((r) => Number(r.position) >= head);
+      }, 20_000);
+      return head;
+    },
+    databaseUrl: svc.env.DATABASE_URL!,
+  };
+  return Object.assign(svc, helpers);
 }

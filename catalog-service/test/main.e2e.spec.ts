@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createKnex, migrateBus } from '@shop/platform';
 import { createTestDatabase } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { urlOf } from './support/service';
+import { urlOf } from './support';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 

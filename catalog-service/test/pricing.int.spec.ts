@@ -3,8 +3,7 @@ import { OrderLinesPriced, OrderLinesPricingRejected, PriceOrderLines, TOPICS, b
 import { DEAD_LETTER_HEADERS } from '@shop/platform';
 import { waitFor } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from './support/bus-listener';
-import { freshSku, startCatalog, type Catalog } from './support/service';
+import { freshSku, listen, startCatalog, type Catalog } from './support';
 
 const money = (amount: number, currency = 'EUR') => ({ amount, currency });
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -99,7 +98,7 @@ describe('pricing order lines from the coordinator', () => {
     // Wait until the catalog's group has committed past all three copies.
     await waitFor(async () => {
       const row = (await catalog
-        .busKnex('bus_group_offsets')
+        .busDb('bus_group_offsets')
         .where({ group_id: 'catalog-service', topic: TOPICS.catalogCommands, partition: published[0]!.partition })
         .first('committed')) as { committed: string } | undefined;
       return row !== undefined && Number(row.committed) > published[2]!.offset;
@@ -143,7 +142,7 @@ describe('pricing order lines from the coordinator', () => {
       await waitFor(() => dead.received.length > 0, 20_000);
       expect(dead.received[0]!.envelope.id).toBe(idOf(stray));
       const row = (await catalog
-        .busKnex('bus_messages')
+        .busDb('bus_messages')
         .where({ topic: 'catalog-service.dead-letter' })
         .first('headers')) as { headers: Record<string, string> };
       expect(row.headers[DEAD_LETTER_HEADERS.error]).toMatch(/does not handle catalog\.order-lines-priced/);

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { PostgresEventStore, ProjectionRunner, createKnex, eventStoreMigrations, runMigrations, type RecordedEvent } from '@shop/platform';
-import { createTestDatabase, waitFor } from '@shop/platform/testing';
+import { ProjectionSpecification, createTestDatabase, waitFor, type GivenEvent } from '@shop/platform/testing';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProductEvent } from '../src/products/product';
+import { productStreamId, type ProductEvent } from '../src/products/product';
 import { PRODUCT_TABLE, productListProjection } from '../src/products/read-models/product-list/projection';
 import { ProductList } from '../src/products/read-models/product-list/query';
 
@@ -44,6 +44,64 @@ describe('product list projection', () => {
       await knex.transaction((trx) => productListProjection.apply(event, { trx, table: (t) => t }));
     }
   };
+
+  it('comes out the same applied in one page, in pages, and with every page and event twice', async () => {
+    const given = (e: ProductEvent): GivenEvent => {
+      const { type, ...data } = e;
+      return { streamId: productStreamId(e.sku), type, data };
+    };
+    const eur = (amount: number) => ({ amount, currency: 'EUR' });
+    const events: ProductEvent[] = [
+      { type: 'ProductAdded', sku: 'MUG-1', name: 'Mug', description: '', category: 'kitchen', price: eur(1299), addedAt: at },
+      { type: 'ProductAdded', sku: 'TEA-1', name: 'Green tea', description: 'Loose leaf.', category: 'tea', price: eur(450), addedAt: at },
+      { type: 'ProductDetailsChanged', sku: 'MUG-1', name: 'Enamel mug', description: 'Holds 350 ml.', changedAt: at },
+      { type: 'ProductPriceChanged', sku: 'TEA-1', price: eur(499), previousPrice: eur(450), changedAt: at },
+      { type: 'ProductAdded', sku: 'POT-1', name: 'Teapot', description: 'Cast iron.', category: 'kitchen', price: eur(2500), addedAt: at },
+      { type: 'ProductPriceChanged', sku: 'MUG-1', price: { amount: 1499, currency: 'USD' }, previousPrice: eur(1299), changedAt: at },
+      { type: 'ProductDetailsChanged', sku: 'TEA-1', category: 'drinks', changedAt: at },
+      { type: 'ProductDiscontinued', sku: 'MUG-1', discontinuedAt: '2026-03-02T10:00:00.000Z' },
+    ];
+    const rows = await ProjectionSpecification.for(productListProjection, { db: knex }).given(events.map(given)).rows();
+    const products = [...rows[PRODUCT_TABLE]!].sort((a, b) => String(a.sku).localeCompare(String(b.sku)));
+    expect(products).toEqual([
+      {
+        sku: 'MUG-1',
+        name: 'Enamel mug',
+        description: 'Holds 350 ml.',
+        category: 'kitchen',
+        price_amount: '1499',
+        price_currency: 'USD',
+        status: 'discontinued',
+        added_at: new Date(at),
+        discontinued_at: new Date('2026-03-02T10:00:00.000Z'),
+        position: '8',
+      },
+      {
+        sku: 'POT-1',
+        name: 'Teapot',
+        description: 'Cast iron.',
+        category: 'kitchen',
+        price_amount: '2500',
+        price_currency: 'EUR',
+        status: 'active',
+        added_at: new Date(at),
+        discontinued_at: null,
+        position: '5',
+      },
+      {
+        sku: 'TEA-1',
+        name: 'Green tea',
+        description: 'Loose leaf.',
+        category: 'drinks',
+        price_amount: '499',
+        price_currency: 'EUR',
+        status: 'active',
+        added_at: new Date(at),
+        discontinued_at: null,
+        position: '7',
+      },
+    ]);
+  });
 
   it('changes nothing when the same event is applied twice, and ignores an event older than the row', async () => {
     const s = sku();

@@ -1,8 +1,7 @@
 import { ProductAdded, ProductDiscontinued, ProductPriceChanged, TOPICS } from '@shop/contracts';
 import { waitFor } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from './support/bus-listener';
-import { freshSku, startCatalog, type Catalog } from './support/service';
+import { freshSku, listen, startCatalog, type Catalog } from './support';
 
 describe('product facts published through the outbox', () => {
   let catalog: Catalog;
@@ -53,7 +52,7 @@ describe('product facts published through the outbox', () => {
       return Number(row.position) >= head;
     }, 20_000);
     // The relay publishes before it moves its checkpoint, so the bus now holds all there will be.
-    const onBus = (await catalog.busKnex('bus_messages').where({ topic: TOPICS.catalogEvents, key: sku }).orderBy('offset')) as {
+    const onBus = (await catalog.busDb('bus_messages').where({ topic: TOPICS.catalogEvents, key: sku }).orderBy('offset')) as {
       headers: Record<string, string>;
     }[];
     expect(onBus.map((m) => m.headers.ce_type)).toEqual([ProductAdded.type, ProductDiscontinued.type]);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { waitFor } from '@shop/platform/testing';
+import { waitFor, type TestResponse } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSku, startCatalog, type Catalog } from './support/service';
+import { freshSku, startCatalog, type Catalog } from './support';
 
 interface ProductBody {
   sku: string;
@@ -44,13 +44,13 @@ describe('catalog HTTP API', () => {
   const add = async (product: ReturnType<typeof newProduct>) => {
     const res = await catalog.admin('POST', '/v1/products', product);
     expect(res.status).toBe(201);
-    return (await res.json()) as ProductBody;
+    return res.json as ProductBody;
   };
   const stream = (sku: string) => catalog.store.readStream(`product-${sku}`);
-  const problem = async (res: Response, status: number) => {
+  const problem = async (res: TestResponse, status: number) => {
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    return (await res.json()) as Problem;
+    return res.json as Problem;
   };
 
   describe('admin writes', () => {
@@ -59,13 +59,13 @@ describe('catalog HTTP API', () => {
       const res = await catalog.admin('POST', '/v1/products', product);
       expect(res.status).toBe(201);
       expect(res.headers.get('location')).toBe(`/v1/products/${product.sku}`);
-      const body = (await res.json()) as ProductBody;
+      const body = res.json as ProductBody;
       expect(body).toMatchObject({ ...product, status: 'active' });
       expect(Date.parse(body.addedAt)).not.toBeNaN();
 
       const read = await catalog.call('GET', `/v1/products/${product.sku}`);
       expect(read.status).toBe(200);
-      expect(await read.json()).toEqual(body);
+      expect(read.json).toEqual(body);
       const events = await stream(product.sku);
       expect(events.map((e) => e.type)).toEqual(['ProductAdded']);
       expect(events[0]!.metadata).toMatchObject({ actor: 'alice' });
@@ -78,7 +78,7 @@ describe('catalog HTTP API', () => {
       const p = await problem(again, 409);
       expect(p.detail).toContain(product.sku);
       expect(await stream(product.sku)).toHaveLength(1);
-      expect(((await (await catalog.call('GET', `/v1/products/${product.sku}`)).json()) as ProductBody).name).toBe('Enamel mug');
+      expect(((await catalog.call('GET', `/v1/products/${product.sku}`)).json as ProductBody).name).toBe('Enamel mug');
     });
 
     it('changes details, recording only what differs', async () => {
@@ -86,7 +86,7 @@ describe('catalog HTTP API', () => {
       await add(product);
       const res = await catalog.admin('PATCH', `/v1/products/${product.sku}`, { name: 'Blue enamel mug', category: 'kitchen' });
       expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ name: 'Blue enamel mug', category: 'kitchen', description: 'Holds 350 ml.' });
+      expect(res.json).toMatchObject({ name: 'Blue enamel mug', category: 'kitchen', description: 'Holds 350 ml.' });
       const events = await stream(product.sku);
       expect(events.map((e) => e.type)).toEqual(['ProductAdded', 'ProductDetailsChanged']);
       expect(events[1]!.data).toEqual({ sku: product.sku, name: 'Blue enamel mug', changedAt: expect.any(String) });
@@ -110,7 +110,7 @@ describe('catalog HTTP API', () => {
       await add(product);
       const res = await catalog.admin('PUT', `/v1/products/${product.sku}/price`, eur(1499));
       expect(res.status).toBe(200);
-      expect(((await res.json()) as ProductBody).price).toEqual(eur(1499));
+      expect((res.json as ProductBody).price).toEqual(eur(1499));
       const same = await catalog.admin('PUT', `/v1/products/${product.sku}/price`, eur(1499));
       expect(same.status).toBe(200);
       const events = await stream(product.sku);
@@ -118,7 +118,7 @@ describe('catalog HTTP API', () => {
       expect(events[1]!.data).toMatchObject({ price: eur(1499), previousPrice: eur(1299) });
 
       const usd = await catalog.admin('PUT', `/v1/products/${product.sku}/price`, { amount: 1499, currency: 'USD' });
-      expect(((await usd.json()) as ProductBody).price).toEqual({ amount: 1499, currency: 'USD' });
+      expect((usd.json as ProductBody).price).toEqual({ amount: 1499, currency: 'USD' });
     });
 
     it('discontinues once; afterwards its price and details are frozen (409) and it is still readable', async () => {
@@ -126,19 +126,19 @@ describe('catalog HTTP API', () => {
       await add(product);
       const res = await catalog.admin('POST', `/v1/products/${product.sku}/discontinue`);
       expect(res.status).toBe(200);
-      const body = (await res.json()) as ProductBody;
+      const body = res.json as ProductBody;
       expect(body.status).toBe('discontinued');
       expect(Date.parse(body.discontinuedAt!)).not.toBeNaN();
 
       const twice = await catalog.admin('POST', `/v1/products/${product.sku}/discontinue`);
       expect(twice.status).toBe(200);
-      expect(((await twice.json()) as ProductBody).discontinuedAt).toBe(body.discontinuedAt);
+      expect((twice.json as ProductBody).discontinuedAt).toBe(body.discontinuedAt);
       expect((await problem(await catalog.admin('PUT', `/v1/products/${product.sku}/price`, eur(5)), 409)).detail).toMatch(/discontinued/);
       await problem(await catalog.admin('PATCH', `/v1/products/${product.sku}`, { name: 'x' }), 409);
       await problem(await catalog.admin('POST', '/v1/products', product), 409);
       expect((await stream(product.sku)).map((e) => e.type)).toEqual(['ProductAdded', 'ProductDiscontinued']);
 
-      const read = (await (await catalog.call('GET', `/v1/products/${product.sku}`)).json()) as ProductBody;
+      const read = (await catalog.call('GET', `/v1/products/${product.sku}`)).json as ProductBody;
       expect(read).toEqual(body);
     });
   });
@@ -157,7 +157,7 @@ describe('catalog HTTP API', () => {
       await add(newProduct({ name: 'Cherry jam', category: `${category}-other` }));
       // The list is a read model: wait until it has caught up with the writes above.
       await waitFor(async () => {
-        const page = (await (await catalog.call('GET', `/v1/products?category=${category}-other`)).json()) as Page;
+        const page = (await catalog.call('GET', `/v1/products?category=${category}-other`)).json as Page;
         const row = await catalog.db('catalog_products').where({ sku: discontinuedSku }).first('status');
         return page.items.length === 1 && (row as { status?: string } | undefined)?.status === 'discontinued';
       });
@@ -166,7 +166,7 @@ describe('catalog HTTP API', () => {
     const list = async (query: string) => {
       const res = await catalog.call('GET', `/v1/products?${query}`);
       expect(res.status).toBe(200);
-      return (await res.json()) as Page;
+      return res.json as Page;
     };
 
     it('pages through a category by name with a cursor, leaving discontinued products out', async () => {
@@ -263,9 +263,9 @@ describe('catalog HTTP API', () => {
     it('is ready once its database, bus and consumer are, and documents its API', async () => {
       const ready = await catalog.call('GET', '/readyz');
       expect(ready.status).toBe(200);
-      const checks = ((await ready.json()) as { checks: { name: string; status: string }[] }).checks;
+      const checks = (ready.json as { checks: { name: string; status: string }[] }).checks;
       expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['database', 'bus', 'consumer:catalog-commands']));
-      const doc = (await (await catalog.call('GET', '/v1/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+      const doc = (await catalog.call('GET', '/v1/openapi.json')).json as { openapi: string; paths: Record<string, unknown> };
       expect(doc.openapi).toMatch(/^3\.1/);
       expect(Object.keys(doc.paths)).toEqual(
         expect.arrayContaining(['/v1/products', '/v1/products/{sku}', '/v1/products/{sku}/price', '/v1/products/{sku}/discontinue']),

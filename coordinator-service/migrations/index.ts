@@ -8,9 +8,15 @@ import type { Knex } from 'knex';
  */
 export const coordinatorMigrations: Record<string, Knex.Migration> = {
   '0001_saga_deadlines': {
-    up: (knex) =>
-      knex.raw(`
-        create table saga_deadlines (
+    up: (knex) => knex.raw(sagaDeadlinesTable('saga_deadlines')),
+    down: (knex) => knex.raw('drop table saga_deadlines'),
+  },
+};
+
+/** The DDL of `saga_deadlines`, under a given name (the deadlines projection's spec creates its own copies). */
+export function sagaDeadlinesTable(name: string): string {
+  return `
+        create table ${name} (
           deadline_id uuid primary key,
           saga_id text not null,
           saga_type text not null,
@@ -21,8 +27,6 @@ export const coordinatorMigrations: Record<string, Knex.Migration> = {
           fired_at timestamptz,
           created_at timestamptz not null default now()
         );
-        create index saga_deadlines_due on saga_deadlines (due_at) where status = 'pending';
-        create index saga_deadlines_saga on saga_deadlines (saga_id)`),
-    down: (knex) => knex.raw('drop table saga_deadlines'),
-  },
-};
+        create index ${name}_due on ${name} (due_at) where status = 'pending';
+        create index ${name}_saga on ${name} (saga_id)`;
+}

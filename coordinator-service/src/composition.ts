@@ -3,7 +3,7 @@ import { TOKENS, defineService, token } from '@shop/platform';
 import { coordinatorMigrations } from '../migrations';
 import { configShape, deadlineSettings } from './config';
 import { DeadlinePoller } from './deadlines/deadline-poller';
-import { sagaDeadlinesProjection } from './deadlines/deadlines-projection';
+import { sagaDeadlinesProjection } from './deadlines/read-models/deadlines/projection';
 import { COORDINATOR_CONSUMER, participantEventHandlers } from './integration/inbound/participant-events';
 import { SOURCE, sagaEventToMessages } from './integration/outbound/to-messages';
 import { sagaRoutes } from './sagas/api';

@@ -1,5 +1,5 @@
 import { env, serviceConfig, type ConfigOf } from '@shop/platform';
-import type { DeadlineSettings } from './sagas/saga';
+import type { DeadlineSettings } from './sagas/steps';
 
 export const configShape = serviceConfig('coordinator-service', {
   /** Per-step deadlines. The payment one must outlast the order service's PAYMENT_TIMEOUT (3 s by default). */

@@ -1,92 +1,44 @@
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { buildMessage, contracts, decodeContract, type MessageData, type MessageDefinition } from '@shop/contracts';
-import { PostgresBus, PostgresEventStore, createKnex, migrateBus, signToken, type Consumer, type Envelope, type Role } from '@shop/platform';
-import { createTestDatabase, waitFor } from '@shop/platform/testing';
-import type { HostedService as RunningService } from '@shop/platform';
-import { startService } from '../src/main';
-
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
-
-export const AUTH = {
-  secret: 'coordinator-service-test-secret-longer-than-32-bytes',
-  issuer: 'urn:shop:auth',
-  audience: 'urn:shop:api',
-};
-
-const urlOf = (d: TestDb) => `postgres://${d.user}:${encodeURIComponent(d.password)}@${d.host}:${d.port}/${d.database}`;
-
-export interface ApiResponse {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
-  json: any;
-}
+import { deterministicId, type Consumer, type Decider, type Envelope, type HostedService, type Role } from '@shop/platform';
+import { startServiceForTest, waitFor, type GivenEvent, type SagaStep, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
+import { coordinatorService } from '../src/composition';
+import { cancelOrderDecider } from '../src/sagas/cancel-order';
+import { placeOrderDecider } from '../src/sagas/place-order';
+import { currentStep, pendingDeadline, sagaCodec, sagaId, sagaStreamId, type SagaEvent, type SagaInput, type SagaState, type SagaType } from '../src/sagas/saga-state';
+import { DEFAULT_DEADLINES, type SagaCommand } from '../src/sagas/steps';
 
 /**
- * Two coordinator instances started in-process (`startService(env)`) on one
- * coordinator database and one bus database, plus what the tests play the
- * participants with: a consumer of every `*.commands` topic and a publisher
- * of replies.
+ * The coordinator started by the platform's harness (`startServiceForTest`),
+ * by default as two instances on one coordinator database and one bus
+ * database, plus what the tests play the participants with: a listener of
+ * every `*.commands` topic and of `coordinator.events`, and a publisher of
+ * replies.
  */
 export class CoordinatorFixture {
-  instances: RunningService[] = [];
   readonly commands: Envelope[] = [];
   /** Facts the coordinator published (`saga.ended`). */
   readonly facts: Envelope[] = [];
+
   private listener: Consumer | undefined;
 
-  private constructor(
-    private readonly env: Record<string, string>,
-    readonly db: Knex,
-    readonly store: PostgresEventStore,
-    readonly bus: PostgresBus,
-    private readonly databases: TestDb[],
-  ) {}
+  private constructor(readonly harness: ServiceUnderTest) {}
 
   static async start(label: string, env: Record<string, string> = {}, instances = 2): Promise<CoordinatorFixture> {
-    const [serviceDb, busDb] = await Promise.all([createTestDatabase(label), createTestDatabase(`${label}_bus`)]);
-    const busKnex = createKnex(busDb);
-    await migrateBus(busKnex);
-    await busKnex.destroy();
-    const fullEnv = {
-      SHOP_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: urlOf(serviceDb),
-      BUS: 'postgres',
-      BUS_DATABASE_URL: urlOf(busDb),
-      BUS_HEARTBEAT_MS: '200',
-      AUTH_JWT_SECRET: AUTH.secret,
-      DEADLINE_POLL_MS: '100',
-      ...env,
-    };
     const fixture = new CoordinatorFixture(
-      fullEnv,
-      createKnex(serviceDb),
-      new PostgresEventStore({ connection: serviceDb }),
-      new PostgresBus({ connection: busDb, heartbeatMs: 200 }),
-      [serviceDb, busDb],
+      await startServiceForTest(coordinatorService, { label, env: { DEADLINE_POLL_MS: '100', ...env }, instances }),
     );
-    for (let i = 0; i < instances; i++) await fixture.startInstance();
-    await fixture.listen();
+    try {
+      await fixture.listen();
+    } catch (err) {
+      await fixture.stop();
+      throw err;
+    }
     return fixture;
   }
 
-  async startInstance(): Promise<RunningService> {
-    const instance = await startService(this.env);
-    this.instances.push(instance);
-    return instance;
-  }
-
-  async stopInstances(): Promise<void> {
-    const running = this.instances;
-    this.instances = [];
-    await Promise.all(running.map((i) => i.stop()));
-  }
-
   private async listen(): Promise<void> {
-    this.listener = this.bus.consumer({
+    this.listener = this.harness.bus.consumer({
       groupId: `test-participants-${randomUUID()}`,
       topics: ['catalog.commands', 'inventory.commands', 'order.commands', 'coordinator.events'],
       startFrom: 'earliest',
@@ -98,13 +50,25 @@ export class CoordinatorFixture {
     await this.listener.start();
   }
 
+  get instances(): HostedService[] {
+    return this.harness.instances;
+  }
+
+  get db() {
+    return this.harness.db;
+  }
+
+  startInstance(): Promise<HostedService> {
+    return this.harness.startInstance();
+  }
+
+  stopInstances(): Promise<void> {
+    return this.harness.stopInstances();
+  }
+
   async stop(): Promise<void> {
     await this.listener?.stop();
-    await this.stopInstances();
-    await this.bus.close();
-    await this.store.close();
-    await this.db.destroy();
-    await Promise.all(this.databases.map((d) => d.drop()));
+    await this.harness.stop();
   }
 
   commandsFor(orderId: string, type?: string): Envelope[] {
@@ -132,29 +96,20 @@ export class CoordinatorFixture {
       correlationId: answering?.correlationid ?? id,
       ...(answering ? { causationId: answering.id } : {}),
     });
-    await this.bus.publish([message]);
+    await this.harness.bus.publish([message]);
     return id;
   }
 
   token(sub: string, role: Role): Promise<string> {
-    return signToken({ sub, roles: [role] }, AUTH);
+    return this.harness.token(role, sub);
   }
 
-  async request(method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<ApiResponse> {
-    const headers: Record<string, string> = {};
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(this.instances[0]!.url + path, {
-      method,
-      headers,
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : undefined };
+  request(method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<TestResponse> {
+    return this.harness.request(method, path, options);
   }
 
   async sagaEvents(sagaId: string) {
-    return this.store.readStream(`saga-${sagaId}`);
+    return this.harness.store.readStream(`saga-${sagaId}`);
   }
 
   async waitStatus(sagaId: string, status: string, timeoutMs = 15_000): Promise<void> {
@@ -162,9 +117,89 @@ export class CoordinatorFixture {
       const events = await this.sagaEvents(sagaId);
       const last = [...events].reverse().find((e) => e.type === 'SagaEnded' || e.type === 'SagaFailed' || e.type === 'StepEntered');
       if (!last) return false;
-      const data = last.data as { status?: string; phase?: string };
-      const current = last.type === 'SagaFailed' ? 'failed' : last.type === 'SagaEnded' ? data.status : data.phase === 'forward' ? 'running' : 'compensating';
+      const e = sagaCodec.decode(last);
+      const current = e.type === 'SagaFailed' ? 'failed' : e.type === 'SagaEnded' ? e.status : e.type === 'StepEntered' && e.phase === 'forward' ? 'running' : 'compensating';
       return current === status;
     }, timeoutMs);
   }
 }
+
+/** Decisions are taken a minute apart from this time on (`sagaDecisions`). */
+export const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+
+/**
+ * A saga stream as the coordinator writes it, for projection specs: each
+ * input decided by the saga's decider on the state the ones before made (the
+ * `n`-th at T0 + n minutes, default deadlines), as stored events, one list
+ * per decision.
+ */
+export function sagaDecisions(
+  decider: Decider<SagaCommand, SagaState, SagaEvent>,
+  type: SagaType,
+  orderId: string,
+  inputs: readonly SagaStep<SagaInput, SagaState>[],
+): GivenEvent[][] {
+  const id = sagaId(type, orderId);
+  let state = decider.initialState;
+  return inputs.map((step, n) => {
+    const input = typeof step === 'function' ? step(state) : step;
+    const ctx = { sagaId: id, now: new Date(T0 + n * 60_000).toISOString(), deadlines: DEFAULT_DEADLINES, id: deterministicId };
+    const events = decider.decide({ input, ctx }, state);
+    state = events.reduce(decider.evolve, state);
+    return events.map(({ type: eventType, ...data }) => ({ streamId: sagaStreamId(id), type: eventType, data }));
+  });
+}
+
+/** Several streams' decisions interleaved as the log would hold them: one decision of each in turn. */
+export function interleave(...streams: GivenEvent[][][]): GivenEvent[] {
+  const events: GivenEvent[] = [];
+  for (let i = 0; streams.some((s) => i < s.length); i++) for (const s of streams) events.push(...(s[i] ?? []));
+  return events;
+}
+
+/** A reply to the saga's current command, naming it as its causation. */
+export const reply =
+  (input: Extract<SagaInput, { causationId?: string }>) =>
+  (s: SagaState): SagaInput => ({ ...input, causationId: currentStep(s)?.commandId });
+
+/** The expiry of the saga's pending deadline. */
+export const expire = (s: SagaState): SagaInput => ({ type: 'DeadlineExpired', deadlineId: pendingDeadline(s)!.id });
+
+const eur = (amount: number) => ({ amount, currency: 'EUR' });
+const lines = [{ sku: 'SKU-1', quantity: 2 }];
+const placed = (orderId: string) => ({ type: 'OrderPlaced' as const, orderId, customerId: 'alice', lines });
+const priced = reply({ type: 'OrderLinesPriced', lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: eur(500), lineTotal: eur(1000) }], total: eur(1000) });
+
+/** The orders of `fourSagas`. */
+export const FOUR_ORDERS = [
+  '11111111-1111-4111-8111-111111111111',
+  '22222222-2222-4222-8222-222222222222',
+  '33333333-3333-4333-8333-333333333333',
+  '44444444-4444-4444-8444-444444444444',
+] as const;
+const [completed, compensating, failed, rejected] = FOUR_ORDERS;
+
+/** For projection specs: four sagas' streams, interleaved: one completes, one compensates an expired reservation, one fails, one is rejected. */
+export const fourSagas = interleave(
+  sagaDecisions(placeOrderDecider, 'place-order', completed, [
+    placed(completed),
+    priced,
+    reply({ type: 'StockReserved' }),
+    reply({ type: 'PaymentAuthorized', authorizationId: 'auth-1', amount: eur(1000) }),
+    reply({ type: 'OrderConfirmed' }),
+    reply({ type: 'ReservationCommitted' }),
+  ]),
+  sagaDecisions(placeOrderDecider, 'place-order', compensating, [placed(compensating), priced, expire]),
+  sagaDecisions(cancelOrderDecider, 'cancel-order', failed, [
+    { type: 'CancellationRequested', orderId: failed, customerId: 'bob', reason: 'changed my mind', placeOrder: null },
+    expire,
+    expire,
+    expire,
+    expire,
+  ]),
+  sagaDecisions(placeOrderDecider, 'place-order', rejected, [
+    placed(rejected),
+    reply({ type: 'OrderLinesPricingRejected', unknownSkus: ['SKU-9'], discontinuedSkus: [], reason: 'unknown SKU-9' }),
+    reply({ type: 'OrderRejected', reason: 'unknown product SKU-9' }),
+  ]),
+);

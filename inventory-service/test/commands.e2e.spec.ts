@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { CommitReservation, ReleaseStock, ReserveStock, TOPICS, buildMessage, type MessageData, type MessageDefinition } from '@shop/contracts';
+import { CommitReservation, ReleaseStock, ReserveStock, TOPICS, type MessageData, type MessageDefinition } from '@shop/contracts';
 import { DEAD_LETTER_HEADERS, decodeEnvelope, type Consumer, type ConsumedMessage } from '@shop/platform';
-import { waitFor } from '@shop/platform/testing';
+import { waitFor, type ServiceUnderTest } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSku } from './support/fixtures';
-import { startTestService, tokenFor } from './support/running-service';
+import { freshSku, publishCommand, startInventoryForTest } from './support';
 
 interface Reply {
   id: string;
@@ -14,7 +13,7 @@ interface Reply {
 }
 
 describe('inventory commands and replies through the bus', () => {
-  let running: Awaited<ReturnType<typeof startTestService>>;
+  let running: ServiceUnderTest;
   let admin: string;
   let listener: Consumer;
   let deadLetters: Consumer;
@@ -22,8 +21,8 @@ describe('inventory commands and replies through the bus', () => {
   const dead: ConsumedMessage[] = [];
 
   beforeAll(async () => {
-    running = await startTestService('inventory_bus');
-    admin = await tokenFor('admin');
+    running = await startInventoryForTest('inventory_bus');
+    admin = await running.token('admin');
     listener = running.bus.consumer({
       groupId: `test-listener-${randomUUID()}`,
       topics: [TOPICS.inventoryEvents],
@@ -47,17 +46,12 @@ describe('inventory commands and replies through the bus', () => {
     await running?.stop();
   });
 
-  const send = <D extends MessageDefinition>(definition: D, data: MessageData<D>, id: string = randomUUID()) =>
-    running.bus.publish([buildMessage(definition, data, { id, source: 'coordinator-service', correlationId: randomUUID() })]);
+  const send = <D extends MessageDefinition>(definition: D, data: MessageData<D>, id?: string) => publishCommand(running, definition, data, id);
   const receive = async (sku: string, quantity: number) => {
-    const res = await fetch(`${running.service.url}/v1/stock/${sku}/receipts`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ quantity }),
-    });
+    const res = await running.request('POST', `/v1/stock/${sku}/receipts`, { token: admin, body: { quantity } });
     expect(res.status).toBe(200);
   };
-  const levels = async (sku: string) => (await (await fetch(`${running.service.url}/v1/stock/${sku}`)).json()) as Record<string, number>;
+  const levels = async (sku: string) => (await running.request('GET', `/v1/stock/${sku}`)).json as Record<string, number>;
   const repliesFor = (orderId: string, type: string) => replies.filter((r) => r.type === type && r.data.orderId === orderId);
   const reply = async (orderId: string, type: string) => {
     await waitFor(() => repliesFor(orderId, type).length > 0, 20_000);

@@ -1,32 +1,23 @@
-import { waitFor } from '@shop/platform/testing';
+import { waitFor, type ServiceUnderTest } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSku } from './support/fixtures';
-import { startTestService, tokenFor } from './support/running-service';
+import { freshSku, startInventoryForTest } from './support';
 
 describe('inventory HTTP API', () => {
-  let running: Awaited<ReturnType<typeof startTestService>>;
+  let running: ServiceUnderTest;
   let admin: string;
   let customer: string;
 
   beforeAll(async () => {
-    running = await startTestService('inventory_http');
-    [admin, customer] = await Promise.all([tokenFor('admin'), tokenFor('customer')]);
+    running = await startInventoryForTest('inventory_http');
+    [admin, customer] = await Promise.all([running.token('admin'), running.token('customer')]);
   });
   afterAll(async () => {
     await running?.stop();
   });
 
   const call = async (method: string, path: string, options: { token?: string; body?: unknown } = {}) => {
-    const res = await fetch(`${running.service.url}${path}`, {
-      method,
-      headers: {
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+    const res = await running.request(method, path, options);
+    return { status: res.status, type: res.headers.get('content-type'), body: res.json as Record<string, unknown> | undefined };
   };
   const receive = (sku: string, quantity: unknown, token = admin) => call('POST', `/v1/stock/${sku}/receipts`, { token, body: { quantity } });
   const adjust = (sku: string, delta: unknown, reason: unknown = 'stock count', token = admin) =>

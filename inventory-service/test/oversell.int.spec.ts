@@ -1,42 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { ReserveStock } from '@shop/contracts';
-import { MessageProcessor, PostgresEventStore, createKnex, eventStoreMigrations, inboxMigrations, runMigrations, systemClock, type ConsumedMessage } from '@shop/platform';
-import { createTestDatabase } from '@shop/platform/testing';
-import type { Knex } from 'knex';
+import type { ConsumedMessage, PostgresEventStore } from '@shop/platform';
+import type { ServiceUnderTest } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSUMER_GROUP, inventoryCommandHandlers } from '../src/integration/inbound/inventory-commands';
-import { Reservations } from '../src/reservations/reservations';
-import { StockLedger, stockStreamId } from '../src/stock/stock-ledger';
-import { commandMessage, freshSku, type TestDb } from './support/fixtures';
+import type { Reservations } from '../src/reservations/reservations';
+import { stockCodec } from '../src/stock/stock';
+import { stockStreamId, type StockLedger } from '../src/stock/stock-ledger';
+import { commandMessage, freshSku, inventoryProcess, startInventoryForTest } from './support';
 
 const RUNS = 5;
 const STOCK = 100;
 const ORDERS = 1_000;
 
 describe('oversell: 1,000 concurrent one-unit reservations against 100 units of one SKU', () => {
-  let db: TestDb;
-  let knex: Knex;
+  let running: ServiceUnderTest;
   let store: PostgresEventStore;
   let ledger: StockLedger;
   let reservations: Reservations;
   let handle: (message: ConsumedMessage) => Promise<void>;
 
   beforeAll(async () => {
-    db = await createTestDatabase('inventory_oversell');
-    knex = createKnex(db);
-    await runMigrations(knex, 'event_store', eventStoreMigrations);
-    await runMigrations(knex, 'inbox', inboxMigrations);
-    store = new PostgresEventStore({ connection: db });
-    ledger = new StockLedger(store);
-    reservations = new Reservations(store, ledger, systemClock);
+    running = await startInventoryForTest('inventory_oversell');
+    store = running.store;
     // The platform's message path, as the service's consumer runs it.
-    const processor = new MessageProcessor({ consumer: CONSUMER_GROUP, handlers: inventoryCommandHandlers(reservations), store, inbox: store, cache: ledger.cache });
-    handle = (message) => processor.handle(message);
+    ({ ledger, reservations, handle } = inventoryProcess(store));
   });
   afterAll(async () => {
-    await store.close();
-    await knex.destroy();
-    await db.drop();
+    await running?.stop();
   });
 
   for (let run = 1; run <= RUNS; run++) {
@@ -57,7 +47,7 @@ describe('oversell: 1,000 concurrent one-unit reservations against 100 units of 
       expect(await ledger.levels(sku)).toEqual({ onHand: STOCK, reserved: STOCK, available: 0, sold: 0, received: STOCK });
       // The same figures from the raw stream, without the ledger's snapshot cache.
       const events = await store.readStream(stockStreamId(sku));
-      const holds = events.filter((e) => e.type === 'StockReserved').map((e) => (e.data as { orderId: string }).orderId);
+      const holds = events.map(stockCodec.decode).flatMap((e) => (e.type === 'StockReserved' ? [e.orderId] : []));
       expect(holds).toHaveLength(STOCK);
       expect(new Set(holds).size).toBe(STOCK);
       const succeeded = new Set(orderIds.filter((_, i) => states[i]!.status === 'succeeded'));

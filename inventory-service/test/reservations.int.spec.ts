@@ -1,37 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { CommitReservation, ReleaseStock, ReserveStock } from '@shop/contracts';
-import {
-  MessageProcessor,
-  PostgresEventStore,
-  commitWork,
-  createKnex,
-  decodeEnvelope,
-  eventStoreMigrations,
-  inboxMigrations,
-  runMigrations,
-  systemClock,
-  type ConsumedMessage,
-} from '@shop/platform';
-import { createTestDatabase } from '@shop/platform/testing';
-import type { Knex } from 'knex';
+import { commitWork, decodeEnvelope, deterministicId, executeCommand, type ConsumedMessage, type PostgresEventStore } from '@shop/platform';
+import type { ServiceUnderTest } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSUMER_GROUP, inventoryCommandHandlers } from '../src/integration/inbound/inventory-commands';
-import { decide, type ReservationCommand } from '../src/reservations/decide';
-import { reservationDecider } from '../src/reservations/reservation';
 import { toMessages } from '../src/integration/outbound/to-messages';
-import { reservationStreamId, Reservations } from '../src/reservations/reservations';
+import { reservationDecider, type ReservationCommand } from '../src/reservations/decide';
+import { reservationCodec } from '../src/reservations/reservation';
+import { reservationStreamId, type Reservations } from '../src/reservations/reservations';
 import { StockLedger, stockStreamId } from '../src/stock/stock-ledger';
-import { commandMessage, freshSku, type TestDb } from './support/fixtures';
-
-/** The platform's message path over these reservations, as the service's consumer runs it (one per process). */
-function processorFor(reservations: Reservations, ledger: StockLedger): (message: ConsumedMessage) => Promise<void> {
-  const processor = new MessageProcessor({ consumer: CONSUMER_GROUP, handlers: inventoryCommandHandlers(reservations), store: ledger['store'] as PostgresEventStore, inbox: ledger['store'] as PostgresEventStore, cache: ledger.cache });
-  return (message) => processor.handle(message);
-}
+import { commandMessage, freshSku, inventoryProcess, startInventoryForTest } from './support';
 
 describe('reservations through the inbound handler', () => {
-  let db: TestDb;
-  let knex: Knex;
+  let running: ServiceUnderTest;
   let store: PostgresEventStore;
   let ledger: StockLedger;
   let reservations: Reservations;
@@ -39,19 +19,13 @@ describe('reservations through the inbound handler', () => {
   const now = () => new Date().toISOString();
 
   beforeAll(async () => {
-    db = await createTestDatabase('inventory_reservations');
-    knex = createKnex(db);
-    await runMigrations(knex, 'event_store', eventStoreMigrations);
-    await runMigrations(knex, 'inbox', inboxMigrations);
-    store = new PostgresEventStore({ connection: db });
-    ledger = new StockLedger(store);
-    reservations = new Reservations(store, ledger, systemClock);
-    handle = processorFor(reservations, ledger);
+    running = await startInventoryForTest('inventory_reservations');
+    store = running.store;
+    // The platform's message path over these reservations, as the service's consumer runs it (one per process).
+    ({ ledger, reservations, handle } = inventoryProcess(store));
   });
   afterAll(async () => {
-    await store.close();
-    await knex.destroy();
-    await db.drop();
+    await running?.stop();
   });
 
   const stocked = async (quantity: number) => {
@@ -62,9 +36,9 @@ describe('reservations through the inbound handler', () => {
   /** What a crashed run left on the order stream: one decision committed alone (ids derived from the message, as the real run's). */
   const recordOnOrder = (orderId: string, command: ReservationCommand, messageId?: string) =>
     commitWork(store, { ...(messageId ? { key: messageId } : {}), metadata: {} }, (work) =>
-      work.execute(reservationStreamId(orderId), reservationDecider, (state) => decide(state, command)),
+      work.decide(reservationStreamId(orderId), reservationDecider, command),
     );
-  const orderEvents = async (orderId: string) => (await store.readStream(reservationStreamId(orderId))).map((e) => ({ type: e.type, ...(e.data as object) }));
+  const orderEvents = async (orderId: string) => (await store.readStream(reservationStreamId(orderId))).map(reservationCodec.decode);
   const stockEventTypes = async (sku: string) => (await store.readStream(stockStreamId(sku))).map((e) => e.type);
 
   it('reserves all lines or none: one short line leaves nothing reserved and the failure names it', async () => {
@@ -85,14 +59,14 @@ describe('reservations through the inbound handler', () => {
     const orderId = randomUUID();
     const lines = [{ sku: a, quantity: 4 }, { sku: b, quantity: 1 }, { sku: c, quantity: 5 }];
     await handle(commandMessage(ReserveStock, { orderId, lines }));
-    const failed = (await orderEvents(orderId)).find((e) => e.type === 'ReservationFailed') as unknown as { shortages: unknown[] };
-    expect(failed.shortages).toEqual(
+    const [failed] = (await orderEvents(orderId)).flatMap((e) => (e.type === 'ReservationFailed' ? [e] : []));
+    expect(failed!.shortages).toEqual(
       expect.arrayContaining([
         { sku: a, requested: 4, available: 1 },
         { sku: c, requested: 5, available: 2 },
       ]),
     );
-    expect(failed.shortages).toHaveLength(2);
+    expect(failed!.shortages).toHaveLength(2);
     for (const sku of [a, b, c]) expect((await ledger.levels(sku)).reserved).toBe(0);
   });
 
@@ -146,7 +120,7 @@ describe('reservations through the inbound handler', () => {
     expect((await released()).map((m) => m.data)).toEqual([{ orderId, lines }]);
 
     // The same message redelivered after a crash before its inbox row, and a second release: nothing changes, no second reply.
-    await knex('inbox_messages').where({ message_id: release.headers.ce_id }).delete();
+    await running.db('inbox_messages').where({ message_id: release.headers.ce_id }).delete();
     await handle(release);
     await handle(commandMessage(ReleaseStock, { orderId }));
     await handle(commandMessage(CommitReservation, { orderId }));
@@ -209,7 +183,7 @@ describe('reservations through the inbound handler', () => {
     await handle(message);
     await handle(message);
     // The inbox row lost (purged, or written apart from the effect by an older version): the same message id runs again.
-    await knex('inbox_messages').where({ message_id: message.headers.ce_id }).delete();
+    await running.db('inbox_messages').where({ message_id: message.headers.ce_id }).delete();
     await handle(message);
     // Another message for the same order (the coordinator asked again).
     await handle(commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 2 }] }));
@@ -225,13 +199,12 @@ describe('reservations through the inbound handler', () => {
     const messageId = message.headers.ce_id!;
     // What a writer without atomic commits (an older version of the service) left behind when it died
     // after its first line, with the event ids the message path derives for this message.
-    const { executeCommand, deterministicId } = await import('@shop/platform');
     const streamId = reservationStreamId(orderId);
     await executeCommand({
       store,
       streamId,
-      decider: { initialState: null, evolve: (s) => s },
-      decide: () => [{ type: 'ReservationRequested', orderId, lines, requestedAt: now() }],
+      decider: reservationDecider,
+      command: { type: 'RequestOrderReservation', orderId, lines, now: now() },
       eventId: (i) => deterministicId(messageId, streamId, i),
     });
     await ledger.execute({ type: 'ReserveStockForOrder', sku: a, orderId, quantity: 1, now: now() }, { key: messageId });
@@ -268,8 +241,7 @@ describe('reservations through the inbound handler', () => {
       const orderId = randomUUID();
       const lines = skus.map((sku) => ({ sku, quantity: 1 }));
       // Two stores/ledgers: two processes, so the in-process queues do not serialise them.
-      const otherLedger = new StockLedger(store);
-      const other = processorFor(new Reservations(store, otherLedger, systemClock), otherLedger);
+      const other = inventoryProcess(store).handle;
       await Promise.all([handle(commandMessage(ReserveStock, { orderId, lines })), other(commandMessage(ReleaseStock, { orderId }))]);
       const state = await reservations.load(orderId);
       expect(state.status).toBe('released');
@@ -281,8 +253,7 @@ describe('reservations through the inbound handler', () => {
     const sku = await stocked(3);
     const orderId = randomUUID();
     const message = commandMessage(ReserveStock, { orderId, lines: [{ sku, quantity: 2 }] });
-    const secondLedger = new StockLedger(store);
-    const second = processorFor(new Reservations(store, secondLedger, systemClock), secondLedger);
+    const second = inventoryProcess(store).handle;
     const results = await Promise.allSettled([handle(message), second(message)]);
     // A loser may give up with a concurrency error; the bus would redeliver it, and the rerun changes nothing.
     for (const r of results) if (r.status === 'rejected') await handle(message);

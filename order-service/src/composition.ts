@@ -3,10 +3,10 @@ import { TOKENS, defineService, token } from '@shop/platform';
 import { orderMigrations } from '../migrations';
 import { configShape } from './config';
 import { ORDER_COMMANDS_CONSUMER, orderCommandHandlers } from './integration/inbound/order-commands';
-import { SOURCE, orderEventToMessages } from './integration/outbound/order-messages';
+import { SOURCE, orderEventToMessages } from './integration/outbound/to-messages';
 import { orderRoutes } from './orders/api';
 import { Orders } from './orders/orders';
-import { ordersProjection } from './orders/read-models/orders/orders-projection';
+import { ordersProjection } from './orders/read-models/orders/projection';
 import type { PaymentProvider } from './payments/payment-provider';
 import { SandboxPaymentProvider } from './payments/sandbox-payment-provider';
 

@@ -10,10 +10,10 @@ import {
   runMigrations,
   type RecordedEvent,
 } from '@shop/platform';
-import { createTestDatabase } from '@shop/platform/testing';
-import type { OrderEvent } from '../src/orders/order';
-import { listOrders } from '../src/orders/read-models/orders/orders-query';
-import { ordersProjection } from '../src/orders/read-models/orders/orders-projection';
+import { ProjectionSpecification, createTestDatabase, type GivenEvent } from '@shop/platform/testing';
+import { orderStreamId, type OrderEvent } from '../src/orders/order';
+import { ordersProjection } from '../src/orders/read-models/orders/projection';
+import { listOrders } from '../src/orders/read-models/orders/query';
 
 const at = (minute: number) => `2025-03-01T10:${String(minute).padStart(2, '0')}:00.000Z`;
 
@@ -106,5 +106,117 @@ describe('orders read model', () => {
     const live = await checksumTables(knex, ['orders', 'order_status_history']);
     expect((await runner.rebuild()).checksum).toBe(live);
     expect((await runner.rebuild()).checksum).toBe(live);
+  });
+});
+
+describe('orders read model, applied once, twice and in pages (ProjectionSpecification)', () => {
+  let dbConn: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Knex;
+
+  beforeAll(async () => {
+    dbConn = await createTestDatabase('order_projection_spec');
+    db = createKnex(dbConn);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await dbConn?.drop();
+  });
+
+  const confirmedId = '0a1b2c3d-0000-4000-8000-000000000001';
+  const rejectedId = '0a1b2c3d-0000-4000-8000-000000000002';
+  const cancelledId = '0a1b2c3d-0000-4000-8000-000000000003';
+  const eur = (amount: number) => ({ amount, currency: 'EUR' });
+  const lines = [
+    { sku: 'SKU-1', quantity: 2 },
+    { sku: 'SKU-2', quantity: 1 },
+  ];
+  const pricedLines = [
+    { sku: 'SKU-1', quantity: 2, unitPrice: eur(1000), lineTotal: eur(2000) },
+    { sku: 'SKU-2', quantity: 1, unitPrice: eur(500), lineTotal: eur(500) },
+  ];
+  const total = eur(2500);
+  const stored = ({ type, ...data }: OrderEvent): GivenEvent => ({ streamId: orderStreamId(data.orderId), type, data });
+
+  // Three orders, interleaved in the log (positions 1..11): one placed, authorized and
+  // confirmed at its prices; one declined and rejected; one whose provider never
+  // answered, cancelled on request (its payment voided without an authorization).
+  const events: OrderEvent[] = [
+    { type: 'OrderPlaced', orderId: confirmedId, customerId: 'customer-ann', lines, paymentToken: 'tok_approve', placedAt: at(0) },
+    { type: 'OrderPlaced', orderId: rejectedId, customerId: 'customer-bob', lines, paymentToken: 'tok_decline', placedAt: at(1) },
+    { type: 'PaymentAuthorized', orderId: confirmedId, authorizationId: 'auth-1', amount: total, authorizedAt: at(2) },
+    { type: 'OrderPlaced', orderId: cancelledId, customerId: 'customer-ann', lines, paymentToken: 'tok_no_answer', placedAt: at(3) },
+    { type: 'PaymentDeclined', orderId: rejectedId, reason: 'card declined', declinedAt: at(4) },
+    { type: 'OrderConfirmed', orderId: confirmedId, customerId: 'customer-ann', lines: pricedLines, total, confirmedAt: at(5) },
+    { type: 'OrderRejected', orderId: rejectedId, customerId: 'customer-bob', reason: 'payment declined', rejectedAt: at(6) },
+    { type: 'PaymentAuthorizationTimedOut', orderId: cancelledId, at: at(7) },
+    {
+      type: 'OrderCancellationRequested',
+      orderId: cancelledId,
+      customerId: 'customer-ann',
+      requestedBy: 'customer-ann',
+      reason: 'changed my mind',
+      requestedAt: at(8),
+    },
+    { type: 'PaymentVoided', orderId: cancelledId, voidedAt: at(9) },
+    { type: 'OrderCancelled', orderId: cancelledId, customerId: 'customer-ann', reason: 'customer asked', cancelledAt: at(10) },
+  ];
+
+  it('gives the same orders and status history however the events are paged or redelivered', async () => {
+    const rows = await ProjectionSpecification.for(ordersProjection, { db }).given(events.map(stored)).rows();
+
+    expect(rows.orders).toEqual([
+      {
+        order_id: confirmedId,
+        customer_id: 'customer-ann',
+        status: 'confirmed',
+        lines,
+        priced_lines: pricedLines,
+        total,
+        payment_status: 'authorized',
+        placed_at: new Date(at(0)),
+        updated_at: new Date(at(5)),
+        placed_position: '1',
+        last_position: '6',
+      },
+      {
+        order_id: rejectedId,
+        customer_id: 'customer-bob',
+        status: 'rejected',
+        lines,
+        priced_lines: null,
+        total: null,
+        payment_status: 'declined',
+        placed_at: new Date(at(1)),
+        updated_at: new Date(at(6)),
+        placed_position: '2',
+        last_position: '7',
+      },
+      {
+        order_id: cancelledId,
+        customer_id: 'customer-ann',
+        status: 'cancelled',
+        lines,
+        priced_lines: null,
+        total: null,
+        payment_status: 'voided',
+        placed_at: new Date(at(3)),
+        updated_at: new Date(at(10)),
+        placed_position: '4',
+        last_position: '11',
+      },
+    ]);
+
+    const history = [...rows.order_status_history!].sort(
+      (a, b) => String(a.order_id).localeCompare(String(b.order_id)) || Number(a.position) - Number(b.position),
+    );
+    expect(history).toEqual([
+      { order_id: confirmedId, position: '1', status: 'pending', reason: null, at: new Date(at(0)) },
+      { order_id: confirmedId, position: '6', status: 'confirmed', reason: null, at: new Date(at(5)) },
+      { order_id: rejectedId, position: '2', status: 'pending', reason: null, at: new Date(at(1)) },
+      { order_id: rejectedId, position: '7', status: 'rejected', reason: 'payment declined', at: new Date(at(6)) },
+      { order_id: cancelledId, position: '4', status: 'pending', reason: null, at: new Date(at(3)) },
+      { order_id: cancelledId, position: '9', status: 'cancellation-requested', reason: 'changed my mind', at: new Date(at(8)) },
+      { order_id: cancelledId, position: '11', status: 'cancelled', reason: 'customer asked', at: new Date(at(10)) },
+    ]);
   });
 });

@@ -1,112 +1,52 @@
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { buildMessage, type MessageData, type MessageDefinition } from '@shop/contracts';
-import {
-  PostgresBus,
-  PostgresEventStore,
-  createKnex,
-  decodeEnvelope,
-  migrateBus,
-  signToken,
-  type Envelope,
-  type PublishedMessage,
-  type Role,
-} from '@shop/platform';
-import { createTestDatabase, waitFor } from '@shop/platform/testing';
-import type { HostedService as RunningService } from '@shop/platform';
-import { startService } from '../src/main';
-
-type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
-
-export const AUTH = {
-  secret: 'order-service-test-secret-longer-than-32-bytes',
-  issuer: 'urn:shop:auth',
-  audience: 'urn:shop:api',
-};
-
-const urlOf = (d: TestDb) => `postgres://${d.user}:${encodeURIComponent(d.password)}@${d.host}:${d.port}/${d.database}`;
-
-export interface ApiResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
-  json: any;
-}
+import { decodeEnvelope, type Envelope, type PublishedMessage, type Role } from '@shop/platform';
+import { startServiceForTest, waitFor, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
+import { orderService } from '../src/composition';
+import { orderStreamId } from '../src/orders/order';
 
 /**
- * The order service started in-process the way the local-stack launcher
- * starts it (`startService(env)`), on fresh databases, plus what the tests
- * observe it with: its database, its event store and the bus.
+ * The order service started by the kit (`startServiceForTest`: in-process,
+ * fresh service and bus databases, test env, tokens signed with `TEST_AUTH`),
+ * with a short payment timeout, and the order-specific helpers the tests use
+ * on top: place an order, publish a coordinator command, wait for the
+ * consumer, the relay and the read model.
  */
 export class TestOrderService {
-  private constructor(
-    readonly service: RunningService,
-    readonly db: Knex,
-    readonly store: PostgresEventStore,
-    readonly bus: PostgresBus,
-    readonly busDb: Knex,
-    private readonly databases: TestDb[],
-  ) {}
+  private constructor(readonly harness: ServiceUnderTest) {}
 
   static async start(label: string, env: Record<string, string> = {}): Promise<TestOrderService> {
-    const [serviceDb, busDb] = await Promise.all([createTestDatabase(label), createTestDatabase(`${label}_bus`)]);
-    const busKnex = createKnex(busDb);
-    await migrateBus(busKnex);
-    const service = await startService({
-      SHOP_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: urlOf(serviceDb),
-      BUS: 'postgres',
-      BUS_DATABASE_URL: urlOf(busDb),
-      BUS_HEARTBEAT_MS: '200',
-      AUTH_JWT_SECRET: AUTH.secret,
-      PAYMENT_TIMEOUT: '200ms',
-      ...env,
-    });
-    return new TestOrderService(
-      service,
-      createKnex(serviceDb),
-      new PostgresEventStore({ connection: serviceDb }),
-      new PostgresBus({ connection: busDb, heartbeatMs: 200 }),
-      busKnex,
-      [serviceDb, busDb],
-    );
+    return new TestOrderService(await startServiceForTest(orderService, { label, env: { PAYMENT_TIMEOUT: '200ms', ...env } }));
   }
 
-  async stop(): Promise<void> {
-    await this.service.stop();
-    await this.bus.close();
-    await this.store.close();
-    await Promise.all([this.db.destroy(), this.busDb.destroy()]);
-    await Promise.all(this.databases.map((d) => d.drop()));
+  get db() {
+    return this.harness.db;
+  }
+  get store() {
+    return this.harness.store;
+  }
+  get bus() {
+    return this.harness.bus;
+  }
+  get busDb() {
+    return this.harness.busDb;
   }
 
+  stop(): Promise<void> {
+    return this.harness.stop();
+  }
+
+  /** A token for `sub` with `role`, signed as the service under test expects. */
   token(sub: string, role: Role): Promise<string> {
-    return signToken({ sub, roles: [role] }, AUTH);
+    return this.harness.token(role, sub);
   }
 
-  async request(
-    method: string,
-    path: string,
-    options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<ApiResponse> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(this.service.url + path, {
-      method,
-      headers,
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined };
+  request(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<TestResponse> {
+    return this.harness.request(method, path, options);
   }
 
   /** POST /v1/orders with a fresh Idempotency-Key; returns the response. */
-  placeOrder(token: string, body: unknown = validOrder(), key: string = randomUUID()): Promise<ApiResponse> {
+  placeOrder(token: string, body: unknown = validOrder(), key: string = randomUUID()): Promise<TestResponse> {
     return this.request('POST', '/v1/orders', { token, body, headers: { 'idempotency-key': key } });
   }
 
@@ -145,8 +85,8 @@ export class TestOrderService {
     return found!;
   }
 
-  async streamOf(orderId: string) {
-    return this.store.readStream(`order-${orderId}`);
+  streamOf(orderId: string) {
+    return this.store.readStream(orderStreamId(orderId));
   }
 
   /** Waits until the relay has considered every event stored so far. */

@@ -22,7 +22,9 @@ export { OutboxRelay, outboxMigrations, type OutboxRelayOptions, type OutboxRela
 export { PgNotifier } from './persistence/pg-notifier';
 export { busReadiness, consumerReadiness } from './bus/bus-readiness';
 export { deterministicId } from './ids/deterministic-id';
-export { executeCommand, type Decider, type ExecuteCommandOptions, type CommandOutcome } from './event-store/execute-command';
+export { executeCommand, type ExecuteCommandOptions, type CommandOutcome } from './event-store/execute-command';
+export type { Decider } from './event-store/decider';
+export { CorruptEventError, combineCodecs, eventCodec, type EventCodec, type EventSchemas } from './event-store/event-codec';
 export { bindPlatformAdapters, messageConsumer, outboxRelay, projectionRunner, runWhenMain, startServiceHost, type HostConfig, type HostedPart, type HostedService, type ServiceHostOptions } from './service/service-host';
 export {
   composeService,
@@ -41,7 +43,7 @@ export {
 } from './service/service-definition';
 export { PeriodicTask } from './service/periodic-task';
 export { isProcessAlive } from './process/is-process-alive';
-export { UnitOfWork, StreamStateCache, domainEvent, foldEvents, type Aggregate, type StageOptions } from './event-store/unit-of-work';
+export { UnitOfWork, StreamStateCache, foldEvents, type Aggregate, type StageOptions } from './event-store/unit-of-work';
 export { Work, commitWork, type Cause } from './event-store/work';
 export * from './messaging/message-contract';
 export { INTERNAL, UnmappedEventError, messageMetadataOf, outboundMessages, send, type MessageToSend, type OutboundMapping } from './messaging/outbound';

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WrongExpectedRevisionError } from '../src/event-store/event-store';
-import { executeCommand, type Decider } from '../src/event-store/execute-command';
+import { z } from 'zod';
+import type { Decider } from '../src/event-store/decider';
+import { eventCodec } from '../src/event-store/event-codec';
+import { executeCommand } from '../src/event-store/execute-command';
 import { eventStoreMigrations } from '../src/event-store/postgres/event-store-migrations';
 import { PostgresEventStore } from '../src/event-store/postgres/postgres-event-store';
 import { deterministicId } from '../src/ids/deterministic-id';
@@ -10,11 +13,15 @@ import { createKnex, runMigrations } from '../src/persistence/migrations';
 import { createTestDatabase } from '../src/testing';
 
 type Event = { type: 'Taken'; n: number };
-const seats: Decider<{ taken: number }, Event> = {
+/** Take a seat while fewer than `capacity` are taken; `capacity` absent: take one regardless. */
+type Take = { capacity?: number };
+const seats: Decider<Take, { taken: number }, Event> = {
   initialState: { taken: 0 },
   evolve: (s, e) => ({ taken: s.taken + e.n }),
+  decide: (command, s) => (command.capacity === undefined || s.taken < command.capacity ? [{ type: 'Taken', n: 1 }] : []),
+  codec: eventCodec<Event>({ Taken: z.object({ n: z.number().int() }) }),
 };
-const take = (capacity: number) => (s: { taken: number }): Event[] => (s.taken < capacity ? [{ type: 'Taken', n: 1 }] : []);
+const take = (capacity: number): Take => ({ capacity });
 
 describe('executeCommand', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -35,7 +42,7 @@ describe('executeCommand', () => {
   it('retries on conflicts so that concurrent commands never exceed what the decision allows', async () => {
     const streamId = `seats-${randomUUID()}`;
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 30 }, () => executeCommand({ store, streamId, decider: seats, decide: take(10), maxAttempts: 50 })),
+      Array.from({ length: 30 }, () => executeCommand({ store, streamId, decider: seats, command: take(10), maxAttempts: 50 })),
     );
     const appended = outcomes.filter((o) => o.status === 'fulfilled' && o.value.events.length === 1);
     expect(appended).toHaveLength(10);
@@ -45,7 +52,7 @@ describe('executeCommand', () => {
   it('gives up with the concurrency error after its bounded attempts', async () => {
     const streamId = `seats-${randomUUID()}`;
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 20 }, () => executeCommand({ store, streamId, decider: seats, decide: take(1_000), maxAttempts: 1 })),
+      Array.from({ length: 20 }, () => executeCommand({ store, streamId, decider: seats, command: take(1_000), maxAttempts: 1 })),
     );
     const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
     expect(failed.length).toBeGreaterThan(0);
@@ -57,7 +64,7 @@ describe('executeCommand', () => {
     const streamId = `seats-${randomUUID()}`;
     const messageId = randomUUID();
     const run = () =>
-      executeCommand({ store, streamId, decider: seats, decide: (): Event[] => [{ type: 'Taken', n: 1 }], eventId: (i) => deterministicId(messageId, i) });
+      executeCommand({ store, streamId, decider: seats, command: {}, eventId: (i) => deterministicId(messageId, i) });
     const first = await run();
     await expect(run()).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     expect(first.result).toBeDefined();

@@ -14,7 +14,7 @@ import type { HostedService } from '../src/service/service-host';
 import { UndeclaredTopicError, defineService, serviceConfig, startService, toDeclaredTopics } from '../src/service/service-definition';
 import { createTestDatabase } from '../src/testing';
 import { waitFor } from '../src/testing/event-store-conformance';
-import { Increment, TEST_TOPIC, counterHandlers, counterKit, type CounterEvent } from './fixtures/counter-contract';
+import { Increment, TEST_TOPIC, counter, counterHandlers, counterKit, type CounterEvent } from './fixtures/counter-contract';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 const urlOf = (d: TestDb) => `postgres://${d.user}:${encodeURIComponent(d.password)}@${d.host}:${d.port}/${d.database}`;
@@ -33,7 +33,7 @@ const counterService = defineService({
   consumes: { counter: { group: 'counter-service', handlers: () => counterHandlers() } },
   publishes: {
     source: 'counter-service',
-    toMessages: outboundMessages<CounterEvent>('counter-service', { Incremented: (_e, r) => send(Noticed, { key: r.streamId.slice('counter-'.length) }) }),
+    toMessages: outboundMessages<CounterEvent>('counter-service', { Incremented: (_e, r) => send(Noticed, { key: r.streamId.slice('counter-'.length) }) }, counter.codec),
     topics: [EVENTS_TOPIC],
   },
   routes: (get) => [
@@ -128,7 +128,7 @@ describe('the declared topics of an outbox', () => {
   });
 
   it('keeps the relayed types of the mapping, so the relay still reads only those', () => {
-    const mapping = outboundMessages<CounterEvent | { type: 'Hidden' }>('s', { Incremented: () => [], Hidden: INTERNAL });
+    const mapping = outboundMessages<CounterEvent>('s', { Incremented: INTERNAL }, counter.codec);
     expect(toDeclaredTopics('s', mapping, [EVENTS_TOPIC]).relayedTypes).toEqual(mapping.relayedTypes);
   });
 });

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
-import { WrongExpectedRevisionError, deterministicId, type Clock, type EventStore } from '@shop/platform';
+import { WrongExpectedRevisionError, commitWork, deterministicId, type Clock, type EventStore } from '@shop/platform';
 import type { AlertRule } from './alert-rule';
 import { observe } from './alert-metrics';
 import type { AlertRulesStore } from './alert-rules-store';
-import { alertStreamId, decideAlerts, foldAlerts, type AlertEvent } from './alerts';
+import { alertStreamId, type AlertEvent } from './alerts';
+import { alertsDecider } from './decide';
 
 export interface EvaluationResult {
   raised: number;
@@ -13,11 +14,11 @@ export interface EvaluationResult {
 }
 
 /**
- * One round over every rule: fold its alert stream, measure its metric,
- * decide, append at the revision read. Event ids derive from the stream and
- * the event's revision, so a retried append after a lost reply is a no-op,
- * and a concurrent evaluator's append fails on the revision instead of
- * raising the same alert twice.
+ * One round over every rule: measure its metric, then decide on its alert
+ * stream (`alertsDecider`) and commit at the revision read. Event ids derive
+ * from the stream and the revision each event takes, so a retried commit
+ * after a lost reply is a no-op, and a concurrent evaluator's commit fails on
+ * the revision instead of raising the same alert twice.
  */
 export class AlertEvaluator {
   constructor(
@@ -41,26 +42,27 @@ export class AlertEvaluator {
     return result;
   }
 
-  private async evaluateRule(rule: AlertRule & { deleted: boolean }): Promise<AlertEvent[]> {
+  private async evaluateRule(rule: AlertRule & { deleted: boolean }): Promise<readonly AlertEvent[]> {
     const streamId = alertStreamId(rule.id);
-    const history = await this.store.readStream(streamId);
-    const raised = foldAlerts(history.map((e) => ({ type: e.type, ...(e.data as object) }) as AlertEvent));
     const now = this.clock.now();
-    const active = !rule.deleted && rule.enabled;
-    const observations = active ? await observe(this.db, rule, now) : undefined;
-    const events = decideAlerts(rule, raised, observations, {
-      now: now.toISOString(),
-      streamLength: history.length,
-      alertId: (ruleId, subject, n) => deterministicId('alert', ruleId, subject, String(n)),
-    });
-    if (events.length > 0) {
-      await this.store.append(
-        streamId,
-        // The rule's stream is the correlation of what its alerts cause (the messages the relay publishes).
-        events.map(({ type, ...data }, i) => ({ id: deterministicId(streamId, String(history.length + i)), type, data, metadata: { correlationId: streamId } })),
-        { expectedRevision: history.length === 0 ? 'no_stream' : history.length - 1 },
-      );
-    }
+    const observations = !rule.deleted && rule.enabled ? await observe(this.db, rule, now) : undefined;
+    const { value: events } = await commitWork(
+      this.store,
+      // The rule's stream is the correlation of what its alerts cause (the messages the relay publishes).
+      { key: streamId, metadata: { correlationId: streamId } },
+      async (work) => {
+        const decided = await work.decide(streamId, alertsDecider, {
+          type: 'EvaluateRule',
+          rule,
+          observations,
+          now: now.toISOString(),
+          alertId: (ruleId, subject, n) => deterministicId('alert', ruleId, subject, String(n)),
+        });
+        return decided.events;
+      },
+      // A conflict is another evaluator's decision: this one moves on (the rule is looked at again next round).
+      { maxAttempts: 1 },
+    );
     if (rule.deleted) await this.rules.retire(rule.id);
     return events;
   }

@@ -1,19 +1,18 @@
 /**
  * Alerts of one rule, event-sourced in the stream `alert-<ruleId>`: the
- * evaluator folds the stream into the alerts that are raised now, measures
- * the rule's metric, and `decideAlerts` says which alerts to raise and which
- * to resolve. Pure: time and ids come in as data.
- *
- * The stream is appended at the revision it was read at, so two evaluators
- * (two analytics instances) cannot raise the same alert twice: the second
- * append fails and that evaluator moves on.
+ * events the evaluator records (`AlertRaised`, `AlertResolved`), their
+ * schemas and codec, and the state they fold into (the alerts raised now).
+ * What to raise and resolve is decided in `decide.ts`.
  */
-import type { AlertRule, Observation } from './alert-rule';
-import { describeAlert, holds } from './alert-rule';
+import { z } from 'zod';
+import { Timestamp } from '@shop/contracts';
+import { eventCodec } from '@shop/platform';
+import { METRICS, SEVERITIES, type AlertRule } from './alert-rule';
 
 export const alertStreamId = (ruleId: string) => `alert-${ruleId}`;
 
-export type ResolveReason = 'recovered' | 'rule-disabled' | 'rule-deleted' | 'rule-changed';
+export const RESOLVE_REASONS = ['recovered', 'rule-disabled', 'rule-deleted', 'rule-changed'] as const;
+export type ResolveReason = (typeof RESOLVE_REASONS)[number];
 
 export type AlertEvent =
   | {
@@ -36,77 +35,54 @@ export type AlertEvent =
     }
   | { type: 'AlertResolved'; alertId: string; ruleId: string; subject: string; value: number | null; reason: ResolveReason; resolvedAt: string };
 
+/** The stored data of each alert event (everything but `type`), as the codec validates it. */
+export const ALERT_EVENT_SCHEMAS = {
+  AlertRaised: z.object({
+    alertId: z.uuid(),
+    ruleId: z.uuid(),
+    ruleName: z.string().min(1),
+    ruleVersion: z.number().int().min(1),
+    subject: z.string(),
+    severity: z.enum(SEVERITIES),
+    metric: z.enum(METRICS),
+    comparator: z.enum(['above', 'below']),
+    threshold: z.number(),
+    windowMinutes: z.number().int().min(1),
+    value: z.number(),
+    samples: z.number().int().min(0),
+    message: z.string(),
+    raisedAt: Timestamp,
+  }),
+  AlertResolved: z.object({
+    alertId: z.uuid(),
+    ruleId: z.uuid(),
+    subject: z.string(),
+    value: z.number().nullable(),
+    reason: z.enum(RESOLVE_REASONS),
+    resolvedAt: Timestamp,
+  }),
+};
+
+/** Reads stored alert events back as `AlertEvent`s, validated (`CorruptEventError` otherwise). */
+export const alertEventCodec = eventCodec<AlertEvent>(ALERT_EVENT_SCHEMAS);
+
 export interface RaisedAlert {
   alertId: string;
   subject: string;
   ruleVersion: number;
 }
 
-/** Raised alerts by subject. */
-export type RuleAlerts = Map<string, RaisedAlert>;
-
-export function foldAlerts(events: readonly AlertEvent[]): RuleAlerts {
-  const raised: RuleAlerts = new Map();
-  for (const e of events) {
-    if (e.type === 'AlertRaised') raised.set(e.subject, { alertId: e.alertId, subject: e.subject, ruleVersion: e.ruleVersion });
-    else raised.delete(e.subject);
-  }
-  return raised;
+/** A rule's stream folded: the alerts raised now, by subject, and how many events the stream holds (the n of the next alert id). */
+export interface RuleAlerts {
+  raised: ReadonlyMap<string, RaisedAlert>;
+  events: number;
 }
 
-export interface AlertDecisionContext {
-  now: string;
-  /** A deterministic id for the n-th alert of the rule (so a retried evaluation raises the same alert). */
-  alertId: (ruleId: string, subject: string, n: number) => string;
-  /** How many events the rule's stream holds (the n of the next alert id). */
-  streamLength: number;
-}
+export const initialRuleAlerts: RuleAlerts = { raised: new Map(), events: 0 };
 
-/**
- * The rule's new events, given the alerts raised now and the metric's
- * observations (`undefined` when the rule is disabled or deleted). A subject
- * the observations do not mention no longer holds.
- */
-export function decideAlerts(
-  rule: AlertRule & { deleted?: boolean },
-  raised: RuleAlerts,
-  observations: readonly Observation[] | undefined,
-  ctx: AlertDecisionContext,
-): AlertEvent[] {
-  const events: AlertEvent[] = [];
-  const resolve = (alert: RaisedAlert, value: number | null, reason: ResolveReason) =>
-    events.push({ type: 'AlertResolved', alertId: alert.alertId, ruleId: rule.id, subject: alert.subject, value, reason, resolvedAt: ctx.now });
-
-  if (rule.deleted || !rule.enabled || observations === undefined) {
-    for (const alert of raised.values()) resolve(alert, null, rule.deleted ? 'rule-deleted' : 'rule-disabled');
-    return events;
-  }
-  const bySubject = new Map(observations.map((o) => [o.subject, o]));
-  for (const alert of raised.values()) {
-    const o = bySubject.get(alert.subject);
-    if (alert.ruleVersion !== rule.version) resolve(alert, o?.value ?? null, 'rule-changed');
-    else if (!o || !holds(rule, o)) resolve(alert, o?.value ?? null, 'recovered');
-  }
-  const stillRaised = new Set([...raised.values()].filter((a) => a.ruleVersion === rule.version).map((a) => a.subject));
-  for (const o of observations) {
-    if (stillRaised.has(o.subject) || !holds(rule, o)) continue;
-    events.push({
-      type: 'AlertRaised',
-      alertId: ctx.alertId(rule.id, o.subject, ctx.streamLength + events.length),
-      ruleId: rule.id,
-      ruleName: rule.name,
-      ruleVersion: rule.version,
-      subject: o.subject,
-      severity: rule.severity,
-      metric: rule.metric,
-      comparator: rule.comparator,
-      threshold: rule.threshold,
-      windowMinutes: rule.windowMinutes,
-      value: o.value,
-      samples: o.samples,
-      message: describeAlert(rule, o),
-      raisedAt: ctx.now,
-    });
-  }
-  return events;
+export function evolveRuleAlerts(state: RuleAlerts, event: AlertEvent): RuleAlerts {
+  const raised = new Map(state.raised);
+  if (event.type === 'AlertRaised') raised.set(event.subject, { alertId: event.alertId, subject: event.subject, ruleVersion: event.ruleVersion });
+  else raised.delete(event.subject);
+  return { raised, events: state.events + 1 };
 }

@@ -1,6 +1,5 @@
-import { TOPICS, contracts, decodeContract, readData, type Registry } from '@shop/contracts';
+import { contracts, decodeContract, readData, type Registry } from '@shop/contracts';
 import {
-  MessageHandlers,
   NonRetriableError,
   deterministicId,
   type ConsumedMessage,
@@ -10,11 +9,12 @@ import {
   type RecordedEvent,
 } from '@shop/platform';
 
-/** The consumer group of the archive. */
-export const ARCHIVE_CONSUMER = 'analytics-service';
-
-/** The integration-event topics the archive consumes (every service's facts but analytics' own). */
-export const ARCHIVED_TOPICS = [TOPICS.orderEvents, TOPICS.catalogEvents, TOPICS.inventoryEvents, TOPICS.coordinatorEvents];
+/*
+ * The archive: every consumed contract message stored as an event of the
+ * analytics event store, its envelope as the event's metadata (the consumer
+ * that records them is `integration/inbound/archived-facts.ts`), and how
+ * projections read an archived event's data back (`readArchived`).
+ */
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -69,21 +69,6 @@ export function archivedEvent(message: ConsumedMessage, envelope: Envelope): { s
     streamId: archiveStreamId(message.topic, message.key),
     event: { id: archiveEventId(envelope.id), type: envelope.type, schemaVersion: envelope.schemaversion, data, metadata },
   };
-}
-
-/**
- * The archive consumer: every message the contracts know on the archived
- * topics, validated by the platform's message path (unknown types,
- * unsupported versions and invalid data are dead-lettered with the reason,
- * never archived half-read), is recorded as it arrived. Arrival order is the
- * archive's global order; the event id is the message id, so the store, like
- * the inbox, keeps a redelivery single.
- */
-export function archiveHandlers(topics: readonly string[], registry: Registry = contracts): MessageHandlers {
-  return new MessageHandlers(registry).onEveryMessageOf(topics, (message, work) => {
-    const { streamId, event } = archivedEvent(message.bus, message.envelope);
-    work.record(streamId, [event]);
-  });
 }
 
 /**

@@ -1,5 +1,6 @@
+import type { Decider } from '@shop/platform';
 import type { Product } from '../products/product';
-import type { Pricing, PricingEvent, PricedLine } from './pricing';
+import { evolve, initialState, pricingCodec, type Pricing, type PricingEvent, type PricedLine } from './pricing';
 
 export interface PriceOrderLines {
   type: 'PriceOrderLines';
@@ -22,7 +23,7 @@ export const MAX_AMOUNT = 100_000_000_000;
  * order: a second command for the same order (a redelivery, or the
  * coordinator asking again) decides nothing, so the first answer stands.
  */
-export function priceOrderLines(state: Pricing, command: PriceOrderLines): PricingEvent[] {
+export function priceOrderLines(command: PriceOrderLines, state: Pricing): PricingEvent[] {
   if (state.status !== 'unpriced') return [];
   const { orderId, lines, products, now } = command;
 
@@ -62,3 +63,6 @@ function unavailableReason(unknownSkus: string[], discontinuedSkus: string[]): s
   if (discontinuedSkus.length > 0) parts.push(`${discontinuedSkus.join(', ')} ${verb(discontinuedSkus)} no longer sold`);
   return `Some items in this order cannot be sold: ${parts.join('; ')}.`;
 }
+
+/** The pricing of one order: `PriceOrderLines` decided on the state of `pricing-<orderId>`, read back through its codec. */
+export const pricingDecider: Decider<PriceOrderLines, Pricing, PricingEvent> = { initialState, evolve, decide: priceOrderLines, codec: pricingCodec };

@@ -1,10 +1,10 @@
+import { DeciderSpecification } from '@shop/platform/testing';
 import { describe, expect, it } from 'vitest';
-import { specification } from '../../test/support/given';
 import type { Product } from '../products/product';
-import { MAX_AMOUNT, priceOrderLines, type PriceOrderLines } from './decide';
-import { pricingDecider, type Pricing, type PricingEvent } from './pricing';
+import { MAX_AMOUNT, pricingDecider, type PriceOrderLines } from './decide';
+import type { PricingEvent } from './pricing';
 
-const given = specification<Pricing, PricingEvent, PriceOrderLines>(pricingDecider, (command, state) => priceOrderLines(state, command));
+const spec = DeciderSpecification.for(pricingDecider);
 
 const orderId = '0b5c7c3e-2f0a-4a39-9a55-1d8e6f3c2b10';
 const now = '2026-03-01T10:00:00.000Z';
@@ -42,7 +42,7 @@ const rejected: PricingEvent = {
 describe('pricing order lines', () => {
   describe('when the order is not priced yet', () => {
     it('prices every line at the current price and totals them', () => {
-      given([])
+      spec.given([])
         .when(command([{ sku: 'A-1', quantity: 3 }, { sku: 'B-2', quantity: 1 }], [product('A-1', money(250)), product('B-2', money(1999))]))
         .then([
           {
@@ -59,7 +59,7 @@ describe('pricing order lines', () => {
     });
 
     it('prices a SKU that appears on two lines once per line', () => {
-      given([])
+      spec.given([])
         .when(command([{ sku: 'A-1', quantity: 1 }, { sku: 'A-1', quantity: 2 }], [product('A-1', money(300, 'USD'))]))
         .then([
           {
@@ -76,13 +76,15 @@ describe('pricing order lines', () => {
     });
 
     it('rejects the order naming every unknown and discontinued SKU once', () => {
-      const events = priceOrderLines(
-        { status: 'unpriced' },
-        command(
-          [{ sku: 'A-1', quantity: 1 }, { sku: 'X-1', quantity: 1 }, { sku: 'OLD-1', quantity: 2 }, { sku: 'X-1', quantity: 4 }],
-          [product('A-1'), product('OLD-1', money(5), 'discontinued')],
-        ),
-      );
+      const { events } = spec
+        .given([])
+        .when(
+          command(
+            [{ sku: 'A-1', quantity: 1 }, { sku: 'X-1', quantity: 1 }, { sku: 'OLD-1', quantity: 2 }, { sku: 'X-1', quantity: 4 }],
+            [product('A-1'), product('OLD-1', money(5), 'discontinued')],
+          ),
+        )
+        .decided();
       expect(events).toEqual([
         {
           type: 'OrderLinesPricingRejected',
@@ -96,7 +98,7 @@ describe('pricing order lines', () => {
     });
 
     it('rejects an order whose SKUs are all unknown, in words a customer can read', () => {
-      given([])
+      spec.given([])
         .when(command([{ sku: 'X-1', quantity: 1 }, { sku: 'X-2', quantity: 1 }], []))
         .then([
           {
@@ -111,7 +113,7 @@ describe('pricing order lines', () => {
     });
 
     it('rejects an order whose products are priced in different currencies', () => {
-      given([])
+      spec.given([])
         .when(command([{ sku: 'A-1', quantity: 1 }, { sku: 'B-2', quantity: 1 }], [product('A-1', money(100, 'EUR')), product('B-2', money(100, 'USD'))]))
         .then([
           {
@@ -127,37 +129,39 @@ describe('pricing order lines', () => {
     });
 
     it('rejects an order whose total is beyond what a message can carry', () => {
-      const events = priceOrderLines(
-        { status: 'unpriced' },
-        command([{ sku: 'A-1', quantity: 10_000 }, { sku: 'B-2', quantity: 2 }], [product('A-1', money(MAX_AMOUNT / 10_000)), product('B-2', money(1))]),
-      );
+      const { events } = spec
+        .given([])
+        .when(
+          command([{ sku: 'A-1', quantity: 10_000 }, { sku: 'B-2', quantity: 2 }], [product('A-1', money(MAX_AMOUNT / 10_000)), product('B-2', money(1))]),
+        )
+        .decided();
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ type: 'OrderLinesPricingRejected', unknownSkus: [], discontinuedSkus: [] });
       expect((events[0] as { reason: string }).reason).toMatch(/largest amount/);
     });
 
     it('prices an order whose total is exactly the largest amount', () => {
-      const events = priceOrderLines(
-        { status: 'unpriced' },
-        command([{ sku: 'A-1', quantity: 10_000 }], [product('A-1', money(MAX_AMOUNT / 10_000))]),
-      );
+      const { events } = spec
+        .given([])
+        .when(command([{ sku: 'A-1', quantity: 10_000 }], [product('A-1', money(MAX_AMOUNT / 10_000))]))
+        .decided();
       expect(events[0]).toMatchObject({ type: 'OrderLinesPriced', total: money(MAX_AMOUNT) });
     });
   });
 
   describe('when the order is already priced', () => {
     it('decides nothing, even if prices changed since', () => {
-      given([priced]).when(command([{ sku: 'A-1', quantity: 1 }], [product('A-1', money(999))])).then([]);
+      spec.given([priced]).when(command([{ sku: 'A-1', quantity: 1 }], [product('A-1', money(999))])).thenNothing();
     });
 
     it('decides nothing, even if the lines now include an unknown SKU', () => {
-      given([priced]).when(command([{ sku: 'X-1', quantity: 1 }], [])).then([]);
+      spec.given([priced]).when(command([{ sku: 'X-1', quantity: 1 }], [])).thenNothing();
     });
   });
 
   describe('when the order was already rejected', () => {
     it('decides nothing, even if the SKUs exist now', () => {
-      given([rejected]).when(command([{ sku: 'X-1', quantity: 1 }], [product('X-1')])).then([]);
+      spec.given([rejected]).when(command([{ sku: 'X-1', quantity: 1 }], [product('X-1')])).thenNothing();
     });
   });
 });

@@ -1,7 +1,8 @@
 import type { Clock, Work } from '@shop/platform';
-import { productDecider, productStreamId } from '../products/product';
-import { priceOrderLines } from './decide';
-import { pricingDecider, pricingStreamId, type Pricing } from './pricing';
+import { productDecider } from '../products/decide';
+import { productStreamId } from '../products/product';
+import { pricingDecider } from './decide';
+import { pricingStreamId, type Pricing } from './pricing';
 
 /**
  * Prices an order's lines against the products' streams, not the read model:
@@ -23,7 +24,7 @@ export class OrderPricing {
     ]);
     const products = new Map(skus.map((sku) => [sku, work.stateOf(productStreamId(sku), productDecider)] as const));
     const now = this.clock.now().toISOString();
-    const { state } = await work.execute(pricingStream, pricingDecider, (s) => priceOrderLines(s, { type: 'PriceOrderLines', ...command, products, now }));
+    const { state } = await work.decide(pricingStream, pricingDecider, { type: 'PriceOrderLines', ...command, products, now });
     return state;
   }
 }

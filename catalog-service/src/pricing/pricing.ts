@@ -1,4 +1,6 @@
-import type { Money } from '@shop/contracts';
+import { Money, OrderId, PricedLine as PricedLineSchema, Sku, Timestamp } from '@shop/contracts';
+import { eventCodec } from '@shop/platform';
+import { z } from 'zod';
 
 export interface PricedLine {
   sku: string;
@@ -27,6 +29,18 @@ export interface OrderLinesPricingRejected {
 
 export type PricingEvent = OrderLinesPriced | OrderLinesPricingRejected;
 
+/** How a pricing's stored outcome is read back: validated by its schema, a `CorruptEventError` otherwise. */
+export const pricingCodec = eventCodec<PricingEvent>({
+  OrderLinesPriced: z.object({ orderId: OrderId, lines: z.array(PricedLineSchema), total: Money, pricedAt: Timestamp }),
+  OrderLinesPricingRejected: z.object({
+    orderId: OrderId,
+    unknownSkus: z.array(Sku),
+    discontinuedSkus: z.array(Sku),
+    reason: z.string(),
+    rejectedAt: Timestamp,
+  }),
+});
+
 /** The pricing of one order: decided once, then only read. */
 export type Pricing =
   | { status: 'unpriced' }
@@ -51,5 +65,3 @@ export function evolve(_state: Pricing, event: PricingEvent): Pricing {
       };
   }
 }
-
-export const pricingDecider = { initialState, evolve };

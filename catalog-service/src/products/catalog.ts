@@ -1,7 +1,7 @@
 import type { Money } from '@shop/contracts';
 import { executeCommand, foldEvents, NotFoundError, type Clock, type EventMetadata, type EventStore, type StreamStateCache } from '@shop/platform';
-import { decide, type ProductCommand } from './decide';
-import { productDecider, productStreamId, type ListedProduct, type Product, type ProductEvent } from './product';
+import { productDecider, type ProductCommand } from './decide';
+import { productStreamId, type ListedProduct, type Product } from './product';
 
 type Input<C extends ProductCommand['type']> = Omit<Extract<ProductCommand, { type: C }>, 'type' | 'now'>;
 
@@ -47,7 +47,7 @@ export class Catalog {
       store: this.store,
       streamId: productStreamId(command.sku),
       decider: productDecider,
-      decide: (s) => decide(command, s),
+      command,
       ...(metadata ? { metadata } : {}),
       ...(this.cache ? { cache: this.cache } : {}),
     });
@@ -62,5 +62,5 @@ export class Catalog {
 }
 
 export async function loadProduct(store: EventStore, sku: string): Promise<Product> {
-  return foldEvents<Product, ProductEvent>(productDecider, productDecider.initialState, await store.readStream(productStreamId(sku)));
+  return foldEvents(productDecider, productDecider.initialState, await store.readStream(productStreamId(sku)));
 }

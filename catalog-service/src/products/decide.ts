@@ -1,6 +1,6 @@
 import type { Money } from '@shop/contracts';
-import { ConflictError, NotFoundError } from '@shop/platform';
-import type { Product, ProductEvent } from './product';
+import { ConflictError, NotFoundError, type Decider } from '@shop/platform';
+import { evolve, initialState, productCodec, type Product, type ProductEvent } from './product';
 
 export interface AddProduct {
   type: 'AddProduct';
@@ -39,7 +39,7 @@ export type ProductCommand = AddProduct | ChangeProductDetails | ChangePrice | D
 const notFound = (sku: string) => new NotFoundError(`product ${sku} does not exist`, { sku });
 
 /** A SKU names one product forever: adding it again is a conflict, not an update. */
-export function addProduct(state: Product, command: AddProduct): ProductEvent[] {
+export function addProduct(command: AddProduct, state: Product): ProductEvent[] {
   if (state.status !== 'absent') {
     throw new ConflictError(`product ${command.sku} already exists`, { sku: command.sku, status: state.status });
   }
@@ -51,7 +51,7 @@ export function addProduct(state: Product, command: AddProduct): ProductEvent[] 
  * Records only the fields that differ; a change to nothing decides nothing.
  * A discontinued product is read-only: its page keeps what it was sold as.
  */
-export function changeProductDetails(state: Product, command: ChangeProductDetails): ProductEvent[] {
+export function changeProductDetails(command: ChangeProductDetails, state: Product): ProductEvent[] {
   if (state.status === 'absent') throw notFound(command.sku);
   if (state.status === 'discontinued') {
     throw new ConflictError(`product ${command.sku} is discontinued; its details can no longer change`, { sku: command.sku });
@@ -70,7 +70,7 @@ export function changeProductDetails(state: Product, command: ChangeProductDetai
  * a Money, and `previousPrice` tells consumers what it was; orders that mix
  * currencies are refused at pricing time, not here.
  */
-export function changePrice(state: Product, command: ChangePrice): ProductEvent[] {
+export function changePrice(command: ChangePrice, state: Product): ProductEvent[] {
   if (state.status === 'absent') throw notFound(command.sku);
   if (state.status === 'discontinued') {
     throw new ConflictError(`product ${command.sku} is discontinued; its price can no longer change`, { sku: command.sku });
@@ -80,7 +80,7 @@ export function changePrice(state: Product, command: ChangePrice): ProductEvent[
 }
 
 /** Discontinuing twice decides nothing: the product is already off sale. */
-export function discontinueProduct(state: Product, command: DiscontinueProduct): ProductEvent[] {
+export function discontinueProduct(command: DiscontinueProduct, state: Product): ProductEvent[] {
   if (state.status === 'absent') throw notFound(command.sku);
   if (state.status === 'discontinued') return [];
   return [{ type: 'ProductDiscontinued', sku: command.sku, discontinuedAt: command.now }];
@@ -89,12 +89,15 @@ export function discontinueProduct(state: Product, command: DiscontinueProduct):
 export function decide(command: ProductCommand, state: Product): ProductEvent[] {
   switch (command.type) {
     case 'AddProduct':
-      return addProduct(state, command);
+      return addProduct(command, state);
     case 'ChangeProductDetails':
-      return changeProductDetails(state, command);
+      return changeProductDetails(command, state);
     case 'ChangePrice':
-      return changePrice(state, command);
+      return changePrice(command, state);
     case 'DiscontinueProduct':
-      return discontinueProduct(state, command);
+      return discontinueProduct(command, state);
   }
 }
+
+/** The product aggregate: its commands decided on the state folded from its stream, read back through its codec. */
+export const productDecider: Decider<ProductCommand, Product, ProductEvent> = { initialState, evolve, decide, codec: productCodec };

@@ -1,10 +1,10 @@
 import { ConflictError, NotFoundError } from '@shop/platform';
+import { DeciderSpecification } from '@shop/platform/testing';
 import { describe, it } from 'vitest';
-import { specification } from '../../test/support/given';
-import { decide, type ProductCommand } from './decide';
-import { productDecider, type ProductEvent } from './product';
+import { productDecider, type ProductCommand } from './decide';
+import type { ProductEvent } from './product';
 
-const given = specification<Parameters<typeof decide>[1], ProductEvent, ProductCommand>(productDecider, decide);
+const spec = DeciderSpecification.for(productDecider);
 
 const sku = 'MUG-001';
 const now = '2026-03-01T10:00:00.000Z';
@@ -34,97 +34,97 @@ const add: ProductCommand = {
 describe('product decisions', () => {
   describe('when the product is absent', () => {
     it('adds it, for sale at its price', () => {
-      given([]).when(add).then([
+      spec.given([]).when(add).then([
         { type: 'ProductAdded', sku, name: 'Enamel mug', description: 'Holds 350 ml.', category: 'kitchen', price: eur(1299), addedAt: now },
       ]);
     });
 
     it('refuses to change details of a product that does not exist', () => {
-      given([]).when({ type: 'ChangeProductDetails', sku, name: 'Mug', now }).thenThrows(NotFoundError, /MUG-001 does not exist/);
+      spec.given([]).when({ type: 'ChangeProductDetails', sku, name: 'Mug', now }).thenThrows(NotFoundError, /MUG-001 does not exist/);
     });
 
     it('refuses to change the price of a product that does not exist', () => {
-      given([]).when({ type: 'ChangePrice', sku, price: eur(999), now }).thenThrows(NotFoundError);
+      spec.given([]).when({ type: 'ChangePrice', sku, price: eur(999), now }).thenThrows(NotFoundError);
     });
 
     it('refuses to discontinue a product that does not exist', () => {
-      given([]).when({ type: 'DiscontinueProduct', sku, now }).thenThrows(NotFoundError);
+      spec.given([]).when({ type: 'DiscontinueProduct', sku, now }).thenThrows(NotFoundError);
     });
   });
 
   describe('when the product is active', () => {
     it('refuses to add the same SKU again, even with the same details', () => {
-      given([added]).when(add).thenThrows(ConflictError, /already exists/);
+      spec.given([added]).when(add).thenThrows(ConflictError, /already exists/);
     });
 
     it('records only the details that differ', () => {
-      given([added])
+      spec.given([added])
         .when({ type: 'ChangeProductDetails', sku, name: 'Enamel mug, blue', description: 'Holds 350 ml.', now })
         .then([{ type: 'ProductDetailsChanged', sku, name: 'Enamel mug, blue', changedAt: now }]);
     });
 
     it('records every detail that differs', () => {
-      given([added])
+      spec.given([added])
         .when({ type: 'ChangeProductDetails', sku, name: 'Mug', description: 'Big.', category: 'coffee', now })
         .then([{ type: 'ProductDetailsChanged', sku, name: 'Mug', description: 'Big.', category: 'coffee', changedAt: now }]);
     });
 
     it('decides nothing when the details are already those', () => {
-      given([added]).when({ type: 'ChangeProductDetails', sku, name: 'Enamel mug', category: 'kitchen', now }).then([]);
+      spec.given([added]).when({ type: 'ChangeProductDetails', sku, name: 'Enamel mug', category: 'kitchen', now }).thenNothing();
     });
 
     it('compares details with the latest change, not the original', () => {
-      given([added, { type: 'ProductDetailsChanged', sku, name: 'Mug', changedAt: now }])
+      spec.given([added, { type: 'ProductDetailsChanged', sku, name: 'Mug', changedAt: now }])
         .when({ type: 'ChangeProductDetails', sku, name: 'Enamel mug', now })
         .then([{ type: 'ProductDetailsChanged', sku, name: 'Enamel mug', changedAt: now }]);
     });
 
     it('changes the price, naming the previous one', () => {
-      given([added])
+      spec.given([added])
         .when({ type: 'ChangePrice', sku, price: eur(1499), now })
         .then([{ type: 'ProductPriceChanged', sku, price: eur(1499), previousPrice: eur(1299), changedAt: now }]);
     });
 
     it('names the latest price as the previous one after several changes', () => {
-      given([added, { type: 'ProductPriceChanged', sku, price: eur(1499), previousPrice: eur(1299), changedAt: now }])
+      spec.given([added, { type: 'ProductPriceChanged', sku, price: eur(1499), previousPrice: eur(1299), changedAt: now }])
         .when({ type: 'ChangePrice', sku, price: eur(999), now })
         .then([{ type: 'ProductPriceChanged', sku, price: eur(999), previousPrice: eur(1499), changedAt: now }]);
     });
 
     it('decides nothing when the price is the same', () => {
-      given([added]).when({ type: 'ChangePrice', sku, price: eur(1299), now }).then([]);
+      spec.given([added]).when({ type: 'ChangePrice', sku, price: eur(1299), now }).thenNothing();
     });
 
     it('allows a change of currency, even at the same amount', () => {
-      given([added])
+      spec.given([added])
         .when({ type: 'ChangePrice', sku, price: { amount: 1299, currency: 'USD' }, now })
         .then([{ type: 'ProductPriceChanged', sku, price: { amount: 1299, currency: 'USD' }, previousPrice: eur(1299), changedAt: now }]);
     });
 
     it('discontinues it', () => {
-      given([added]).when({ type: 'DiscontinueProduct', sku, now }).then([{ type: 'ProductDiscontinued', sku, discontinuedAt: now }]);
+      spec.given([added]).when({ type: 'DiscontinueProduct', sku, now }).then([{ type: 'ProductDiscontinued', sku, discontinuedAt: now }]);
     });
   });
 
   describe('when the product is discontinued', () => {
     it('refuses to add the same SKU again', () => {
-      given([added, discontinued]).when(add).thenThrows(ConflictError, /already exists/);
+      spec.given([added, discontinued]).when(add).thenThrows(ConflictError, /already exists/);
     });
 
     it('refuses to change its details', () => {
-      given([added, discontinued]).when({ type: 'ChangeProductDetails', sku, name: 'Mug', now }).thenThrows(ConflictError, /discontinued/);
+      spec.given([added, discontinued]).when({ type: 'ChangeProductDetails', sku, name: 'Mug', now }).thenThrows(ConflictError, /discontinued/);
     });
 
     it('refuses to change its price', () => {
-      given([added, discontinued]).when({ type: 'ChangePrice', sku, price: eur(1), now }).thenThrows(ConflictError, /discontinued/);
+      spec.given([added, discontinued]).when({ type: 'ChangePrice', sku, price: eur(1), now }).thenThrows(ConflictError, /discontinued/);
     });
 
     it('refuses to change its price even to the same price', () => {
-      given([added, discontinued]).when({ type: 'ChangePrice', sku, price: eur(1299), now }).thenThrows(ConflictError);
+      spec.given([added, discontinued]).when({ type: 'ChangePrice', sku, price: eur(1299), now }).thenThrows(ConflictError);
     });
 
     it('decides nothing when discontinued again', () => {
-      given([added, discontinued]).when({ type: 'DiscontinueProduct', sku, now }).then([]);
+      spec.given([added, discontinued]).when({ type: 'DiscontinueProduct', sku, now }).thenNothing();
     });
   });
 });

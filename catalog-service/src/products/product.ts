@@ -1,4 +1,6 @@
-import type { Money } from '@shop/contracts';
+import { Money, Sku, Timestamp } from '@shop/contracts';
+import { eventCodec } from '@shop/platform';
+import { z } from 'zod';
 
 export interface ProductAdded {
   type: 'ProductAdded';
@@ -35,6 +37,32 @@ export interface ProductDiscontinued {
 }
 
 export type ProductEvent = ProductAdded | ProductDetailsChanged | ProductPriceChanged | ProductDiscontinued;
+
+/**
+ * How a product's stored events are read back: the data of each type (all
+ * but `type`) validated by its schema, a `CorruptEventError` otherwise. The
+ * text limits are the API's, not repeated here: a stored name is read back
+ * as it was accepted.
+ */
+export const productCodec = eventCodec<ProductEvent>({
+  ProductAdded: z.object({
+    sku: Sku,
+    name: z.string(),
+    description: z.string(),
+    category: z.string(),
+    price: Money,
+    addedAt: Timestamp,
+  }),
+  ProductDetailsChanged: z.object({
+    sku: Sku,
+    name: z.string().optional(),
+    description: z.string().optional(),
+    category: z.string().optional(),
+    changedAt: Timestamp,
+  }),
+  ProductPriceChanged: z.object({ sku: Sku, price: Money, previousPrice: Money, changedAt: Timestamp }),
+  ProductDiscontinued: z.object({ sku: Sku, discontinuedAt: Timestamp }),
+});
 
 interface ProductFacts {
   sku: string;
@@ -78,5 +106,3 @@ export function evolve(state: Product, event: ProductEvent): Product {
       return state.status === 'absent' ? state : { ...state, status: 'discontinued', discontinuedAt: event.discontinuedAt };
   }
 }
-
-export const productDecider = { initialState, evolve };

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { CommitConflictError, UnitOfWork, Work, type EventStore, type StreamStateCache } from '@shop/platform';
-import type { SagaType } from '../sagas/saga';
+import type { SagaType } from '../sagas/saga-state';
 import type { Sagas } from '../sagas/sagas';
 
 interface DueDeadline {

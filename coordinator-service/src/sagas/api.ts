@@ -4,8 +4,8 @@ import { commitWork, defineRoute, NotFoundError, type EventStore, type Route, ty
 import type { Knex } from 'knex';
 import { sagaGraph } from './graph';
 import { listSagas, listStuckSagas } from './read-models/saga-list/query';
-import type { SagaState, SagaType } from './saga';
-import { toSagaEvent, type Sagas } from './sagas';
+import { currentStep, pendingDeadline, reasonOf, sagaCodec, type SagaType } from './saga-state';
+import type { Sagas } from './sagas';
 
 const SAGA_ID = /^(place-order|cancel-order)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
@@ -77,19 +77,20 @@ export function sagaRoutes(deps: { sagas: Sagas; db: Knex; store: EventStore; ca
     const { state, history } = await sagas.load(id);
     if (history.length === 0) throw new NotFoundError(`saga ${id} does not exist`, { sagaId: id });
     const { type, orderId } = parseId(id);
+    const at = currentStep(state);
     return {
       id,
       type,
       orderId,
       status: state.status,
-      currentStep: state.step ?? null,
-      attempt: state.attempt,
-      sends: state.sends,
-      reason: state.reason ?? null,
-      pendingDeadline: state.deadline ?? null,
-      graph: sagaGraph(type, state as SagaState),
+      currentStep: at?.step ?? null,
+      attempt: at?.attempt ?? 0,
+      sends: at?.sends ?? 0,
+      reason: reasonOf(state) ?? null,
+      pendingDeadline: pendingDeadline(state) ?? null,
+      graph: sagaGraph(type, state),
       history: history.map((e) => {
-        const { type: eventType, ...data } = toSagaEvent(e);
+        const { type: eventType, ...data } = sagaCodec.decode(e);
         return { revision: e.revision, type: eventType, data, recordedAt: e.recordedAt.toISOString() };
       }),
     };

@@ -14,9 +14,10 @@
  *   or was already rejecting) or has ended without an order to undo: this
  *   saga has nothing to do and completes at once.
  */
-import { ConflictError } from '@shop/platform';
-import { decideCommon } from './place-order';
-import { Decision, isActive, type DecisionContext, type PlaceOrderSnapshot, type SagaEvent, type SagaInput, type SagaState, type Step } from './saga';
+import { ConflictError, type Decider } from '@shop/platform';
+import { sagaAggregate } from './evolve';
+import { isActive, type PlaceOrderSnapshot, type SagaEvent, type SagaInput, type SagaState, type Step } from './saga-state';
+import { decideShared, inOrder, nothing, sagaSteps, type Decision, type DecisionContext, type SagaCommand } from './steps';
 
 const UNDO: Step[] = ['voiding', 'releasing'];
 
@@ -29,32 +30,35 @@ export function cancelStart(placeOrder: PlaceOrderSnapshot | null | undefined): 
   return 'nothing-to-do';
 }
 
-export function decideCancelOrder(state: SagaState, input: SagaInput, ctx: DecisionContext): SagaEvent[] {
-  const d = new Decision(state, ctx);
+function decision(input: SagaInput, state: SagaState, ctx: DecisionContext): Decision {
+  const { start, accept, changePlan, enter, plan, end } = sagaSteps(ctx);
   if (input.type === 'CancellationRequested') {
-    if (state.status !== 'new') return [];
-    d.push({ type: 'SagaStarted', sagaType: 'cancel-order', orderId: input.orderId, customerId: input.customerId, lines: [], startedAt: ctx.now });
-    d.accept(input);
+    if (state.status !== 'new') return nothing;
+    const started = inOrder(start('cancel-order', { orderId: input.orderId, customerId: input.customerId, lines: [] }), accept(input));
     const reason = input.reason ?? "cancelled at the customer's request";
     switch (cancelStart(input.placeOrder)) {
       case 'undo':
-        return d.plan('forward', UNDO, { kind: 'cancel', reason }).events;
+        return inOrder(started, plan('forward', UNDO, { kind: 'cancel', reason }));
       case 'wait':
-        d.push({ type: 'PlanChanged', phase: 'forward', steps: [], outcome: { kind: 'cancel', reason }, at: ctx.now });
-        return d.enter('waiting-for-place-order').events;
+        return inOrder(started, changePlan('forward', [], { kind: 'cancel', reason }), enter('waiting-for-place-order'));
       case 'nothing-to-do':
-        return d.end('completed', 'the place-order saga ends the order itself').events;
+        return inOrder(started, end('completed', 'the place-order saga ends the order itself'));
     }
   }
-  if (state.status === 'new') return [];
+  if (state.status === 'new') return nothing;
   switch (input.type) {
     case 'PlaceOrderCompleted':
-      if (!isActive(state) || state.step !== 'waiting-for-place-order') return [];
-      return d.accept(input).plan('forward', UNDO, state.outcome!).events;
+      if (!isActive(state) || state.current?.step !== 'waiting-for-place-order') return nothing;
+      return inOrder(accept(input), plan('forward', UNDO, state.outcome!));
     case 'AbortRequested':
       throw new ConflictError(`saga ${ctx.sagaId} only undoes an order: there is nothing to compensate; retry it instead`);
     default:
       // Every step of this saga is retried on its deadline; none is compensated.
-      return decideCommon(d, state, input, ctx, () => d);
+      return decideShared(input, state, ctx, () => nothing);
   }
 }
+
+export const decideCancelOrder = ({ input, ctx }: SagaCommand, state: SagaState): readonly SagaEvent[] => decision(input, state, ctx)(state);
+
+/** The cancel-order saga: its stream's fold and codec, and its decisions on each input. */
+export const cancelOrderDecider: Decider<SagaCommand, SagaState, SagaEvent> = { ...sagaAggregate, decide: decideCancelOrder };

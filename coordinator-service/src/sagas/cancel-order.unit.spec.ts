@@ -1,10 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { decideCancelOrder } from './cancel-order';
-import type { PlaceOrderSnapshot, SagaInput } from './saga';
-import { expire, reply, sagaSpec } from './saga-spec';
+import { deterministicId } from '@shop/platform';
+import { SagaSpecification } from '@shop/platform/testing';
+import { cancelOrderDecider } from './cancel-order';
+import { currentStep, pendingDeadline, type PlaceOrderSnapshot, type SagaEvent, type SagaInput, type SagaState } from './saga-state';
+import { DEFAULT_DEADLINES, type DecisionContext } from './steps';
 
 const orderId = '22222222-2222-4222-8222-222222222222';
-const saga = sagaSpec(decideCancelOrder, `cancel-order-${orderId}`);
+const ctx: DecisionContext = { sagaId: `cancel-order-${orderId}`, now: '2030-01-01T00:00:00.000Z', deadlines: DEFAULT_DEADLINES, id: deterministicId };
+const saga = SagaSpecification.for({
+  initialState: cancelOrderDecider.initialState,
+  evolve: cancelOrderDecider.evolve,
+  decide: (input: SagaInput, state: SagaState) => cancelOrderDecider.decide({ input, ctx }, state),
+  commandsOf: (events: readonly SagaEvent[]) => events.flatMap((e) => (e.type === 'CommandIssued' ? [e.command] : [])),
+});
+const commandIdsOf = (events: readonly SagaEvent[]) => events.flatMap((e) => (e.type === 'CommandIssued' ? [e.commandId] : []));
+/** The deadline input for the saga's pending deadline. */
+const expire = (s: SagaState): SagaInput => ({ type: 'DeadlineExpired', deadlineId: pendingDeadline(s)!.id });
+/** A reply to the current step's command, with its causation id. */
+const reply =
+  (input: Extract<SagaInput, { causationId?: string }>) =>
+  (s: SagaState): SagaInput => ({ ...input, causationId: currentStep(s)?.commandId });
 const requested = (placeOrder: PlaceOrderSnapshot | null): SagaInput => ({
   type: 'CancellationRequested',
   orderId,
@@ -17,21 +32,21 @@ const completed: PlaceOrderSnapshot = { status: 'completed', phase: 'forward', s
 describe('cancel-order saga', () => {
   describe('cancel after confirmation (place-order completed)', () => {
     it('voids the payment first', () => {
-      expect(saga.given().when(requested(completed)).commands).toEqual([{ type: 'order.void-payment', data: { orderId } }]);
+      expect(saga.given([]).when(requested(completed)).commands).toEqual([{ type: 'order.void-payment', data: { orderId } }]);
     });
 
     it('then gives the stock back', () => {
-      expect(saga.given(requested(completed)).when(reply({ type: 'PaymentVoided' })).commands).toEqual([
+      expect(saga.given([requested(completed)]).when(reply({ type: 'PaymentVoided' })).commands).toEqual([
         { type: 'inventory.release-stock', data: { orderId, reason: 'changed my mind' } },
       ]);
     });
 
     it('then marks the order cancelled, and ends cancelled', () => {
-      const given = saga.given(requested(completed), reply({ type: 'PaymentVoided' }));
+      const given = saga.given([requested(completed), reply({ type: 'PaymentVoided' })]);
       expect(given.when(reply({ type: 'StockReleased' })).commands).toEqual([
         { type: 'order.cancel-order', data: { orderId, reason: 'changed my mind' } },
       ]);
-      const end = saga.given(requested(completed), reply({ type: 'PaymentVoided' }), reply({ type: 'StockReleased' }));
+      const end = saga.given([requested(completed), reply({ type: 'PaymentVoided' }), reply({ type: 'StockReleased' })]);
       expect(end.when(reply({ type: 'OrderCancelled', reason: 'changed my mind' })).state.status).toBe('cancelled');
     });
   });
@@ -40,13 +55,13 @@ describe('cancel-order saga', () => {
     const confirming: PlaceOrderSnapshot = { status: 'running', phase: 'forward', step: 'confirming' };
 
     it('waits, issuing nothing', () => {
-      const then = saga.given().when(requested(confirming));
+      const then = saga.given([]).when(requested(confirming));
       expect(then.commands).toEqual([]);
-      expect(then.state.step).toBe('waiting-for-place-order');
+      expect(currentStep(then.state)?.step).toBe('waiting-for-place-order');
     });
 
     it('undoes the order once place-order completed', () => {
-      expect(saga.given(requested(confirming)).when({ type: 'PlaceOrderCompleted' }).commands).toEqual([
+      expect(saga.given([requested(confirming)]).when({ type: 'PlaceOrderCompleted' }).commands).toEqual([
         { type: 'order.void-payment', data: { orderId } },
       ]);
     });
@@ -54,7 +69,7 @@ describe('cancel-order saga', () => {
 
   describe('cancel while place-order compensates (it took the cancellation itself)', () => {
     it('has nothing to do', () => {
-      const then = saga.given().when(requested({ status: 'compensating', phase: 'compensating', step: 'voiding' }));
+      const then = saga.given([]).when(requested({ status: 'compensating', phase: 'compensating', step: 'voiding' }));
       expect(then.commands).toEqual([]);
       expect(then.state.status).toBe('completed');
     });
@@ -62,17 +77,17 @@ describe('cancel-order saga', () => {
 
   describe('deadlines and duplicates', () => {
     it('re-sends a step on its deadline, never compensates', () => {
-      const given = saga.given(requested(completed));
+      const given = saga.given([requested(completed)]);
       const then = given.when(expire);
-      expect(then.commandIds).toEqual([given.state.commandId]);
+      expect(commandIdsOf(then.events)).toEqual([currentStep(given.state)?.commandId]);
     });
 
     it('a duplicate cancellation request changes nothing', () => {
-      expect(saga.given(requested(completed)).when(requested(completed)).events).toEqual([]);
+      expect(saga.given([requested(completed)]).when(requested(completed)).events).toEqual([]);
     });
 
     it('a duplicate payment-voided changes nothing', () => {
-      expect(saga.given(requested(completed), reply({ type: 'PaymentVoided' })).when(reply({ type: 'PaymentVoided' })).events).toEqual([]);
+      expect(saga.given([requested(completed), reply({ type: 'PaymentVoided' })]).when(reply({ type: 'PaymentVoided' })).events).toEqual([]);
     });
   });
 });

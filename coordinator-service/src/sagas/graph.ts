@@ -4,7 +4,7 @@
  * `pending` (not reached). Terminal nodes are `current` when the saga ended
  * there.
  */
-import type { SagaState, SagaType, Step } from './saga';
+import { currentStep, started, type SagaState, type SagaType } from './saga-state';
 
 export type NodeKind = 'forward' | 'pivot' | 'compensation' | 'wait' | 'terminal';
 export type NodeMark = 'done' | 'current' | 'pending';
@@ -91,11 +91,13 @@ const CANCEL_ORDER: Shape = {
 export function sagaGraph(type: SagaType, state: SagaState): SagaGraph {
   const shape = type === 'place-order' ? PLACE_ORDER : CANCEL_ORDER;
   const ended = state.status === 'completed' || state.status === 'rejected' || state.status === 'cancelled';
-  const current = ended ? state.status : state.status === 'failed' ? (state.step ?? 'failed') : (state.step ?? 'pending');
+  const step = currentStep(state)?.step;
+  const current = ended ? state.status : state.status === 'failed' ? (step ?? 'failed') : (step ?? 'pending');
+  const visited: readonly string[] = started(state)?.visited ?? [];
   const nodes = shape.nodes.map((n) => {
     let mark: NodeMark = 'pending';
     if (n.id === current) mark = 'current';
-    else if (state.visited.includes(n.id as Step)) mark = 'done';
+    else if (visited.includes(n.id)) mark = 'done';
     else if (n.id === 'failed' && state.status === 'failed') mark = 'current';
     return { ...n, mark };
   });

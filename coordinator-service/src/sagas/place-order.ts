@@ -11,20 +11,10 @@
  * which compensates and ends the order cancelled (instead of rejected); from
  * the pivot on the saga finishes, and the cancel-order saga undoes the order.
  */
-import { ConflictError } from '@shop/platform';
-import {
-  COMPENSABLE_STEPS,
-  Decision,
-  answersStep,
-  isActive,
-  isTerminal,
-  retryOrFail,
-  type DecisionContext,
-  type SagaEvent,
-  type SagaInput,
-  type SagaState,
-  type Step,
-} from './saga';
+import { ConflictError, type Decider } from '@shop/platform';
+import { sagaAggregate } from './evolve';
+import { isActive, isTerminal, type SagaEvent, type SagaInput, type SagaState, type StartedSaga, type Step } from './saga-state';
+import { answersStep, decideShared, inOrder, isCompensable, nothing, sagaSteps, type Decision, type DecisionContext, type SagaCommand } from './steps';
 
 /** What may have succeeded when the saga leaves a compensable step: undo it, most recent first. */
 export function compensationsFor(step: Step | undefined): Step[] {
@@ -59,107 +49,67 @@ export function shortageReason(input: Extract<SagaInput, { type: 'StockReservati
 }
 
 /** The steps the saga will still run the given command in: none once it is left (the command is then late). */
-const pendingOrQueued = (state: SagaState, step: Step) => (isActive(state) && state.step === step) || state.plan.includes(step);
+const pendingOrQueued = (state: StartedSaga, step: Step) => (isActive(state) && state.current?.step === step) || state.plan.includes(step);
 
-export function decidePlaceOrder(state: SagaState, input: SagaInput, ctx: DecisionContext): SagaEvent[] {
-  const d = new Decision(state, ctx);
+function decision(input: SagaInput, state: SagaState, ctx: DecisionContext): Decision {
+  const { start, accept, enter, plan, end, late } = sagaSteps(ctx);
   if (input.type === 'OrderPlaced') {
-    if (state.status !== 'new') return [];
-    d.push({ type: 'SagaStarted', sagaType: 'place-order', orderId: input.orderId, customerId: input.customerId, lines: input.lines, startedAt: ctx.now });
-    return d.accept(input).enter('pricing').events;
+    return state.status === 'new' ? inOrder(start('place-order', input), accept(input), enter('pricing')) : nothing;
   }
-  if (state.status === 'new') return [];
+  if (state.status === 'new') return nothing;
+  const step = state.current?.step;
   switch (input.type) {
     case 'OrderLinesPriced':
-      if (!answersStep(state, 'pricing', input)) return [];
-      return d.accept(input).enter('reserving').events;
+      return answersStep(state, 'pricing', input) ? inOrder(accept(input), enter('reserving')) : nothing;
     case 'OrderLinesPricingRejected':
-      if (!answersStep(state, 'pricing', input)) return [];
-      return d.accept(input).plan('compensating', [], { kind: 'reject', reason: pricingRejectionReason(input) }).events;
+      if (!answersStep(state, 'pricing', input)) return nothing;
+      return inOrder(accept(input), plan('compensating', [], { kind: 'reject', reason: pricingRejectionReason(input) }));
     case 'StockReserved':
-      if (answersStep(state, 'reserving', input) && state.phase === 'forward') return d.accept(input).enter('authorizing').events;
+      if (answersStep(state, 'reserving', input) && state.phase === 'forward') return inOrder(accept(input), enter('authorizing'));
       // Reserved after the saga left the step (deadline, cancellation): release it, unless a release is under way.
-      if (state.phase === 'forward' && !isTerminal(state)) return [];
-      if (state.status === 'completed' || pendingOrQueued(state, 'releasing')) return [];
-      return d.accept(input).late('releasing').events;
+      if (state.phase === 'forward' && !isTerminal(state)) return nothing;
+      if (state.status === 'completed' || pendingOrQueued(state, 'releasing')) return nothing;
+      return inOrder(accept(input), late('releasing'));
     case 'StockReservationFailed':
-      if (!answersStep(state, 'reserving', input) || state.phase !== 'forward') return [];
-      return d.accept(input).plan('compensating', [], { kind: 'reject', reason: shortageReason(input) }).events;
+      if (!answersStep(state, 'reserving', input) || state.phase !== 'forward') return nothing;
+      return inOrder(accept(input), plan('compensating', [], { kind: 'reject', reason: shortageReason(input) }));
     case 'PaymentAuthorized':
-      if (answersStep(state, 'authorizing', input) && state.phase === 'forward') return d.accept(input).enter('confirming').events;
-      if (state.phase === 'forward' && !isTerminal(state)) return [];
+      if (answersStep(state, 'authorizing', input) && state.phase === 'forward') return inOrder(accept(input), enter('confirming'));
+      if (state.phase === 'forward' && !isTerminal(state)) return nothing;
       // Authorized after the saga left the step: void it, unless a void is under way.
-      if (state.status === 'completed' || pendingOrQueued(state, 'voiding')) return [];
-      return d.accept(input).late('voiding').events;
+      if (state.status === 'completed' || pendingOrQueued(state, 'voiding')) return nothing;
+      return inOrder(accept(input), late('voiding'));
     case 'PaymentDeclined':
-      if (!answersStep(state, 'authorizing', input) || state.phase !== 'forward') return [];
-      return d.accept(input).plan('compensating', ['releasing'], { kind: 'reject', reason: 'the payment was declined' }).events;
+      if (!answersStep(state, 'authorizing', input) || state.phase !== 'forward') return nothing;
+      return inOrder(accept(input), plan('compensating', ['releasing'], { kind: 'reject', reason: 'the payment was declined' }));
     case 'OrderConfirmed':
-      if (!answersStep(state, 'confirming', input)) return [];
-      return d.accept(input).enter('committing').events;
+      return answersStep(state, 'confirming', input) ? inOrder(accept(input), enter('committing')) : nothing;
     case 'ReservationCommitted':
-      if (!answersStep(state, 'committing', input)) return [];
-      return d.accept(input).end('completed').events;
+      return answersStep(state, 'committing', input) ? inOrder(accept(input), end('completed')) : nothing;
     case 'CancellationRequested': {
-      if (!isActive(state) || state.phase !== 'forward' || state.cancelRequested) return [];
-      d.accept(input);
-      if (!COMPENSABLE_STEPS.includes(state.step!)) return d.events; // past the pivot: finish; the cancel-order saga undoes
+      if (!isActive(state) || state.phase !== 'forward' || state.cancelRequested) return nothing;
+      if (!isCompensable(step)) return accept(input); // past the pivot: finish; the cancel-order saga undoes
       const reason = input.reason ?? "cancelled at the customer's request";
-      return d.plan('compensating', compensationsFor(state.step), { kind: 'cancel', reason }).events;
+      return inOrder(accept(input), plan('compensating', compensationsFor(step), { kind: 'cancel', reason }));
     }
     case 'AbortRequested': {
       if (isTerminal(state)) throw new ConflictError(`saga ${ctx.sagaId} has already ended (${state.status})`);
-      if (state.phase !== 'forward' || !COMPENSABLE_STEPS.includes(state.step!)) {
+      if (state.phase !== 'forward' || !isCompensable(step)) {
         throw new ConflictError(
           `saga ${ctx.sagaId} is ${state.phase === 'forward' ? 'past the pivot (the order may be confirmed): cancel the order instead' : 'already compensating: retry it instead'}`,
         );
       }
       const reason = `aborted by an operator${input.reason ? `: ${input.reason}` : ''}`;
-      return d.accept(input).plan('compensating', compensationsFor(state.step), { kind: 'reject', reason }).events;
+      return inOrder(accept(input), plan('compensating', compensationsFor(step), { kind: 'reject', reason }));
     }
     default:
-      return decideCommon(d, state, input, ctx, (step) => d.plan('compensating', compensationsFor(step), { kind: 'reject', reason: TIMEOUT_REASONS[step] ?? 'timed out' }));
+      return decideShared(input, state, ctx, (expired) =>
+        plan('compensating', compensationsFor(expired), { kind: 'reject', reason: TIMEOUT_REASONS[expired] ?? 'timed out' }),
+      );
   }
 }
 
-/**
- * Inputs both sagas treat alike: the replies to compensation steps, expired
- * deadlines and operator retries.
- */
-export function decideCommon(
-  d: Decision,
-  state: SagaState,
-  input: SagaInput,
-  ctx: DecisionContext,
-  compensate: (step: Step) => Decision,
-): SagaEvent[] {
-  switch (input.type) {
-    case 'PaymentVoided':
-      if (!answersStep(state, 'voiding', input)) return [];
-      return d.accept(input).next().events;
-    case 'StockReleased':
-      if (!answersStep(state, 'releasing', input)) return [];
-      return d.accept(input).next().events;
-    case 'OrderRejected':
-      if (!answersStep(state, 'rejecting', input)) return [];
-      return d.accept(input).end('rejected', state.outcome?.reason ?? input.reason).events;
-    case 'OrderCancelled':
-      if (!answersStep(state, 'cancelling', input)) return [];
-      return d.accept(input).end('cancelled', state.outcome?.reason ?? input.reason).events;
-    case 'DeadlineExpired': {
-      // A deadline of a step already passed, or of a saga that ended or failed, is ignored.
-      if (state.deadline?.id !== input.deadlineId || (state.status !== 'running' && state.status !== 'compensating')) return [];
-      d.accept(input);
-      if (state.phase === 'forward' && COMPENSABLE_STEPS.includes(state.step!)) return compensate(state.step!).events;
-      return retryOrFail(d, ctx.deadlines).events;
-    }
-    case 'RetryRequested': {
-      if (isTerminal(state)) throw new ConflictError(`saga ${ctx.sagaId} has already ended (${state.status})`);
-      if (!state.step || !state.command) throw new ConflictError(`saga ${ctx.sagaId} has no command to retry at step ${state.step ?? 'none'}`);
-      // A new attempt: a new command id, so the participant runs it again (its decider is idempotent).
-      return d.accept(input).enter(state.step, state.attempt + 1).events;
-    }
-    default:
-      return [];
-  }
-}
+export const decidePlaceOrder = ({ input, ctx }: SagaCommand, state: SagaState): readonly SagaEvent[] => decision(input, state, ctx)(state);
+
+/** The place-order saga: its stream's fold and codec, and its decisions on each input. */
+export const placeOrderDecider: Decider<SagaCommand, SagaState, SagaEvent> = { ...sagaAggregate, decide: decidePlaceOrder };

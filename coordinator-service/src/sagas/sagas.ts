@@ -1,23 +1,12 @@
-import { Work, deterministicId, domainEvent, type Clock, type EventStore, type RecordedEvent } from '@shop/platform';
-import { decideCancelOrder } from './cancel-order';
-import { decidePlaceOrder } from './place-order';
-import {
-  evolve,
-  initialState,
-  isTerminal,
-  sagaDecider,
-  sagaId,
-  sagaStreamId,
-  type DeadlineSettings,
-  type SagaEvent,
-  type SagaInput,
-  type SagaState,
-  type SagaType,
-} from './saga';
+import { Work, deterministicId, foldEvents, type Clock, type Decider, type EventStore, type RecordedEvent } from '@shop/platform';
+import { cancelOrderDecider } from './cancel-order';
+import { sagaAggregate } from './evolve';
+import { placeOrderDecider } from './place-order';
+import { currentStep, isTerminal, placeOrderSnapshot, sagaId, sagaStreamId, type SagaEvent, type SagaInput, type SagaState, type SagaType } from './saga-state';
+import type { DeadlineSettings, SagaCommand } from './steps';
 
-const DECIDERS = { 'place-order': decidePlaceOrder, 'cancel-order': decideCancelOrder } as const;
-
-export const toSagaEvent = (e: RecordedEvent): SagaEvent => domainEvent<SagaEvent>(e);
+/** Each saga type's decider; a saga stream is always loaded with its own (the unit of work and the cache know a stream by it). */
+const DECIDERS: Record<SagaType, Decider<SagaCommand, SagaState, SagaEvent>> = { 'place-order': placeOrderDecider, 'cancel-order': cancelOrderDecider };
 
 /**
  * Runs inputs through the sagas, in the unit of work of whatever caused them
@@ -36,15 +25,14 @@ export class Sagas {
 
   async apply(work: Work, type: SagaType, orderId: string, input: SagaInput): Promise<SagaState> {
     const id = sagaId(type, orderId);
-    const { state } = await work.execute(sagaStreamId(id), sagaDecider, (s) =>
-      DECIDERS[type](s, input, { sagaId: id, now: this.clock.now().toISOString(), deadlines: this.settings, id: deterministicId }),
-    );
+    const ctx = { sagaId: id, now: this.clock.now().toISOString(), deadlines: this.settings, id: deterministicId };
+    const { state } = await work.decide(sagaStreamId(id), DECIDERS[type], { input, ctx });
     return state;
   }
 
   async load(id: string): Promise<{ state: SagaState; history: RecordedEvent[] }> {
     const history = await this.store.readStream(sagaStreamId(id));
-    return { state: history.map(toSagaEvent).reduce(evolve, initialState), history };
+    return { state: foldEvents(sagaAggregate, sagaAggregate.initialState, history), history };
   }
 
   /**
@@ -54,8 +42,7 @@ export class Sagas {
    */
   async requestCancellation(work: Work, input: Extract<SagaInput, { type: 'CancellationRequested' }>): Promise<void> {
     const placeOrder = await this.apply(work, 'place-order', input.orderId, input);
-    const snapshot = placeOrder.status === 'new' ? null : { status: placeOrder.status, phase: placeOrder.phase, ...(placeOrder.step ? { step: placeOrder.step } : {}) };
-    await this.apply(work, 'cancel-order', input.orderId, { ...input, placeOrder: snapshot });
+    await this.apply(work, 'cancel-order', input.orderId, { ...input, placeOrder: placeOrderSnapshot(placeOrder) });
     await this.reconcileCancellation(work, input.orderId);
   }
 
@@ -66,10 +53,10 @@ export class Sagas {
    */
   async reconcileCancellation(work: Work, orderId: string): Promise<void> {
     const [placeOrder, cancel] = await Promise.all([
-      work.load(sagaStreamId(sagaId('place-order', orderId)), sagaDecider),
-      work.load(sagaStreamId(sagaId('cancel-order', orderId)), sagaDecider),
+      work.load(sagaStreamId(sagaId('place-order', orderId)), DECIDERS['place-order']),
+      work.load(sagaStreamId(sagaId('cancel-order', orderId)), DECIDERS['cancel-order']),
     ]);
-    if (placeOrder.status !== 'completed' || cancel.step !== 'waiting-for-place-order' || isTerminal(cancel)) return;
+    if (placeOrder.status !== 'completed' || currentStep(cancel)?.step !== 'waiting-for-place-order' || isTerminal(cancel)) return;
     // Its own cause: the same ids whichever of the two triggers gets here.
     const completed = new Work(work.unit, { key: deterministicId('place-order-completed', orderId), metadata: work.metadata });
     await this.apply(completed, 'cancel-order', orderId, { type: 'PlaceOrderCompleted' });

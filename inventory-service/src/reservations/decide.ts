@@ -1,5 +1,5 @@
-import { ConflictError, ValidationError } from '@shop/platform';
-import type { Line, Reservation, ReservationEvent, Shortage } from './reservation';
+import { ConflictError, ValidationError, type Decider } from '@shop/platform';
+import { evolve, initialState, reservationCodec, type Line, type Reservation, type ReservationEvent, type Shortage } from './reservation';
 
 /** The outcome of the reservation is not recorded yet: finish reserving (idempotently), then try again. */
 export class ReservationInProgressError extends ConflictError {
@@ -34,14 +34,14 @@ export interface CommitOrderReservation {
 export type ReservationCommand = RequestOrderReservation | CompleteOrderReservation | ReleaseOrderReservation | CommitOrderReservation;
 
 /** Starts the reservation once; a repeat (redelivery, or the same order asked again) decides nothing. */
-export function requestOrderReservation(state: Reservation, command: RequestOrderReservation): ReservationEvent[] {
+export function requestOrderReservation(command: RequestOrderReservation, state: Reservation): ReservationEvent[] {
   if (state.status !== 'none') return [];
   if (command.lines.length === 0) throw new ValidationError('a reservation needs at least one line');
   return [{ type: 'ReservationRequested', orderId: command.orderId, lines: command.lines, requestedAt: command.now }];
 }
 
 /** Records the outcome once: the first writer wins, later ones decide nothing and adapt to it. */
-export function completeOrderReservation(state: Reservation, command: CompleteOrderReservation): ReservationEvent[] {
+export function completeOrderReservation(command: CompleteOrderReservation, state: Reservation): ReservationEvent[] {
   if (state.status !== 'requested') return [];
   if (command.outcome.allReserved) {
     return [{ type: 'ReservationSucceeded', orderId: command.orderId, lines: state.lines, succeededAt: command.now }];
@@ -59,7 +59,7 @@ export function completeOrderReservation(state: Reservation, command: CompleteOr
  * restocks it: `ReservationRestocked` is recorded, once, before the sold
  * quantities go back on hand on the SKU streams.
  */
-export function releaseOrderReservation(state: Reservation, command: ReleaseOrderReservation): ReservationEvent[] {
+export function releaseOrderReservation(command: ReleaseOrderReservation, state: Reservation): ReservationEvent[] {
   switch (state.status) {
     case 'none':
     case 'failed':
@@ -77,7 +77,7 @@ export function releaseOrderReservation(state: Reservation, command: ReleaseOrde
 }
 
 /** Commits only a successful reservation; for anything else there is nothing held to sell. */
-export function commitOrderReservation(state: Reservation, command: CommitOrderReservation): ReservationEvent[] {
+export function commitOrderReservation(command: CommitOrderReservation, state: Reservation): ReservationEvent[] {
   switch (state.status) {
     case 'succeeded':
       return [{ type: 'ReservationCommitted', orderId: command.orderId, lines: state.lines, committedAt: command.now }];
@@ -92,15 +92,18 @@ export function commitOrderReservation(state: Reservation, command: CommitOrderR
   }
 }
 
-export function decide(state: Reservation, command: ReservationCommand): ReservationEvent[] {
+export function decide(command: ReservationCommand, state: Reservation): ReservationEvent[] {
   switch (command.type) {
     case 'RequestOrderReservation':
-      return requestOrderReservation(state, command);
+      return requestOrderReservation(command, state);
     case 'CompleteOrderReservation':
-      return completeOrderReservation(state, command);
+      return completeOrderReservation(command, state);
     case 'ReleaseOrderReservation':
-      return releaseOrderReservation(state, command);
+      return releaseOrderReservation(command, state);
     case 'CommitOrderReservation':
-      return commitOrderReservation(state, command);
+      return commitOrderReservation(command, state);
   }
 }
+
+/** One order's reservation: its state, events and codec (reservation.ts) with the decisions above. */
+export const reservationDecider: Decider<ReservationCommand, Reservation, ReservationEvent> = { initialState, evolve, decide, codec: reservationCodec };

@@ -4,6 +4,9 @@
  * single place where that outcome is decided: whoever appends the outcome
  * first wins, and everyone else adapts to it (see reservations.ts).
  */
+import { OrderId, OrderLine, Sku, Timestamp } from '@shop/contracts';
+import { eventCodec } from '@shop/platform';
+import { z } from 'zod';
 
 export interface Line {
   sku: string;
@@ -35,6 +38,19 @@ export type ReservationEvent =
   | { type: 'ReservationCommitted'; orderId: string; lines: Line[]; committedAt: string }
   | { type: 'ReservationRestocked'; orderId: string; lines: Line[]; restockedAt: string };
 
+const Lines = z.array(OrderLine);
+const ShortLine = z.object({ sku: Sku, requested: z.number().int().positive(), available: z.number().int().min(0) });
+
+/** How the `reservation-<orderId>` events are read back, validated (a stored event that does not match is a `CorruptEventError`). */
+export const reservationCodec = eventCodec<ReservationEvent>({
+  ReservationRequested: z.object({ orderId: OrderId, lines: Lines, requestedAt: Timestamp }),
+  ReservationSucceeded: z.object({ orderId: OrderId, lines: Lines, succeededAt: Timestamp }),
+  ReservationFailed: z.object({ orderId: OrderId, shortages: z.array(ShortLine), failedAt: Timestamp }),
+  ReservationReleased: z.object({ orderId: OrderId, lines: Lines, releasedAt: Timestamp }),
+  ReservationCommitted: z.object({ orderId: OrderId, lines: Lines, committedAt: Timestamp }),
+  ReservationRestocked: z.object({ orderId: OrderId, lines: Lines, restockedAt: Timestamp }),
+});
+
 export const initialState: Reservation = { status: 'none' };
 
 const requestedLines = (state: Reservation): Line[] => (state.status === 'none' ? [] : state.lines);
@@ -62,5 +78,3 @@ export function linesBySku(lines: readonly Line[]): Line[] {
   for (const line of lines) totals.set(line.sku, (totals.get(line.sku) ?? 0) + line.quantity);
   return [...totals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sku, quantity]) => ({ sku, quantity }));
 }
-
-export const reservationDecider = { initialState, evolve };

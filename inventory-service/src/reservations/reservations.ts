@@ -1,9 +1,9 @@
 import { UnitOfWork, type Clock, type EventStore, type StreamStateCache, type Work } from '@shop/platform';
-import { reservationResult } from '../stock/decide';
-import { levelsOf, stockDecider } from '../stock/stock';
+import { reservationResult, stockDecider } from '../stock/decide';
+import { levelsOf } from '../stock/stock';
 import { stockStreamId, type StockLedger } from '../stock/stock-ledger';
-import { decide, type CommitOrderReservation, type ReleaseOrderReservation, type ReservationCommand } from './decide';
-import { linesBySku, reservationDecider, type Line, type Reservation, type Shortage } from './reservation';
+import { reservationDecider, type CommitOrderReservation, type ReleaseOrderReservation, type ReservationCommand } from './decide';
+import { linesBySku, type Line, type Reservation, type Shortage } from './reservation';
 
 export const reservationStreamId = (orderId: string): string => `reservation-${orderId}`;
 
@@ -87,7 +87,7 @@ export class Reservations {
   ): Promise<Reservation> {
     const state = await work.load(reservationStreamId(command.orderId), reservationDecider);
     if (state.status === 'requested') await this.finishReserving(work, state);
-    return this.decide(work, command.orderId, { ...command, now: this.now() } as ReservationCommand);
+    return this.decide(work, command.orderId, { ...command, now: this.now() });
   }
 
   /** The order's reservation as stored now (reads its stream). */
@@ -139,7 +139,7 @@ export class Reservations {
   }
 
   private async decide(work: Work, orderId: string, command: ReservationCommand): Promise<Reservation> {
-    return (await work.execute(reservationStreamId(orderId), reservationDecider, (s) => decide(s, command))).state;
+    return (await work.decide(reservationStreamId(orderId), reservationDecider, command)).state;
   }
 
   private now(): string {

@@ -1,5 +1,5 @@
-import { ConflictError, ValidationError } from '@shop/platform';
-import { evolve, holdOf, levelsOf, type HoldStatus, type Stock, type StockEvent } from './stock';
+import { ConflictError, ValidationError, type Decider } from '@shop/platform';
+import { evolve, holdOf, initialState, levelsOf, stockCodec, type HoldStatus, type Stock, type StockEvent } from './stock';
 
 /** Commands on one SKU. Time comes in as data (`now`, ISO 8601), so every decision is pure. */
 export interface ReceiveStock {
@@ -47,11 +47,11 @@ type Unlevelled<E> = E extends StockEvent ? Omit<E, 'levels'> : never;
 
 /** Stamps an event with the levels it leads to, computed by `evolve` itself so they cannot disagree. */
 function withLevels(state: Stock, event: Unlevelled<StockEvent>): StockEvent {
-  const draft = { ...event, levels: levelsOf(state) } as StockEvent;
-  return { ...draft, levels: levelsOf(evolve(state, draft)) } as StockEvent;
+  const draft: StockEvent = { ...event, levels: levelsOf(state) };
+  return { ...draft, levels: levelsOf(evolve(state, draft)) };
 }
 
-export function receiveStock(state: Stock, command: ReceiveStock): StockEvent[] {
+export function receiveStock(command: ReceiveStock, state: Stock): StockEvent[] {
   if (!Number.isInteger(command.quantity) || command.quantity <= 0) {
     throw new ValidationError('a receipt quantity is a positive integer', { quantity: command.quantity });
   }
@@ -59,7 +59,7 @@ export function receiveStock(state: Stock, command: ReceiveStock): StockEvent[] 
 }
 
 /** An adjustment may not take the physical stock below zero, nor below what is promised to orders. */
-export function adjustStock(state: Stock, command: AdjustStock): StockEvent[] {
+export function adjustStock(command: AdjustStock, state: Stock): StockEvent[] {
   if (!Number.isInteger(command.delta) || command.delta === 0) {
     throw new ValidationError('an adjustment delta is a non-zero integer', { delta: command.delta });
   }
@@ -87,7 +87,7 @@ export function adjustStock(state: Stock, command: AdjustStock): StockEvent[] {
  * reserves once, and a hold released by a compensation is never reopened.
  * A shortage is not an error and appends nothing: see `reservationResult`.
  */
-export function reserveStockForOrder(state: Stock, command: ReserveStockForOrder): StockEvent[] {
+export function reserveStockForOrder(command: ReserveStockForOrder, state: Stock): StockEvent[] {
   if (holdOf(state, command.orderId)) return [];
   if (command.quantity > levelsOf(state).available) return [];
   return [
@@ -102,7 +102,7 @@ export function reserveStockForOrder(state: Stock, command: ReserveStockForOrder
 }
 
 /** Releases the order's open hold; no hold, or one already ended, releases nothing. */
-export function releaseStockForOrder(state: Stock, command: ReleaseStockForOrder): StockEvent[] {
+export function releaseStockForOrder(command: ReleaseStockForOrder, state: Stock): StockEvent[] {
   const hold = holdOf(state, command.orderId);
   if (hold?.status !== 'reserved') return [];
   return [
@@ -117,7 +117,7 @@ export function releaseStockForOrder(state: Stock, command: ReleaseStockForOrder
 }
 
 /** The order is confirmed: its open hold is sold and leaves the stock on hand. */
-export function commitStockForOrder(state: Stock, command: CommitStockForOrder): StockEvent[] {
+export function commitStockForOrder(command: CommitStockForOrder, state: Stock): StockEvent[] {
   const hold = holdOf(state, command.orderId);
   if (hold?.status !== 'reserved') return [];
   return [
@@ -136,7 +136,7 @@ export function commitStockForOrder(state: Stock, command: CommitStockForOrder):
  * unchanged). Only a committed hold is restocked, and only once: a hold never
  * committed, or already restocked, restocks nothing.
  */
-export function restockForOrder(state: Stock, command: RestockForOrder): StockEvent[] {
+export function restockForOrder(command: RestockForOrder, state: Stock): StockEvent[] {
   const hold = holdOf(state, command.orderId);
   if (hold?.status !== 'committed') return [];
   return [
@@ -150,22 +150,25 @@ export function restockForOrder(state: Stock, command: RestockForOrder): StockEv
   ];
 }
 
-export function decide(state: Stock, command: StockCommand): StockEvent[] {
+export function decide(command: StockCommand, state: Stock): StockEvent[] {
   switch (command.type) {
     case 'ReceiveStock':
-      return receiveStock(state, command);
+      return receiveStock(command, state);
     case 'AdjustStock':
-      return adjustStock(state, command);
+      return adjustStock(command, state);
     case 'ReserveStockForOrder':
-      return reserveStockForOrder(state, command);
+      return reserveStockForOrder(command, state);
     case 'ReleaseStockForOrder':
-      return releaseStockForOrder(state, command);
+      return releaseStockForOrder(command, state);
     case 'CommitStockForOrder':
-      return commitStockForOrder(state, command);
+      return commitStockForOrder(command, state);
     case 'RestockForOrder':
-      return restockForOrder(state, command);
+      return restockForOrder(command, state);
   }
 }
+
+/** The stock of one SKU: its state, events and codec (stock.ts) with the decisions above. */
+export const stockDecider: Decider<StockCommand, Stock, StockEvent> = { initialState, evolve, decide, codec: stockCodec };
 
 /** What a reservation attempt left for the order on this SKU. */
 export type ReservationResult =

@@ -1,7 +1,7 @@
 import { commitWork, StreamStateCache, UnitOfWork, type Cause, type EventStore, type Work } from '@shop/platform';
 import { KeyedQueue } from '../shared/keyed-queue';
-import { decide, type StockCommand } from './decide';
-import { levelsOf, stockDecider, type Stock, type StockLevels } from './stock';
+import { stockDecider, type StockCommand } from './decide';
+import { levelsOf, type Stock, type StockLevels } from './stock';
 
 export const stockStreamId = (sku: string): string => `stock-${sku}`;
 
@@ -30,7 +30,7 @@ export class StockLedger {
 
   /** Decides on the SKU's stream within `work`; resolves to the SKU's state after the command (unchanged when nothing was decided). */
   async executeIn(work: Work, command: StockCommand): Promise<Stock> {
-    return (await work.execute(stockStreamId(command.sku), stockDecider, (state) => decide(state, command))).state;
+    return (await work.decide(stockStreamId(command.sku), stockDecider, command)).state;
   }
 
   /** Decides and commits alone. */
@@ -40,7 +40,7 @@ export class StockLedger {
     // repeat, no hold to release) appends nothing, so it needs no turn in the
     // queue: under a rush on a sold-out SKU, refusals do not wait behind writes.
     const current = await this.current(command.sku);
-    if (decide(current, command).length === 0) return current;
+    if (stockDecider.decide(command, current).length === 0) return current;
     return this.queue.run(streamId, async () => {
       const { value } = await commitWork(this.store, { metadata: {}, ...cause }, (work) => this.executeIn(work, command), {
         cache: this.cache,

@@ -11,6 +11,9 @@
  * hold may later be restocked (the confirmed order was cancelled): its sold
  * quantity goes back on hand, once.
  */
+import { OrderId, Sku, Timestamp } from '@shop/contracts';
+import { eventCodec } from '@shop/platform';
+import { z } from 'zod';
 
 export type HoldStatus = 'reserved' | 'released' | 'committed' | 'restocked';
 export interface Hold {
@@ -49,6 +52,21 @@ export type StockEvent =
   | { type: 'StockReservationReleased'; sku: string; orderId: string; quantity: number; releasedAt: string; levels: StockLevels }
   | { type: 'StockReservationCommitted'; sku: string; orderId: string; quantity: number; committedAt: string; levels: StockLevels }
   | { type: 'StockRestocked'; sku: string; orderId: string; quantity: number; restockedAt: string; levels: StockLevels };
+
+const Count = z.number().int().min(0);
+const Quantity = z.number().int().positive();
+const Levels = z.object({ onHand: Count, reserved: Count, available: Count, sold: Count, received: Count });
+const HoldChange = z.object({ sku: Sku, orderId: OrderId, quantity: Quantity, levels: Levels });
+
+/** How the `stock-<SKU>` events are read back: each type's data, validated (a stored event that does not match is a `CorruptEventError`). */
+export const stockCodec = eventCodec<StockEvent>({
+  StockReceived: z.object({ sku: Sku, quantity: Quantity, receivedAt: Timestamp, levels: Levels }),
+  StockAdjusted: z.object({ sku: Sku, delta: z.number().int(), reason: z.string().min(1), adjustedAt: Timestamp, levels: Levels }),
+  StockReserved: HoldChange.extend({ reservedAt: Timestamp }),
+  StockReservationReleased: HoldChange.extend({ releasedAt: Timestamp }),
+  StockReservationCommitted: HoldChange.extend({ committedAt: Timestamp }),
+  StockRestocked: HoldChange.extend({ restockedAt: Timestamp }),
+});
 
 export const initialState: Stock = { status: 'untracked' };
 
@@ -111,5 +129,3 @@ export function evolve(state: Stock, event: StockEvent): Stock {
       };
   }
 }
-
-export const stockDecider = { initialState, evolve };

@@ -1,5 +1,15 @@
-import { ConcurrencyError, ConflictError, NotFoundError, UnprocessableError } from '@shop/platform';
-import type { ExistingOrder, Money, Order, OrderEvent, OrderLine, PricedLine } from './order';
+import { ConcurrencyError, ConflictError, NotFoundError, UnprocessableError, type Decider } from '@shop/platform';
+import {
+  evolve,
+  initialState,
+  orderCodec,
+  type ExistingOrder,
+  type Money,
+  type Order,
+  type OrderEvent,
+  type OrderLine,
+  type PricedLine,
+} from './order';
 
 /**
  * The order's commands and one pure decision each. Time (`now`) and ids come
@@ -97,7 +107,7 @@ const sameLines = (a: readonly OrderLine[], b: readonly OrderLine[]) =>
  * a crash between the append and the stored HTTP response) finds its own
  * order and decides nothing.
  */
-export function placeOrder(state: Order, command: PlaceOrder): OrderEvent[] {
+export function placeOrder(command: PlaceOrder, state: Order): OrderEvent[] {
   if (state.status !== 'absent') {
     const same =
       state.customerId === command.customerId &&
@@ -126,7 +136,7 @@ export function placeOrder(state: Order, command: PlaceOrder): OrderEvent[] {
  * Asking again, or asking for an order that is already over, is a 409: the
  * request is a fact with a time, not a state to converge to.
  */
-export function requestCancellation(state: Order, command: RequestCancellation): OrderEvent[] {
+export function requestCancellation(command: RequestCancellation, state: Order): OrderEvent[] {
   const order = existing(state, command.orderId);
   if (!command.requestedBy.admin && command.requestedBy.subject !== order.customerId) {
     throw new NotFoundError(`order ${command.orderId} does not exist`, { orderId: command.orderId });
@@ -174,7 +184,7 @@ export function paymentToAuthorize(state: Order): string | undefined {
  * - rejected or cancelled, no answer: declined without asking the provider (no money is taken for an
  *   order that is over), so the saga still gets its reply.
  */
-export function authorizePayment(state: Order, command: AuthorizePayment): OrderEvent[] {
+export function authorizePayment(command: AuthorizePayment, state: Order): OrderEvent[] {
   const order = existing(state, command.orderId);
   if (!paymentOpen(order)) return [];
   const { answer } = command;
@@ -229,7 +239,7 @@ export function authorizationToVoid(state: Order): string | undefined {
  * decides nothing. A confirmed order's payment is refused (409): it is only
  * voided after a cancellation request.
  */
-export function voidPayment(state: Order, command: VoidPayment): OrderEvent[] {
+export function voidPayment(command: VoidPayment, state: Order): OrderEvent[] {
   const order = existing(state, command.orderId);
   if (order.status === 'confirmed') {
     throw new ConflictError(`order ${command.orderId} is confirmed: its payment is voided only after a cancellation request`, {
@@ -259,7 +269,7 @@ const sameMoney = (a: Money, b: Money) => a.amount === b.amount && a.currency ==
  * confirmed (409). While a cancellation is requested, a place-order saga that
  * still completes records its confirmation, and the request stands.
  */
-export function confirmOrder(state: Order, command: ConfirmOrder): OrderEvent[] {
+export function confirmOrder(command: ConfirmOrder, state: Order): OrderEvent[] {
   const order = existing(state, command.orderId);
   if (order.status === 'confirmed') return [];
   if (order.status === 'cancellation-requested' && order.confirmation) return [];
@@ -300,7 +310,7 @@ export function confirmOrder(state: Order, command: ConfirmOrder): OrderEvent[] 
  * rejecting a cancelled order (it is over either way); rejecting a confirmed
  * order is refused (409).
  */
-export function rejectOrder(state: Order, command: RejectOrder): OrderEvent[] {
+export function rejectOrder(command: RejectOrder, state: Order): OrderEvent[] {
   const order = existing(state, command.orderId);
   if (order.status === 'rejected' || order.status === 'cancelled') return [];
   if (order.status === 'confirmed' || (order.status === 'cancellation-requested' && order.confirmation)) {
@@ -315,7 +325,7 @@ export function rejectOrder(state: Order, command: RejectOrder): OrderEvent[] {
  * pending or confirmed). Cancelling again decides nothing, and so does
  * cancelling a rejected order: it already ended and nothing is left to undo.
  */
-export function cancelOrder(state: Order, command: CancelOrder): OrderEvent[] {
+export function cancelOrder(command: CancelOrder, state: Order): OrderEvent[] {
   const order = existing(state, command.orderId);
   if (order.status === 'cancelled' || order.status === 'rejected') return [];
   return [
@@ -323,21 +333,24 @@ export function cancelOrder(state: Order, command: CancelOrder): OrderEvent[] {
   ];
 }
 
-export function decide(state: Order, command: OrderCommand): OrderEvent[] {
+export function decide(command: OrderCommand, state: Order): OrderEvent[] {
   switch (command.type) {
     case 'PlaceOrder':
-      return placeOrder(state, command);
+      return placeOrder(command, state);
     case 'RequestCancellation':
-      return requestCancellation(state, command);
+      return requestCancellation(command, state);
     case 'AuthorizePayment':
-      return authorizePayment(state, command);
+      return authorizePayment(command, state);
     case 'VoidPayment':
-      return voidPayment(state, command);
+      return voidPayment(command, state);
     case 'ConfirmOrder':
-      return confirmOrder(state, command);
+      return confirmOrder(command, state);
     case 'RejectOrder':
-      return rejectOrder(state, command);
+      return rejectOrder(command, state);
     case 'CancelOrder':
-      return cancelOrder(state, command);
+      return cancelOrder(command, state);
   }
 }
+
+/** The order's decider: its commands decided on the state its stream folds into, read back with its codec. */
+export const orderDecider: Decider<OrderCommand, Order, OrderEvent> = { initialState, evolve, decide, codec: orderCodec };

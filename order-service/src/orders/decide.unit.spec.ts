@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyError, ConflictError, NotFoundError, UnprocessableError } from '@shop/platform';
+import { DeciderSpecification } from '@shop/platform/testing';
 import {
   authorizationToVoid,
-  decide,
+  orderDecider,
   paymentToAuthorize,
   type AuthorizePayment,
   type CancelOrder,
   type ConfirmOrder,
-  type OrderCommand,
   type PlaceOrder,
   type RejectOrder,
   type RequestCancellation,
   type VoidPayment,
 } from './decide';
-import { evolve, initialState, type OrderEvent } from './order';
+import type { OrderEvent } from './order';
 
 const orderId = '3f1c2a9e-8d4b-4f6a-9c2e-1b7d5e3a9f10';
 const customerId = 'customer-ann';
@@ -72,22 +72,7 @@ const confirm: ConfirmOrder = { type: 'ConfirmOrder', orderId, lines: pricedLine
 const reject: RejectOrder = { type: 'RejectOrder', orderId, reason: 'payment declined', now };
 const cancel: CancelOrder = { type: 'CancelOrder', orderId, reason: 'customer asked', now };
 
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-function given(...history: OrderEvent[]) {
-  const state = history.reduce(evolve, initialState);
-  return {
-    state,
-    when: (command: OrderCommand) => ({
-      then: (expected: OrderEvent[]) => expect(decide(state, command)).toEqual(expected),
-      thenNothing: () => expect(decide(state, command)).toEqual([]),
-      thenThrows: (error: ErrorClass, message?: RegExp) => {
-        expect(() => decide(state, command)).toThrow(error);
-        if (message) expect(() => decide(state, command)).toThrow(message);
-      },
-    }),
-  };
-}
+const spec = DeciderSpecification.for(orderDecider);
 
 const orderPlaced: OrderEvent[] = [
   { type: 'OrderPlaced', orderId, customerId, lines, paymentToken: 'tok_approve', placedAt: now },
@@ -111,164 +96,164 @@ const declinedBecause = (status: string): OrderEvent[] => [
 
 describe('order decisions', () => {
   describe('when there is no order', () => {
-    it('places the order as pending', () => given().when(place).then(orderPlaced));
-    it('finds nothing to cancel', () => given().when(requestByOwner).thenThrows(NotFoundError));
-    it('finds nothing to authorize', () => given().when(approved).thenThrows(NotFoundError));
-    it('finds nothing to void', () => given().when(voidNothing).thenThrows(NotFoundError));
-    it('finds nothing to confirm', () => given().when(confirm).thenThrows(NotFoundError));
-    it('finds nothing to reject', () => given().when(reject).thenThrows(NotFoundError));
-    it('finds nothing to cancel on the coordinator’s command', () => given().when(cancel).thenThrows(NotFoundError));
-    it('does not ask the provider', () => expect(paymentToAuthorize(given().state)).toBeUndefined());
+    it('places the order as pending', () => spec.given([]).when(place).then(orderPlaced));
+    it('finds nothing to cancel', () => spec.given([]).when(requestByOwner).thenThrows(NotFoundError));
+    it('finds nothing to authorize', () => spec.given([]).when(approved).thenThrows(NotFoundError));
+    it('finds nothing to void', () => spec.given([]).when(voidNothing).thenThrows(NotFoundError));
+    it('finds nothing to confirm', () => spec.given([]).when(confirm).thenThrows(NotFoundError));
+    it('finds nothing to reject', () => spec.given([]).when(reject).thenThrows(NotFoundError));
+    it('finds nothing to cancel on the coordinator’s command', () => spec.given([]).when(cancel).thenThrows(NotFoundError));
+    it('does not ask the provider', () => expect(paymentToAuthorize(spec.given([]).state)).toBeUndefined());
   });
 
   describe('when the order is pending', () => {
     const pending = [placed];
-    it('decides nothing for the same PlaceOrder again (a retried request)', () => given(...pending).when(place).thenNothing());
+    it('decides nothing for the same PlaceOrder again (a retried request)', () => spec.given(pending).when(place).thenNothing());
     it('refuses a different PlaceOrder for the same order id', () =>
-      given(...pending).when({ ...place, lines: [{ sku: 'SKU-9', quantity: 1 }] }).thenThrows(UnprocessableError));
+      spec.given(pending).when({ ...place, lines: [{ sku: 'SKU-9', quantity: 1 }] }).thenThrows(UnprocessableError));
     it('records the owner’s cancellation request with its reason', () =>
-      given(...pending).when(requestByOwner).then(cancellationRequestedBy(customerId, 'changed my mind')));
+      spec.given(pending).when(requestByOwner).then(cancellationRequestedBy(customerId, 'changed my mind')));
     it('records an admin’s cancellation request', () =>
-      given(...pending).when(requestByAdmin).then(cancellationRequestedBy('admin-zoe')));
+      spec.given(pending).when(requestByAdmin).then(cancellationRequestedBy('admin-zoe')));
     it('hides the order from another customer who asks to cancel it', () =>
-      given(...pending).when(requestByStranger).thenThrows(NotFoundError));
+      spec.given(pending).when(requestByStranger).thenThrows(NotFoundError));
 
-    it('asks the provider with the order’s payment token', () => expect(paymentToAuthorize(given(...pending).state)).toBe('tok_approve'));
-    it('records an approved authorization with the amount', () => given(...pending).when(approved).then(paymentAuthorized));
-    it('records a declined payment with the provider’s reason', () => given(...pending).when(refused).then(paymentDeclined));
-    it('records that the provider did not answer', () => given(...pending).when(noAnswer).then(paymentTimedOut));
+    it('asks the provider with the order’s payment token', () => expect(paymentToAuthorize(spec.given(pending).state)).toBe('tok_approve'));
+    it('records an approved authorization with the amount', () => spec.given(pending).when(approved).then(paymentAuthorized));
+    it('records a declined payment with the provider’s reason', () => spec.given(pending).when(refused).then(paymentDeclined));
+    it('records that the provider did not answer', () => spec.given(pending).when(noAnswer).then(paymentTimedOut));
     it('needs the provider’s answer before deciding (retriable)', () =>
-      given(...pending).when(authorize()).thenThrows(ConcurrencyError));
+      spec.given(pending).when(authorize()).thenThrows(ConcurrencyError));
 
-    it('voids nothing, and says so, when there is no authorization', () => given(...pending).when(voidNothing).then(voidedNothing));
+    it('voids nothing, and says so, when there is no authorization', () => spec.given(pending).when(voidNothing).then(voidedNothing));
     it('refuses to confirm before the payment is authorized', () =>
-      given(...pending).when(confirm).thenThrows(ConflictError, /payment is none/));
-    it('rejects the order with the reason', () => given(...pending).when(reject).then(orderRejected));
-    it('cancels the order on the coordinator’s command', () => given(...pending).when(cancel).then(orderCancelled));
+      spec.given(pending).when(confirm).thenThrows(ConflictError, /payment is none/));
+    it('rejects the order with the reason', () => spec.given(pending).when(reject).then(orderRejected));
+    it('cancels the order on the coordinator’s command', () => spec.given(pending).when(cancel).then(orderCancelled));
   });
 
   describe('when the order is pending and its payment is authorized', () => {
     const paid = [placed, authorized];
     it('decides nothing for AuthorizePayment again, and does not ask the provider', () => {
-      given(...paid).when(approved).thenNothing();
-      expect(paymentToAuthorize(given(...paid).state)).toBeUndefined();
+      spec.given(paid).when(approved).thenNothing();
+      expect(paymentToAuthorize(spec.given(paid).state)).toBeUndefined();
     });
-    it('names the authorization to void', () => expect(authorizationToVoid(given(...paid).state)).toBe('auth-1'));
-    it('records the void of that authorization', () => given(...paid).when(voidAuth1).then(voidedAuth1));
+    it('names the authorization to void', () => expect(authorizationToVoid(spec.given(paid).state)).toBe('auth-1'));
+    it('records the void of that authorization', () => spec.given(paid).when(voidAuth1).then(voidedAuth1));
     it('refuses to record a void the provider was not asked for (retriable)', () =>
-      given(...paid).when(voidNothing).thenThrows(ConcurrencyError));
-    it('confirms the order at the prices and total', () => given(...paid).when(confirm).then(orderConfirmed));
+      spec.given(paid).when(voidNothing).thenThrows(ConcurrencyError));
+    it('confirms the order at the prices and total', () => spec.given(paid).when(confirm).then(orderConfirmed));
     it('refuses to confirm a total other than the authorized amount', () =>
-      given(...paid).when({ ...confirm, total: eur(2600) }).thenThrows(ConflictError, /authorized amount/));
-    it('rejects the order (the coordinator voids the payment)', () => given(...paid).when(reject).then(orderRejected));
+      spec.given(paid).when({ ...confirm, total: eur(2600) }).thenThrows(ConflictError, /authorized amount/));
+    it('rejects the order (the coordinator voids the payment)', () => spec.given(paid).when(reject).then(orderRejected));
   });
 
   describe('when the order is pending and its payment was declined', () => {
     const refusedPayment = [placed, declined];
     it('decides nothing for AuthorizePayment again (the reply went out)', () => {
-      given(...refusedPayment).when(approved).thenNothing();
-      expect(paymentToAuthorize(given(...refusedPayment).state)).toBeUndefined();
+      spec.given(refusedPayment).when(approved).thenNothing();
+      expect(paymentToAuthorize(spec.given(refusedPayment).state)).toBeUndefined();
     });
-    it('voids nothing, and says so', () => given(...refusedPayment).when(voidNothing).then(voidedNothing));
-    it('refuses to confirm', () => given(...refusedPayment).when(confirm).thenThrows(ConflictError, /declined/));
+    it('voids nothing, and says so', () => spec.given(refusedPayment).when(voidNothing).then(voidedNothing));
+    it('refuses to confirm', () => spec.given(refusedPayment).when(confirm).thenThrows(ConflictError, /declined/));
   });
 
   describe('when the order is pending and the provider did not answer', () => {
     const silent = [placed, timedOut];
     it('asks the provider again (same idempotency key) on a new AuthorizePayment', () =>
-      expect(paymentToAuthorize(given(...silent).state)).toBe('tok_approve'));
-    it('records a late approval', () => given(...silent).when(approved).then(paymentAuthorized));
-    it('records a second silence only once', () => given(...silent).when(noAnswer).thenNothing());
-    it('voids nothing, and says so', () => given(...silent).when(voidNothing).then(voidedNothing));
+      expect(paymentToAuthorize(spec.given(silent).state)).toBe('tok_approve'));
+    it('records a late approval', () => spec.given(silent).when(approved).then(paymentAuthorized));
+    it('records a second silence only once', () => spec.given(silent).when(noAnswer).thenNothing());
+    it('voids nothing, and says so', () => spec.given(silent).when(voidNothing).then(voidedNothing));
   });
 
   describe('when the order is pending and its payment was voided', () => {
     const voidedPayment = [placed, authorized, voided];
     it('never authorizes again', () => {
-      given(...voidedPayment).when(approved).thenNothing();
-      expect(paymentToAuthorize(given(...voidedPayment).state)).toBeUndefined();
+      spec.given(voidedPayment).when(approved).thenNothing();
+      expect(paymentToAuthorize(spec.given(voidedPayment).state)).toBeUndefined();
     });
     it('decides nothing for VoidPayment again', () => {
-      given(...voidedPayment).when(voidNothing).thenNothing();
-      expect(authorizationToVoid(given(...voidedPayment).state)).toBeUndefined();
+      spec.given(voidedPayment).when(voidNothing).thenNothing();
+      expect(authorizationToVoid(spec.given(voidedPayment).state)).toBeUndefined();
     });
-    it('refuses to confirm', () => given(...voidedPayment).when(confirm).thenThrows(ConflictError, /voided/));
+    it('refuses to confirm', () => spec.given(voidedPayment).when(confirm).thenThrows(ConflictError, /voided/));
   });
 
   describe('when the order is confirmed', () => {
     const done = [placed, authorized, confirmed];
-    it('decides nothing for ConfirmOrder again', () => given(...done).when(confirm).thenNothing());
-    it('refuses to reject it', () => given(...done).when(reject).thenThrows(ConflictError, /confirmed/));
-    it('records the owner’s cancellation request', () => given(...done).when(requestByOwner).then(cancellationRequestedBy(customerId, 'changed my mind')));
-    it('hides it from another customer', () => given(...done).when(requestByStranger).thenThrows(NotFoundError));
-    it('decides nothing for AuthorizePayment (already authorized)', () => given(...done).when(approved).thenNothing());
+    it('decides nothing for ConfirmOrder again', () => spec.given(done).when(confirm).thenNothing());
+    it('refuses to reject it', () => spec.given(done).when(reject).thenThrows(ConflictError, /confirmed/));
+    it('records the owner’s cancellation request', () => spec.given(done).when(requestByOwner).then(cancellationRequestedBy(customerId, 'changed my mind')));
+    it('hides it from another customer', () => spec.given(done).when(requestByStranger).thenThrows(NotFoundError));
+    it('decides nothing for AuthorizePayment (already authorized)', () => spec.given(done).when(approved).thenNothing());
     it('refuses to void its payment without a cancellation request', () => {
-      expect(authorizationToVoid(given(...done).state)).toBeUndefined();
-      given(...done).when(voidAuth1).thenThrows(ConflictError, /cancellation request/);
+      expect(authorizationToVoid(spec.given(done).state)).toBeUndefined();
+      spec.given(done).when(voidAuth1).thenThrows(ConflictError, /cancellation request/);
     });
-    it('cancels it on the coordinator’s command', () => given(...done).when(cancel).then(orderCancelled));
-    it('decides nothing for the same PlaceOrder again', () => given(...done).when(place).thenNothing());
+    it('cancels it on the coordinator’s command', () => spec.given(done).when(cancel).then(orderCancelled));
+    it('decides nothing for the same PlaceOrder again', () => spec.given(done).when(place).thenNothing());
   });
 
   describe('when the order is rejected', () => {
     const over = [placed, declined, rejected];
     const overUnpaid = [placed, rejected];
-    it('decides nothing for RejectOrder again', () => given(...over).when(reject).thenNothing());
-    it('refuses to confirm it', () => given(...over).when(confirm).thenThrows(ConflictError, /rejected/));
-    it('refuses a cancellation request', () => given(...over).when(requestByOwner).thenThrows(ConflictError, /rejected/));
-    it('decides nothing for CancelOrder (it already ended)', () => given(...over).when(cancel).thenNothing());
+    it('decides nothing for RejectOrder again', () => spec.given(over).when(reject).thenNothing());
+    it('refuses to confirm it', () => spec.given(over).when(confirm).thenThrows(ConflictError, /rejected/));
+    it('refuses a cancellation request', () => spec.given(over).when(requestByOwner).thenThrows(ConflictError, /rejected/));
+    it('decides nothing for CancelOrder (it already ended)', () => spec.given(over).when(cancel).thenNothing());
     it('declines a payment without asking the provider', () => {
-      expect(paymentToAuthorize(given(...overUnpaid).state)).toBeUndefined();
-      given(...overUnpaid).when(authorize()).then(declinedBecause('rejected'));
+      expect(paymentToAuthorize(spec.given(overUnpaid).state)).toBeUndefined();
+      spec.given(overUnpaid).when(authorize()).then(declinedBecause('rejected'));
     });
     it('records what the provider did if it was asked before the rejection', () =>
-      given(...overUnpaid).when(approved).then(paymentAuthorized));
+      spec.given(overUnpaid).when(approved).then(paymentAuthorized));
     it('voids a late authorization', () => {
-      expect(authorizationToVoid(given(...overUnpaid, authorized).state)).toBe('auth-1');
-      given(...overUnpaid, authorized).when(voidAuth1).then(voidedAuth1);
+      expect(authorizationToVoid(spec.given([...overUnpaid, authorized]).state)).toBe('auth-1');
+      spec.given([...overUnpaid, authorized]).when(voidAuth1).then(voidedAuth1);
     });
-    it('voids nothing, and says so, when there is no authorization', () => given(...over).when(voidNothing).then(voidedNothing));
+    it('voids nothing, and says so, when there is no authorization', () => spec.given(over).when(voidNothing).then(voidedNothing));
   });
 
   describe('when the order’s cancellation is requested while it is pending', () => {
     const asked = [placed, cancellationRequested];
-    it('refuses a second request', () => given(...asked).when(requestByOwner).thenThrows(ConflictError, /cancellation-requested/));
+    it('refuses a second request', () => spec.given(asked).when(requestByOwner).thenThrows(ConflictError, /cancellation-requested/));
     it('still authorizes the payment for the saga in flight', () => {
-      expect(paymentToAuthorize(given(...asked).state)).toBe('tok_approve');
-      given(...asked).when(approved).then(paymentAuthorized);
+      expect(paymentToAuthorize(spec.given(asked).state)).toBe('tok_approve');
+      spec.given(asked).when(approved).then(paymentAuthorized);
     });
-    it('voids the authorization', () => given(...asked, authorized).when(voidAuth1).then(voidedAuth1));
+    it('voids the authorization', () => spec.given([...asked, authorized]).when(voidAuth1).then(voidedAuth1));
     it('records a confirmation and keeps the request standing', () => {
-      given(...asked, authorized).when(confirm).then(orderConfirmed);
-      expect(given(...asked, authorized, confirmed).state.status).toBe('cancellation-requested');
+      spec.given([...asked, authorized]).when(confirm).then(orderConfirmed);
+      expect(spec.given([...asked, authorized, confirmed]).state.status).toBe('cancellation-requested');
     });
-    it('rejects it when the place-order saga fails', () => given(...asked).when(reject).then(orderRejected));
-    it('cancels it', () => given(...asked).when(cancel).then(orderCancelled));
+    it('rejects it when the place-order saga fails', () => spec.given(asked).when(reject).then(orderRejected));
+    it('cancels it', () => spec.given(asked).when(cancel).then(orderCancelled));
   });
 
   describe('when the order’s cancellation is requested after it was confirmed', () => {
     const asked = [placed, authorized, confirmed, cancellationRequested];
-    it('decides nothing for ConfirmOrder again', () => given(...asked).when(confirm).thenNothing());
-    it('refuses to reject it', () => given(...asked).when(reject).thenThrows(ConflictError, /confirmed/));
+    it('decides nothing for ConfirmOrder again', () => spec.given(asked).when(confirm).thenNothing());
+    it('refuses to reject it', () => spec.given(asked).when(reject).thenThrows(ConflictError, /confirmed/));
     it('voids the authorization for the cancel saga', () => {
-      expect(authorizationToVoid(given(...asked).state)).toBe('auth-1');
-      given(...asked).when(voidAuth1).then(voidedAuth1);
+      expect(authorizationToVoid(spec.given(asked).state)).toBe('auth-1');
+      spec.given(asked).when(voidAuth1).then(voidedAuth1);
     });
-    it('decides nothing for AuthorizePayment', () => given(...asked).when(approved).thenNothing());
-    it('cancels it', () => given(...asked).when(cancel).then(orderCancelled));
+    it('decides nothing for AuthorizePayment', () => spec.given(asked).when(approved).thenNothing());
+    it('cancels it', () => spec.given(asked).when(cancel).then(orderCancelled));
   });
 
   describe('when the order is cancelled', () => {
     const over = [placed, authorized, confirmed, cancellationRequested, voided, cancelled];
-    it('decides nothing for CancelOrder again', () => given(...over).when(cancel).thenNothing());
-    it('refuses a cancellation request', () => given(...over).when(requestByAdmin).thenThrows(ConflictError, /cancelled/));
-    it('refuses to confirm it', () => given(...over).when(confirm).thenThrows(ConflictError, /cancelled/));
-    it('decides nothing for RejectOrder (it already ended)', () => given(...over).when(reject).thenNothing());
-    it('decides nothing for VoidPayment again', () => given(...over).when(voidNothing).thenNothing());
+    it('decides nothing for CancelOrder again', () => spec.given(over).when(cancel).thenNothing());
+    it('refuses a cancellation request', () => spec.given(over).when(requestByAdmin).thenThrows(ConflictError, /cancelled/));
+    it('refuses to confirm it', () => spec.given(over).when(confirm).thenThrows(ConflictError, /cancelled/));
+    it('decides nothing for RejectOrder (it already ended)', () => spec.given(over).when(reject).thenNothing());
+    it('decides nothing for VoidPayment again', () => spec.given(over).when(voidNothing).thenNothing());
     it('declines a payment without asking the provider when none was taken', () => {
       const unpaid = [placed, cancellationRequested, cancelled];
-      expect(paymentToAuthorize(given(...unpaid).state)).toBeUndefined();
-      given(...unpaid).when(authorize()).then(declinedBecause('cancelled'));
+      expect(paymentToAuthorize(spec.given(unpaid).state)).toBeUndefined();
+      spec.given(unpaid).when(authorize()).then(declinedBecause('cancelled'));
     });
   });
 });

@@ -1,23 +1,13 @@
 /**
- * The order aggregate, stream `order-<orderId>`: its events, its state and
- * `evolve`. Pure: no I/O, no clock, no ids.
+ * The order aggregate, stream `order-<orderId>`: its events, their schemas
+ * and codec, its state and `evolve`. Pure: no I/O, no clock, no ids.
  */
+import { z } from 'zod';
+import { Money, OrderLine, PricedLine, Timestamp } from '@shop/contracts';
+import { eventCodec } from '@shop/platform';
 
-export interface Money {
-  /** Minor units (cents). */
-  amount: number;
-  currency: string;
-}
-
-export interface OrderLine {
-  sku: string;
-  quantity: number;
-}
-
-export interface PricedLine extends OrderLine {
-  unitPrice: Money;
-  lineTotal: Money;
-}
+// Money (minor units), order lines and priced lines are the contracts' own shapes.
+export type { Money, OrderLine, PricedLine };
 
 export const ORDER_STATUSES = ['pending', 'confirmed', 'rejected', 'cancellation-requested', 'cancelled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -48,6 +38,44 @@ export type OrderEvent =
   | { type: 'OrderCancelled'; orderId: string; customerId: string; reason: string; cancelledAt: string };
 
 export type OrderEventType = OrderEvent['type'];
+
+/**
+ * What a stored order event holds (everything but its type), one schema per
+ * event type: the codec reads the stream back through these, so a row that
+ * does not match is a CorruptEventError naming the stream and revision.
+ */
+export const orderEventSchemas = {
+  OrderPlaced: z.object({
+    orderId: z.string(),
+    customerId: z.string(),
+    lines: z.array(OrderLine),
+    paymentToken: z.string(),
+    placedAt: Timestamp,
+  }),
+  PaymentAuthorized: z.object({ orderId: z.string(), authorizationId: z.string(), amount: Money, authorizedAt: Timestamp }),
+  PaymentDeclined: z.object({ orderId: z.string(), reason: z.string(), declinedAt: Timestamp }),
+  PaymentAuthorizationTimedOut: z.object({ orderId: z.string(), at: Timestamp }),
+  PaymentVoided: z.object({ orderId: z.string(), authorizationId: z.string().optional(), voidedAt: Timestamp }),
+  OrderConfirmed: z.object({
+    orderId: z.string(),
+    customerId: z.string(),
+    lines: z.array(PricedLine),
+    total: Money,
+    confirmedAt: Timestamp,
+  }),
+  OrderRejected: z.object({ orderId: z.string(), customerId: z.string(), reason: z.string(), rejectedAt: Timestamp }),
+  OrderCancellationRequested: z.object({
+    orderId: z.string(),
+    customerId: z.string(),
+    requestedBy: z.string(),
+    reason: z.string().optional(),
+    requestedAt: Timestamp,
+  }),
+  OrderCancelled: z.object({ orderId: z.string(), customerId: z.string(), reason: z.string(), cancelledAt: Timestamp }),
+};
+
+/** Stored order events <-> `OrderEvent`, validated: the write side, the projection and the outbox relay all read with it. */
+export const orderCodec = eventCodec<OrderEvent>(orderEventSchemas);
 
 export type Payment =
   | { status: 'none' }
@@ -155,5 +183,3 @@ export function evolve(state: Order, event: OrderEvent): Order {
       return { ...placed, status: 'cancelled', reason: event.reason, ...(confirmation ? { confirmation } : {}) };
   }
 }
-
-export const orderDecider = { initialState, evolve };

@@ -1,24 +1,17 @@
 import type { Knex } from 'knex';
-import { deterministicId, domainEvent, executeCommand, NotFoundError, type Clock, type EventMetadata, type EventStore, type StreamStateCache, type Work } from '@shop/platform';
+import { deterministicId, executeCommand, NotFoundError, type Clock, type EventMetadata, type EventStore, type StreamStateCache, type Work } from '@shop/platform';
 import { authorizeWithTimeout } from '../payments/authorize-with-timeout';
 import type { PaymentProvider } from '../payments/payment-provider';
-import {
-  authorizationToVoid,
-  decide,
-  paymentToAuthorize,
-  type OrderCommand,
-  type PaymentAnswer,
-} from './decide';
-import { orderDecider, orderStreamId, type Money, type Order, type OrderEvent, type OrderLine, type PricedLine } from './order';
-import { orderViewFrom, type OrderView } from './read-models/orders/order-view';
-import { listOrders, type ListOrders, type OrderPage } from './read-models/orders/orders-query';
+import { authorizationToVoid, orderDecider, paymentToAuthorize, type OrderCommand, type PaymentAnswer } from './decide';
+import { orderCodec, orderStreamId, type Money, type OrderEvent, type OrderLine, type PricedLine } from './order';
+import { listOrders, type ListOrders, type OrderPage } from './read-models/orders/query';
+import { orderViewFrom, type OrderView } from './read-models/orders/view';
 
 /** Who is asking: customers see their own orders only; admins see all. */
 export interface Viewer {
   subject: string;
   admin: boolean;
 }
-
 
 export interface OrdersOptions {
   store: EventStore;
@@ -45,11 +38,11 @@ export class Orders {
 
   /** A request's command, decided and appended alone (HTTP). */
   private async execute(command: OrderCommand, metadata: EventMetadata, options: { assumeNew?: boolean } = {}) {
-    return executeCommand<Order, OrderEvent>({
+    return executeCommand({
       store: this.options.store,
       streamId: orderStreamId(command.orderId),
       decider: orderDecider,
-      decide: (state) => decide(state, command),
+      command,
       metadata,
       ...(this.options.cache ? { cache: this.options.cache } : {}),
       ...options,
@@ -58,7 +51,7 @@ export class Orders {
 
   /** A message's command, decided in its unit of work (the platform commits it with the inbox record). */
   private async executeIn(work: Work, command: OrderCommand): Promise<readonly OrderEvent[]> {
-    return (await work.execute(orderStreamId(command.orderId), orderDecider, (state) => decide(state, command))).events;
+    return (await work.decide(orderStreamId(command.orderId), orderDecider, command)).events;
   }
 
   /**
@@ -102,7 +95,7 @@ export class Orders {
   /** Read from the stream, so a client sees its own writes at once. Another customer's order is absent. */
   async find(orderId: string, viewer: Viewer): Promise<OrderView | undefined> {
     const events = await this.options.store.readStream(orderStreamId(orderId));
-    const view = orderViewFrom(events.map((e) => domainEvent<OrderEvent>(e)));
+    const view = orderViewFrom(events.map((e) => orderCodec.decode(e)));
     if (!view || (!viewer.admin && view.customerId !== viewer.subject)) return undefined;
     return view;
   }

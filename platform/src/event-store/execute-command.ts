@@ -1,17 +1,13 @@
-import { WrongExpectedRevisionError, type AppendResult, type EventMetadata, type EventStore, type EventToAppend, type RecordedEvent } from './event-store';
-import { domainEvent, type StreamStateCache } from './unit-of-work';
+import { WrongExpectedRevisionError, type AppendResult, type EventMetadata, type EventStore, type EventToAppend } from './event-store';
+import type { Decider } from './decider';
+import { foldEvents, type StreamStateCache } from './unit-of-work';
 
-export interface Decider<State, Event extends { type: string }> {
-  initialState: State;
-  evolve: (state: State, event: Event) => State;
-}
-
-export interface ExecuteCommandOptions<State, Event extends { type: string }> {
+export interface ExecuteCommandOptions<Command, State, Event extends { type: string }> {
   store: EventStore;
   streamId: string;
-  decider: Decider<State, Event>;
-  /** The pure decision: events to append (empty: nothing to do). Throwing rejects the command. */
-  decide: (state: State) => Event[];
+  decider: Decider<Command, State, Event>;
+  /** Decided by `decider.decide(command, state)`: events to append (none: nothing to do); throwing rejects it. */
+  command: Command;
   /**
    * Ids for the events decided, by index: derive them from the causing
    * message (`deterministicId(messageId, i)`) so a redelivery is absorbed by
@@ -35,7 +31,7 @@ export interface ExecuteCommandOptions<State, Event extends { type: string }> {
 
 export interface CommandOutcome<State, Event> {
   state: State;
-  events: Event[];
+  events: readonly Event[];
   result: AppendResult | undefined;
   attempts: number;
   /** `assumeNew` held: the stream was created by this command, and holds exactly `events`. */
@@ -47,17 +43,17 @@ export interface CommandOutcome<State, Event> {
  * again and decide again. The retries are bounded and jittered, so a hot
  * stream degrades into a clear 409 instead of a livelock.
  */
-export async function executeCommand<State, Event extends { type: string }>(
-  options: ExecuteCommandOptions<State, Event>,
+export async function executeCommand<Command, State, Event extends { type: string }>(
+  options: ExecuteCommandOptions<Command, State, Event>,
 ): Promise<CommandOutcome<State, Event>> {
   const { store, streamId, decider } = options;
   const maxAttempts = options.maxAttempts ?? 10;
   for (let attempt = 1; ; attempt++) {
     const optimistic = options.assumeNew === true && attempt === 1;
     const history = optimistic ? [] : await store.readStream(streamId);
-    const state = history.reduce((s, e: RecordedEvent) => decider.evolve(s, domainEvent<Event>(e)), decider.initialState);
+    const state = foldEvents(decider, decider.initialState, history);
     const revision = history.length === 0 ? 'no_stream' : history[history.length - 1]!.revision;
-    const events = options.decide(state);
+    const events = decider.decide(options.command, state);
     if (events.length === 0) {
       if (optimistic) continue; // nothing to create on the initial state: decide on the stream as it is
       return { state, events, result: undefined, attempts: attempt, created: false };

@@ -7,27 +7,22 @@ import {
   type ExpectedRevision,
   type RecordedEvent,
 } from './event-store';
+import type { EventCodec } from './event-codec';
 
 /**
- * What a stream folds into: the state before any event and how each event
- * changes it (the `initialState` and `evolve` of a decider). `decode` turns a
- * stored event into the aggregate's event; by default its type and data.
+ * What a stream folds into: the state before any event, how each event
+ * changes it (the `initialState` and `evolve` of a decider), and the codec
+ * that reads its stored events back as domain events, validated.
  */
 export interface Aggregate<State, Event extends { type: string }> {
   initialState: State;
   evolve(state: State, event: Event): State;
-  decode?(event: RecordedEvent): Event;
-}
-
-/** A stored event as a domain event: its type next to its data. */
-export function domainEvent<Event extends { type: string }>(event: RecordedEvent): Event {
-  return { type: event.type, ...(event.data as object) } as Event;
+  codec: EventCodec<Event>;
 }
 
 export function foldEvents<State, Event extends { type: string }>(aggregate: Aggregate<State, Event>, state: State, events: readonly RecordedEvent[]): State {
-  const decode = aggregate.decode ?? domainEvent<Event>;
   let s = state;
-  for (const e of events) s = aggregate.evolve(s, decode(e));
+  for (const e of events) s = aggregate.evolve(s, aggregate.codec.decode(e));
   return s;
 }
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deterministicId } from '../ids/deterministic-id';
 import { CommitConflictError, type CommitResult, type EventMetadata, type EventStore, type EventToAppend } from './event-store';
+import type { Decider } from './decider';
 import { UnitOfWork, type Aggregate, type StreamStateCache } from './unit-of-work';
 
 /** What caused some work: the key its event ids derive from, and the metadata its events carry. */
@@ -60,6 +61,15 @@ export class Work {
   /** Stages facts on a stream without deciding on it (see `UnitOfWork.record`); they keep their own ids and metadata. */
   record(streamId: string, events: readonly EventToAppend[]): void {
     this.unit.record(streamId, events);
+  }
+
+  /** Load, decide `command` with the decider on the state as it is now in the unit, stage the decision. */
+  decide<Command, State, Event extends { type: string }>(
+    streamId: string,
+    decider: Decider<Command, State, Event>,
+    command: Command,
+  ): Promise<{ state: State; events: readonly Event[] }> {
+    return this.execute(streamId, decider, (state) => decider.decide(command, state));
   }
 
   /** Load, decide on the state as it is now in the unit, stage the decision. */

@@ -1,6 +1,6 @@
 import type { OutgoingMessage } from '../bus/bus';
 import type { RecordedEvent } from '../event-store/event-store';
-import { domainEvent } from '../event-store/unit-of-work';
+import type { EventCodec } from '../event-store/event-codec';
 import type { DataOf, MessageContract, MessageMetadata } from './message-contract';
 
 /** A contract message to publish for a stored event: the contract, its data, and any attribute the event does not give. */
@@ -66,14 +66,15 @@ export type ToMessages = ((event: RecordedEvent) => OutgoingMessage[]) & { relay
 export function outboundMessages<Event extends { type: string }>(
   source: string,
   mapping: OutboundMapping<Event>,
-  decode: (event: RecordedEvent) => Event = domainEvent,
+  /** Reads the stored events back (`combineCodecs` for several aggregates): a corrupt one stops the relay, named. */
+  codec: EventCodec<Event>,
 ): ToMessages {
   const table = mapping as Record<string, ((event: Event, recorded: RecordedEvent) => MessageToSend | readonly MessageToSend[]) | typeof INTERNAL | undefined>;
   const toMessages: ToMessages = (recorded) => {
     const map = Object.hasOwn(table, recorded.type) ? table[recorded.type] : undefined;
     if (map === undefined) throw new UnmappedEventError(recorded);
     if (map === INTERNAL) return [];
-    const sends = map(decode(recorded), recorded);
+    const sends = map(codec.decode(recorded), recorded);
     const list = Array.isArray(sends) ? (sends as readonly MessageToSend[]) : [sends as MessageToSend];
     if (list.length === 0) return [];
     const base = messageMetadataOf(source, recorded);

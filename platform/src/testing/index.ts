@@ -3,3 +3,6 @@ export { describeEventStoreConformance, waitFor, type EventStoreFixture } from '
 export { describeBusConformance, type BusFixture } from './bus-conformance';
 export { kafkaTestBrokers, skipKafkaTests, type KafkaTestBrokerStatus } from './kafka-env';
 export { configError } from './config-error';
+export { DeciderSpecification, SagaSpecification, type SagaStep, type SagaUnderSpecification } from './decider-specification';
+export { ProjectionSpecification, recordedEvents, type GivenEvent, type ProjectionRows, type ProjectionSpecificationOptions } from './projection-specification';
+export { TEST_AUTH, startServiceForTest, type ServiceUnderTest, type TestResponse } from './service-harness';

@@ -16,7 +16,7 @@ import {
   contracts,
 } from '@shop/contracts';
 import { MessageHandlers, type InboundMessage, type Work } from '@shop/platform';
-import type { SagaInput, SagaType } from '../../sagas/saga';
+import type { SagaInput, SagaType } from '../../sagas/saga-state';
 import type { Sagas } from '../../sagas/sagas';
 
 /** The consumer group, and the inbox's consumer name. */

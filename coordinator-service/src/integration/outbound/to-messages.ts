@@ -1,16 +1,10 @@
-import { SagaEnded, contracts } from '@shop/contracts';
-import { INTERNAL, outboundMessages, send, type MessageContract, type RecordedEvent } from '@shop/platform';
-import type { SagaEvent, SagaType } from '../../sagas/saga';
+import { SagaEnded } from '@shop/contracts';
+import { INTERNAL, outboundMessages, send, type RecordedEvent } from '@shop/platform';
+import { commandDefinition, sagaCodec, type SagaEvent, type SagaType } from '../../sagas/saga-state';
 
 export const SOURCE = 'coordinator-service';
 
 const SAGA_STREAM = /^saga-(place-order|cancel-order)-(.+)$/;
-
-function commandContract(type: string): MessageContract {
-  const definition = contracts.byType(type);
-  if (!definition || definition.kind !== 'command') throw new Error(`saga issued ${type}, which is not a contract command`);
-  return definition;
-}
 
 /**
  * `SagaEnded` -> `saga.ended`. Events stored before `SagaEnded` carried
@@ -39,20 +33,25 @@ function sagaEnded(e: Extract<SagaEvent, { type: 'SagaEnded' }>, recorded: Recor
 
 /**
  * Stored saga event -> contract messages, for the outbox relay, one entry per
- * event type. `CommandIssued` leaves as its contract command; `SagaEnded` as
+ * event type, read back with the saga codec. `CommandIssued` leaves as its
+ * contract command (published by its definition); `SagaEnded` as
  * the `saga.ended` fact (analytics' saga durations and compensation rate).
  * The message id of a command is the command id
  * (`deterministicId(sagaId, step, attempt)`), not the event id: a re-send of
  * one attempt carries the same id, so the participant's inbox absorbs it when
  * the first send was already handled; its causation is the stored event.
  */
-export const sagaEventToMessages = outboundMessages<SagaEvent>(SOURCE, {
-  CommandIssued: (e, recorded) => send(commandContract(e.command.type), e.command.data, { id: e.commandId, causationId: recorded.id }),
-  SagaEnded: sagaEnded,
-  SagaStarted: INTERNAL,
-  InputAccepted: INTERNAL,
-  PlanChanged: INTERNAL,
-  StepEntered: INTERNAL,
-  DeadlineScheduled: INTERNAL,
-  SagaFailed: INTERNAL,
-});
+export const sagaEventToMessages = outboundMessages<SagaEvent>(
+  SOURCE,
+  {
+    CommandIssued: (e, recorded) => send(commandDefinition(e.command.type), e.command.data, { id: e.commandId, causationId: recorded.id }),
+    SagaEnded: sagaEnded,
+    SagaStarted: INTERNAL,
+    InputAccepted: INTERNAL,
+    PlanChanged: INTERNAL,
+    StepEntered: INTERNAL,
+    DeadlineScheduled: INTERNAL,
+    SagaFailed: INTERNAL,
+  },
+  sagaCodec,
+);

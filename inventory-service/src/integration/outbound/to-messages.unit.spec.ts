@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { toMessages } from './to-messages';
 
 const orderId = '5b0f0c3e-1c1a-4c3e-9a1e-2f3d4c5b6a70';
+const at = '2025-01-01T00:00:00.000Z';
 const recorded = (type: string, data: object, metadata: RecordedEvent['metadata'] = {}): RecordedEvent => ({
   id: '0d6c1c52-8d1c-4f7a-9a51-3b7f7f0b2c11',
   streamId: 's',
@@ -34,12 +35,12 @@ describe('outbound mapping', () => {
   it('turns recorded outcomes into the replies, keyed by order', () => {
     const lines = [{ sku: 'SKU-1', quantity: 2 }];
     const typeOf = (type: string, data: object) => toMessages(recorded(type, data)).map((m) => [m.key, decodeEnvelope(m).type]);
-    expect(typeOf('ReservationSucceeded', { orderId, lines, succeededAt: 'x' })).toEqual([[orderId, 'inventory.stock-reserved']]);
-    expect(typeOf('ReservationFailed', { orderId, shortages: [{ sku: 'SKU-1', requested: 2, available: 0 }], failedAt: 'x' })).toEqual([
+    expect(typeOf('ReservationSucceeded', { orderId, lines, succeededAt: at })).toEqual([[orderId, 'inventory.stock-reserved']]);
+    expect(typeOf('ReservationFailed', { orderId, shortages: [{ sku: 'SKU-1', requested: 2, available: 0 }], failedAt: at })).toEqual([
       [orderId, 'inventory.stock-reservation-failed'],
     ]);
-    expect(typeOf('ReservationReleased', { orderId, lines: [], releasedAt: 'x' })).toEqual([[orderId, 'inventory.stock-released']]);
-    expect(typeOf('ReservationCommitted', { orderId, lines, committedAt: 'x' })).toEqual([[orderId, 'inventory.reservation-committed']]);
+    expect(typeOf('ReservationReleased', { orderId, lines: [], releasedAt: at })).toEqual([[orderId, 'inventory.stock-released']]);
+    expect(typeOf('ReservationCommitted', { orderId, lines, committedAt: at })).toEqual([[orderId, 'inventory.reservation-committed']]);
   });
 
   it('turns a restock into stock-level-changed with the restocked cause, and into the stock-released reply listing the lines', () => {
@@ -50,11 +51,11 @@ describe('outbound mapping', () => {
       sku: 'SKU-1', onHand: 5, reserved: 0, available: 5, sold: 0, received: 5, cause: 'restocked', orderId, changedAt: '2025-01-02T00:00:00.000Z',
     });
     const lines = [{ sku: 'SKU-1', quantity: 2 }];
-    const replies = toMessages(recorded('ReservationRestocked', { orderId, lines, restockedAt: 'x' }));
+    const replies = toMessages(recorded('ReservationRestocked', { orderId, lines, restockedAt: at }));
     expect(replies.map((m) => [m.key, decodeEnvelope(m).type, decodeEnvelope(m).data])).toEqual([[orderId, 'inventory.stock-released', { orderId, lines }]]);
   });
 
   it('keeps the request inside the service', () => {
-    expect(toMessages(recorded('ReservationRequested', { orderId, lines: [], requestedAt: 'x' }))).toEqual([]);
+    expect(toMessages(recorded('ReservationRequested', { orderId, lines: [], requestedAt: at }))).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
 import type { Projection } from '@shop/platform';
-import type { AlertEvent } from '../../alerts';
+import { alertEventCodec } from '../../alerts';
 
 /**
  * Read model `alerts`: every alert with its state (raised, then resolved),
- * from the `alert-<ruleId>` streams the evaluator writes. Idempotent: a
+ * from the `alert-<ruleId>` streams the evaluator writes, each event read
+ * back with the alert codec (a corrupt one is an error). Idempotent: a
  * raise inserts the alert's row once (keyed by alert id), a resolution only
  * moves a raised row to resolved.
  */
@@ -37,7 +38,7 @@ export const alertsProjection: Projection = {
       create index on ${t} (rule_id, raised_at desc)`,
   },
   async apply(event, { trx, table }) {
-    const e = { type: event.type, ...(event.data as object) } as AlertEvent;
+    const e = alertEventCodec.decode(event);
     if (e.type === 'AlertRaised') {
       await trx(table('alerts'))
         .insert({
@@ -59,7 +60,7 @@ export const alertsProjection: Projection = {
         })
         .onConflict('alert_id')
         .ignore();
-    } else if (e.type === 'AlertResolved') {
+    } else {
       await trx(table('alerts'))
         .where({ alert_id: e.alertId, state: 'raised' })
         .update({ state: 'resolved', resolved_at: e.resolvedAt, resolved_value: e.value, resolve_reason: e.reason });

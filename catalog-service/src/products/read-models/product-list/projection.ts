@@ -1,5 +1,5 @@
 import type { Projection, RecordedEvent } from '@shop/platform';
-import type { ProductEvent } from '../../product';
+import { productCodec } from '../../product';
 
 export const PRODUCT_TABLE = 'catalog_products';
 
@@ -31,7 +31,7 @@ export const productListProjection: Projection = {
   filter: { categories: ['product'] },
   async apply(recorded: RecordedEvent, { trx, table }) {
     const t = table(PRODUCT_TABLE);
-    const event = { type: recorded.type, ...(recorded.data as object) } as ProductEvent;
+    const event = productCodec.decode(recorded);
     const position = recorded.position;
     switch (event.type) {
       case 'ProductAdded':

@@ -1,5 +1,5 @@
 import { insertRows, rowsByKey, type Column, type Projection } from '@shop/platform';
-import { toSagaEvent } from '../../sagas';
+import { sagaCodec } from '../../saga-state';
 
 interface SagaRow {
   saga_id: string;
@@ -31,7 +31,17 @@ const COLUMNS: readonly (Column & { name: keyof SagaRow })[] = [
   { name: 'last_position', type: 'bigint' },
 ];
 
-const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v));
+/** A row as Postgres returns it (timestamps as dates, bigints as strings). */
+type StoredRow = Omit<SagaRow, 'deadline_due_at' | 'started_at' | 'updated_at' | 'ended_at' | 'started_position' | 'last_position'> & {
+  deadline_due_at: Date | string | null;
+  started_at: Date | string;
+  updated_at: Date | string;
+  ended_at: Date | string | null;
+  started_position: number | string;
+  last_position: number | string;
+};
+
+const iso = (v: Date | string | null): string | null => (v === null ? null : v instanceof Date ? v.toISOString() : v);
 
 /**
  * Read model `sagas`: one row per saga instance (type, order, status, step,
@@ -67,12 +77,12 @@ export const sagaListProjection: Projection = {
   apply: (event, ctx) => sagaListProjection.applyBatch!([event], ctx),
   async applyBatch(events, ctx) {
     const ids = [...new Set(events.map((e) => e.streamId.replace(/^saga-/, '')))];
-    const stored = await rowsByKey<Record<string, unknown>>(ctx, 'sagas', [COLUMNS[0]!], ids.map((id) => [id]), COLUMNS.map((c) => c.name));
+    const stored = await rowsByKey<StoredRow>(ctx, 'sagas', [COLUMNS[0]!], ids.map((id) => [id]), COLUMNS.map((c) => c.name));
     const rows = new Map<string, SagaRow>(
       stored.map((r) => [
-        String(r.saga_id),
+        r.saga_id,
         {
-          ...(r as unknown as SagaRow),
+          ...r,
           deadline_due_at: iso(r.deadline_due_at),
           started_at: iso(r.started_at)!,
           updated_at: iso(r.updated_at)!,
@@ -87,7 +97,7 @@ export const sagaListProjection: Projection = {
       const id = event.streamId.replace(/^saga-/, '');
       const row = rows.get(id);
       if (row && row.last_position >= event.position) continue;
-      const e = toSagaEvent(event);
+      const e = sagaCodec.decode(event);
       const at = event.recordedAt.toISOString();
       if (e.type === 'SagaStarted') {
         if (row) continue;

@@ -1,5 +1,5 @@
-import { domainEvent, insertRows, type Column, type Projection } from '@shop/platform';
-import type { StockEvent } from '../../stock';
+import { insertRows, type Column, type Projection } from '@shop/platform';
+import { stockCodec } from '../../stock';
 
 /**
  * Current levels per SKU, for list queries. Every SKU event carries the
@@ -40,8 +40,7 @@ export const stockLevelsProjection: Projection = {
   async applyBatch(events, ctx) {
     const latest = new Map<string, unknown[]>();
     for (const event of events) {
-      const e = domainEvent<StockEvent>(event);
-      if (!e.levels) continue;
+      const e = stockCodec.decode(event);
       latest.set(e.sku, [e.sku, e.levels.onHand, e.levels.reserved, e.levels.available, e.levels.sold, e.levels.received, event.revision, event.recordedAt.toISOString()]);
     }
     await insertRows(

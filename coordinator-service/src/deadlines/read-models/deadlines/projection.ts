@@ -1,6 +1,5 @@
 import type { Projection } from '@shop/platform';
-import type { SagaEvent } from '../sagas/saga';
-import { toSagaEvent } from '../sagas/sagas';
+import { sagaCodec } from '../../../sagas/saga-state';
 
 /**
  * `saga_deadlines` (a table of the coordinator's own migrations) follows the
@@ -22,7 +21,7 @@ export const sagaDeadlinesProjection: Projection = {
     const scheduled: { deadline_id: string; saga_id: string; saga_type: string; order_id: string; step: string; due_at: string }[] = [];
     const ended = new Set<string>();
     for (const event of events) {
-      const e: SagaEvent = toSagaEvent(event);
+      const e = sagaCodec.decode(event);
       const sagaId = event.streamId.replace(/^saga-/, '');
       if (e.type === 'DeadlineScheduled') {
         const match = /^(place-order|cancel-order)-(.+)$/.exec(sagaId);

@@ -1,6 +1,6 @@
-import { domainEvent, insertRows, rowsByKey, type Column, type Projection, type RecordedEvent } from '@shop/platform';
-import type { OrderEvent } from '../../order';
-import { applyToSummary, type OrderSummary } from './order-view';
+import { insertRows, rowsByKey, type Column, type Projection } from '@shop/platform';
+import { orderCodec } from '../../order';
+import { applyToSummary, type OrderSummary } from './view';
 
 /**
  * Read model `orders`: one row per order plus its status history, in the
@@ -70,20 +70,21 @@ export const ordersProjection: Projection = {
    * status changes.
    */
   async applyBatch(events, ctx) {
-    const ids = [...new Set(events.map((e) => domainEvent<OrderEvent>(e).orderId))];
+    // Decoded once, with the aggregate's codec: a stored event that does not match its schema stops the projection, named.
+    const decoded = events.map((recorded) => ({ recorded, event: orderCodec.decode(recorded) }));
+    const ids = [...new Set(decoded.map((d) => d.event.orderId))];
     const stored = await rowsByKey<OrderRow>(ctx, 'orders', [ORDER_COLUMNS[0]!], ids.map((id) => [id]), ['*']);
     const rows = new Map(stored.map((r) => [r.order_id, { summary: summaryOf(r), placedPosition: Number(r.placed_position), lastPosition: Number(r.last_position) }]));
     const changed = new Set<string>();
     const history: unknown[][] = [];
-    for (const event of events) {
-      const e = domainEvent<OrderEvent>(event);
-      const row = rows.get(e.orderId);
-      if (row && row.lastPosition >= event.position) continue;
-      const { summary, change } = applyToSummary(row?.summary, e);
+    for (const { recorded, event } of decoded) {
+      const row = rows.get(event.orderId);
+      if (row && row.lastPosition >= recorded.position) continue;
+      const { summary, change } = applyToSummary(row?.summary, event);
       if (!summary) continue;
-      rows.set(e.orderId, { summary, placedPosition: row?.placedPosition ?? event.position, lastPosition: event.position });
-      changed.add(e.orderId);
-      if (change) history.push([e.orderId, event.position, change.status, change.reason ?? null, change.at]);
+      rows.set(event.orderId, { summary, placedPosition: row?.placedPosition ?? recorded.position, lastPosition: recorded.position });
+      changed.add(event.orderId);
+      if (change) history.push([event.orderId, recorded.position, change.status, change.reason ?? null, change.at]);
     }
     await insertRows(
       ctx,
@@ -148,9 +149,4 @@ export function summaryOf(row: OrderRow): OrderSummary {
     placedAt: row.placed_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
-}
-
-/** A stored event of an order stream as the domain event it holds. */
-export function toOrderEvent(event: RecordedEvent): OrderEvent {
-  return { type: event.type, ...(event.data as object) } as OrderEvent;
 }

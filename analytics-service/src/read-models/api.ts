@@ -2,15 +2,15 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { Currency, Sku } from '@shop/contracts';
 import { ValidationError, defineRoute, type Route } from '@shop/platform';
-import { BUCKETS, type Bucket, type TimeRange } from './read-models/buckets';
-import { LIVE_ORDER_STATUSES } from './read-models/live-orders/projection';
-import { liveOrders } from './read-models/live-orders/query';
-import { funnelSeries } from './read-models/order-funnel/query';
-import { topProducts } from './read-models/product-sales/query';
-import type { ReadModels } from './read-models/read-models';
-import { revenueSeries } from './read-models/revenue/query';
-import { sagaLatencySeries } from './read-models/saga-durations/query';
-import { stockLevels, stockOuts } from './read-models/stock-levels/query';
+import { BUCKETS, type Bucket, type TimeRange } from './buckets';
+import { LIVE_ORDER_STATUSES } from './live-orders/projection';
+import { liveOrders } from './live-orders/query';
+import { funnelSeries } from './order-funnel/query';
+import { topProducts } from './product-sales/query';
+import type { ReadModels } from './read-models';
+import { revenueSeries } from './revenue/query';
+import { sagaLatencySeries } from './saga-durations/query';
+import { stockLevels, stockOuts } from './stock-levels/query';
 
 const ADMIN = ['admin'] as const;
 /** Widest range a time-series query may span, in buckets. */

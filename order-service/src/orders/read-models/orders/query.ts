@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { ValidationError } from '@shop/platform';
 import type { OrderStatus } from '../../order';
-import type { OrderView } from './order-view';
-import { summaryOf, type OrderRow, type StatusHistoryRow } from './orders-projection';
+import { summaryOf, type OrderRow, type StatusHistoryRow } from './projection';
+import type { OrderView } from './view';
 
 export interface ListOrders {
   /** Only this customer's orders (always set for a customer). */

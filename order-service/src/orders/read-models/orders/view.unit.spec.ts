@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderEvent } from '../../order';
-import { orderViewFrom } from './order-view';
+import { orderViewFrom } from './view';
 
 const orderId = '5d2e8f1a-3b4c-4d6e-8f0a-1b2c3d4e5f60';
 const customerId = 'customer-gus';

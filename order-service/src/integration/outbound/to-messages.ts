@@ -9,13 +9,13 @@ import {
   PaymentVoided,
 } from '@shop/contracts';
 import { INTERNAL, outboundMessages, send } from '@shop/platform';
-import type { OrderEvent } from '../../orders/order';
+import { orderCodec, type OrderEvent } from '../../orders/order';
 
 export const SOURCE = 'order-service';
 
 /**
  * Stored order event -> contract message, for the outbox relay, one entry
- * per event type. PaymentAuthorizationTimedOut stays inside: the
+ * per event type, read back with the order codec. PaymentAuthorizationTimedOut stays inside: the
  * coordinator's deadline stands for the reply that never came.
  */
 export const orderEventToMessages = outboundMessages<OrderEvent>(SOURCE, {
@@ -35,4 +35,4 @@ export const orderEventToMessages = outboundMessages<OrderEvent>(SOURCE, {
       requestedAt: e.requestedAt,
     }),
   OrderCancelled: (e) => send(OrderCancelled, { orderId: e.orderId, customerId: e.customerId, reason: e.reason, cancelledAt: e.cancelledAt }),
-});
+}, orderCodec);
