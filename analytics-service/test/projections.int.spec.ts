@@ -4,17 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   OrderCancellationRequested,
-  OrderCancelled,
-  OrderConfirmed,
   OrderPlaced,
-  OrderRejected,
   ProductAdded,
-  SagaEnded,
-  StockLevelChanged,
   allMessages,
   defineMessage,
   registry,
-  type MessageData,
   type Registry,
 } from '@shop/contracts';
 import {
@@ -45,43 +39,11 @@ import { sagaDurationsProjection } from '../src/read-models/saga-durations/proje
 import { sagaLatencySeries } from '../src/read-models/saga-durations/query';
 import { stockLevelsProjection } from '../src/read-models/stock-levels/projection';
 import { stockLevels, stockOuts } from '../src/read-models/stock-levels/query';
-import { consumed, eur, message } from './support';
+import { at, cancelled, confirmed, consumed, eur, message, placed, rejected, sagaEnded, stock, T0 } from './support';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 
-const T0 = '2026-03-02T10:00:00.000Z';
-const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
 
-const placed = (orderId: string, seconds = 0) =>
-  message(OrderPlaced, { orderId, customerId: 'cust-1', lines: [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }], placedAt: at(seconds) });
-const confirmed = (orderId: string, seconds = 10, currency = 'EUR') =>
-  message(OrderConfirmed, {
-    orderId,
-    customerId: 'cust-1',
-    lines: [
-      { sku: 'SKU-A', quantity: 2, unitPrice: { amount: 1000, currency }, lineTotal: { amount: 2000, currency } },
-      { sku: 'SKU-B', quantity: 1, unitPrice: { amount: 500, currency }, lineTotal: { amount: 500, currency } },
-    ],
-    total: { amount: 2500, currency },
-    confirmedAt: at(seconds),
-  });
-const rejected = (orderId: string, reason: string, seconds = 10) =>
-  message(OrderRejected, { orderId, customerId: 'cust-1', reason, rejectedAt: at(seconds) });
-const cancelled = (orderId: string, seconds = 70) =>
-  message(OrderCancelled, { orderId, customerId: 'cust-1', reason: 'changed my mind', cancelledAt: at(seconds) });
-const sagaEnded = (orderId: string, durationMs: number, compensations = 0, seconds = 20) =>
-  message(SagaEnded, {
-    sagaId: `place-order-${orderId}`,
-    sagaType: 'place-order',
-    orderId,
-    outcome: compensations > 0 ? 'rejected' : 'completed',
-    compensations,
-    startedAt: new Date(Date.parse(at(seconds)) - durationMs).toISOString(),
-    endedAt: at(seconds),
-    durationMs,
-  });
-const stock = (sku: string, available: number, cause: MessageData<typeof StockLevelChanged>['cause'], seconds = 0) =>
-  message(StockLevelChanged, { sku, onHand: available + 1, reserved: 1, available, sold: 3, received: 10, cause, changedAt: at(seconds) });
 
 describe('projections over the archive', () => {
   let dbConn: TestDb;

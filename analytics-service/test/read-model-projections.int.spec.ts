@@ -3,14 +3,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   OrderCancellationRequested,
-  OrderCancelled,
-  OrderConfirmed,
-  OrderPlaced,
-  OrderRejected,
   ProductAdded,
-  SagaEnded,
-  StockLevelChanged,
-  type MessageData,
 } from '@shop/contracts';
 import { createKnex } from '@shop/platform';
 import { ProjectionSpecification, createTestDatabase, type GivenEvent } from '@shop/platform/testing';
@@ -23,7 +16,7 @@ import { productSalesProjection } from '../src/read-models/product-sales/project
 import { revenueProjection } from '../src/read-models/revenue/projection';
 import { sagaDurationsProjection } from '../src/read-models/saga-durations/projection';
 import { stockLevelsProjection } from '../src/read-models/stock-levels/projection';
-import { archived, eur, message } from './support';
+import { archived, at, cancelled, confirmed, eur, message, placed, rejected, sagaEnded, stock } from './support';
 
 /**
  * Every projection of `allProjections()`, specified "twice and in pages": its
@@ -34,42 +27,11 @@ import { archived, eur, message } from './support';
  */
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 
-const T0 = '2026-03-02T10:00:00.000Z';
-const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
 const date = (seconds: number) => new Date(at(seconds));
 
-const placed = (orderId: string, seconds: number, lines = [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }]) =>
-  message(OrderPlaced, { orderId, customerId: 'cust-1', lines, placedAt: at(seconds) });
-const confirmed = (orderId: string, seconds: number, currency = 'EUR') =>
-  message(OrderConfirmed, {
-    orderId,
-    customerId: 'cust-1',
-    lines: [
-      { sku: 'SKU-A', quantity: 2, unitPrice: { amount: 1000, currency }, lineTotal: { amount: 2000, currency } },
-      { sku: 'SKU-B', quantity: 1, unitPrice: { amount: 500, currency }, lineTotal: { amount: 500, currency } },
-    ],
-    total: { amount: 2500, currency },
-    confirmedAt: at(seconds),
-  });
-const rejected = (orderId: string, reason: string, seconds: number) => message(OrderRejected, { orderId, customerId: 'cust-1', reason, rejectedAt: at(seconds) });
 const cancelling = (orderId: string, seconds: number) => message(OrderCancellationRequested, { orderId, customerId: 'cust-1', requestedAt: at(seconds) });
-const cancelled = (orderId: string, seconds: number) =>
-  message(OrderCancelled, { orderId, customerId: 'cust-1', reason: 'changed my mind', cancelledAt: at(seconds) });
 const productAdded = (sku: string, name: string, seconds: number) =>
   message(ProductAdded, { sku, name, description: '', category: 'tools', price: eur(1000), addedAt: at(seconds) });
-const stock = (sku: string, available: number, cause: MessageData<typeof StockLevelChanged>['cause'], seconds: number, orderId?: string) =>
-  message(StockLevelChanged, { sku, onHand: available + 1, reserved: 1, available, sold: 3, received: 10, cause, ...(orderId ? { orderId } : {}), changedAt: at(seconds) });
-const sagaEnded = (orderId: string, durationMs: number, compensations: number, seconds: number) =>
-  message(SagaEnded, {
-    sagaId: `place-order-${orderId}`,
-    sagaType: 'place-order',
-    orderId,
-    outcome: compensations > 0 ? 'rejected' : 'completed',
-    compensations,
-    startedAt: new Date(Date.parse(at(seconds)) - durationMs).toISOString(),
-    endedAt: at(seconds),
-    durationMs,
-  });
 
 /** The rows of a table, whatever their order: exactly these (bigint columns read back as strings, timestamps as dates). */
 function expectRows(actual: Record<string, unknown>[] | undefined, expected: Record<string, unknown>[]): void {

@@ -1,5 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { buildMessage, contracts, decodeContract, type MessageData, type MessageDefinition } from '@shop/contracts';
+import {
+  OrderCancelled,
+  OrderConfirmed,
+  OrderPlaced,
+  OrderRejected,
+  SagaEnded,
+  StockLevelChanged,
+  buildMessage,
+  contracts,
+  decodeContract,
+  type MessageData,
+  type MessageDefinition,
+} from '@shop/contracts';
 import type { ConsumedMessage, OutgoingMessage, PublishedMessage } from '@shop/platform';
 import { startServiceForTest, waitFor, type GivenEvent, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
 import { archivedEvent } from '../src/archive/archive';
@@ -15,6 +27,40 @@ export function message<D extends MessageDefinition>(definition: D, data: Messag
 }
 
 /** An outgoing message as the consumer would receive it. */
+/** Contract messages about orders, products, stock and sagas, timed in seconds after `T0`: the projections' test inputs. */
+export const T0 = '2026-03-02T10:00:00.000Z';
+export const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
+
+const LINES = [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }];
+export const placed = (orderId: string, seconds = 0, lines = LINES) => message(OrderPlaced, { orderId, customerId: 'cust-1', lines, placedAt: at(seconds) });
+export const confirmed = (orderId: string, seconds = 10, currency = 'EUR') =>
+  message(OrderConfirmed, {
+    orderId,
+    customerId: 'cust-1',
+    lines: [
+      { sku: 'SKU-A', quantity: 2, unitPrice: { amount: 1000, currency }, lineTotal: { amount: 2000, currency } },
+      { sku: 'SKU-B', quantity: 1, unitPrice: { amount: 500, currency }, lineTotal: { amount: 500, currency } },
+    ],
+    total: { amount: 2500, currency },
+    confirmedAt: at(seconds),
+  });
+export const rejected = (orderId: string, reason: string, seconds = 10) => message(OrderRejected, { orderId, customerId: 'cust-1', reason, rejectedAt: at(seconds) });
+export const cancelled = (orderId: string, seconds = 70) =>
+  message(OrderCancelled, { orderId, customerId: 'cust-1', reason: 'changed my mind', cancelledAt: at(seconds) });
+export const sagaEnded = (orderId: string, durationMs: number, compensations = 0, seconds = 20) =>
+  message(SagaEnded, {
+    sagaId: `place-order-${orderId}`,
+    sagaType: 'place-order',
+    orderId,
+    outcome: compensations > 0 ? 'rejected' : 'completed',
+    compensations,
+    startedAt: new Date(Date.parse(at(seconds)) - durationMs).toISOString(),
+    endedAt: at(seconds),
+    durationMs,
+  });
+export const stock = (sku: string, available: number, cause: MessageData<typeof StockLevelChanged>['cause'], seconds = 0, orderId?: string) =>
+  message(StockLevelChanged, { sku, onHand: available + 1, reserved: 1, available, sold: 3, received: 10, cause, ...(orderId ? { orderId } : {}), changedAt: at(seconds) });
+
 export function consumed(m: OutgoingMessage, offset = 0): ConsumedMessage {
   return { ...m, partition: 0, offset, headers: m.headers ?? {}, publishedAt: new Date(), attempt: 1 };
 }

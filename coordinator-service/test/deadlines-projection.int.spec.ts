@@ -1,4 +1,4 @@
-import { createKnex, deterministicId, type Projection } from '@shop/platform';
+import { createKnex, deterministicId } from '@shop/platform';
 import { ProjectionSpecification, createTestDatabase } from '@shop/platform/testing';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,24 +6,6 @@ import { sagaDeadlinesTable } from '../migrations';
 import { sagaDeadlinesProjection } from '../src/deadlines/read-models/deadlines/projection';
 import { DEFAULT_DEADLINES } from '../src/sagas/steps';
 import { FOUR_ORDERS, T0, fourSagas } from './support';
-
-/**
- * `saga_deadlines` is a table of the coordinator's migrations, not of the
- * projection (it is never rebuilt: whether a deadline fired is the poller's
- * record), so the projection writes to it by name. Under specification each
- * run gets a table of its own, which the projection sees as `saga_deadlines`
- * through a temporary view for the length of a page.
- */
-const underSpecification: Projection = {
-  ...sagaDeadlinesProjection,
-  tables: { saga_deadlines: sagaDeadlinesTable },
-  apply: (event, ctx) => underSpecification.applyBatch!([event], ctx),
-  async applyBatch(events, ctx) {
-    await ctx.trx.raw(`create temporary view saga_deadlines as select * from ${ctx.table('saga_deadlines')}`);
-    await sagaDeadlinesProjection.applyBatch!(events, ctx);
-    await ctx.trx.raw('drop view saga_deadlines');
-  },
-};
 
 describe('saga deadlines projection', () => {
   let dbConn: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -55,7 +37,7 @@ describe('saga deadlines projection', () => {
   const byId = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => (String(a.deadline_id) < String(b.deadline_id) ? -1 : 1));
 
   it('comes out the same in one page, in pages, and with every page and event twice: a row per deadline, cancelled when its saga ends', async () => {
-    const rows = await ProjectionSpecification.for(underSpecification, { db, ignoreColumns: ['created_at'] }).given(fourSagas).rows();
+    const rows = await ProjectionSpecification.for(sagaDeadlinesProjection, { db, ignoreColumns: ['created_at'], tablesOwnedElsewhere: { saga_deadlines: sagaDeadlinesTable } }).given(fourSagas).rows();
     const [completed, compensating, failed, rejected] = [
       `place-order-${FOUR_ORDERS[0]}`,
       `place-order-${FOUR_ORDERS[1]}`,

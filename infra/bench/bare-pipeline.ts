@@ -141,7 +141,8 @@ async function createTables(conn: DatabaseConnection, hops: number): Promise<voi
   await client.end();
 }
 
-async function commits(stats: pg.Client, database: string): Promise<number> {
+/** Committed transactions of a database so far (`pg_stat_database.xact_commit`). */
+export async function commits(stats: pg.Client, database: string): Promise<number> {
   const res = await stats.query<{ n: string }>('select xact_commit as n from pg_stat_database where datname = $1', [database]);
   return Number(res.rows[0]?.n ?? 0);
 }

@@ -17,10 +17,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '@shop/platform';
+import { goCommand, toolCacheDir } from '../tools/tool-cache';
 
 const run = promisify(execFile);
 
@@ -41,12 +41,8 @@ export class JaegerUnavailableError extends Error {
 
 /** Where the built binary is kept: `$SHOP_JAEGER_CACHE`, else `~/.cache/shop-platform/jaeger-<version>`. */
 export function jaegerCacheDir(): string {
-  if (process.env.SHOP_JAEGER_CACHE) return process.env.SHOP_JAEGER_CACHE;
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'shop-platform', `jaeger-${JAEGER_MODULE_VERSION}`);
+  return toolCacheDir('SHOP_JAEGER_CACHE', `jaeger-${JAEGER_MODULE_VERSION}`);
 }
-
-const goCommand = () => (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go');
 
 /** Why Jaeger cannot run here (no binary in the cache and no Go to build it), or undefined. */
 export async function jaegerUnavailableReason(): Promise<string | undefined> {

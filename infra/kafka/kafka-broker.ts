@@ -23,6 +23,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { isProcessAlive } from '@shop/platform';
+import { toolCacheDir } from '../tools/tool-cache';
 
 const execFileAsync = promisify(execFile);
 
@@ -78,9 +79,7 @@ log4j.logger.kafka.request.logger=WARN
 
 /** Where the broker's runtime jars are cached: `$SHOP_KAFKA_CACHE`, else `~/.cache/shop-platform/kafka-<version>`. */
 export function kafkaCacheDir(): string {
-  if (process.env.SHOP_KAFKA_CACHE) return path.resolve(process.env.SHOP_KAFKA_CACHE);
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'shop-platform', `kafka-${KAFKA_VERSION}`);
+  return toolCacheDir('SHOP_KAFKA_CACHE', `kafka-${KAFKA_VERSION}`);
 }
 
 function libsDir(): string {

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { goCommand, toolCacheDir } from '../../tools/tool-cache';
 
 const run = promisify(execFile);
 
@@ -16,9 +16,7 @@ export type TemporalCli = { path: string; version: string; built: boolean } | { 
 
 /** Where the built CLI is kept: `$SHOP_TEMPORAL_CACHE`, else `~/.cache/shop-platform/temporal-cli-<version>`. */
 export function temporalCliDir(): string {
-  if (process.env.SHOP_TEMPORAL_CACHE) return process.env.SHOP_TEMPORAL_CACHE;
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'shop-platform', `temporal-cli-${TEMPORAL_CLI_VERSION}`);
+  return toolCacheDir('SHOP_TEMPORAL_CACHE', `temporal-cli-${TEMPORAL_CLI_VERSION}`);
 }
 
 /**
@@ -31,12 +29,12 @@ export async function ensureTemporalCli(log: (line: string) => void): Promise<Te
   const dir = temporalCliDir();
   const binary = path.join(dir, 'temporal');
   if (await isExecutable(binary)) return { path: binary, version: TEMPORAL_CLI_VERSION, built: false };
-  const go = await run('go', ['version']).catch(() => undefined);
+  const go = await run(goCommand(), ['version']).catch(() => undefined);
   if (!go) return { skipped: `the Temporal CLI is not in ${dir} and there is no Go toolchain to build it (go install ${MODULE})` };
   log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} into ${dir} (${go.stdout.trim()}; once, a few minutes)...`);
   await fs.mkdir(dir, { recursive: true });
   try {
-    await run('go', ['install', MODULE], { env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' }, maxBuffer: 64 * 1024 * 1024 });
+    await run(goCommand(), ['install', MODULE], { env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' }, maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     return { skipped: `go install ${MODULE} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-3).join(' / ')}` };

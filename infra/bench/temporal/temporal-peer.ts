@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { EmbeddedPostgresServer, createKnex, eventStoreMigrations, freePort, provisionDatabase, runMigrations, type DatabaseConnection } from '@shop/platform';
 import { CpuMeter, postgresGroup, readPid } from '../process-cpu';
 import { openLoop, percentile } from '../order-load';
-import { perOrder } from '../bare-pipeline';
+import { commits, perOrder } from '../bare-pipeline';
 import { STATS_SETTLE_MS, sustained, type StepCriteria, type StepResult } from '../saga-steps';
 import { TERMINAL_EVENT_TYPES, orderStream, type PlaceOrderInput } from './place-order-activities';
 import type { placeOrder } from './place-order-workflow';
@@ -289,9 +289,4 @@ async function exitOrKill(child: ChildProcess, ms: number, target: number = chil
     }
     await exited;
   }
-}
-
-async function commits(stats: pg.Client, database: string): Promise<number> {
-  const res = await stats.query<{ n: string }>('select xact_commit as n from pg_stat_database where datname = $1', [database]);
-  return Number(res.rows[0]?.n ?? 0);
 }

@@ -1,9 +1,8 @@
 import type { Container } from 'inversify';
 import type { Knex } from 'knex';
 import type { OutgoingMessage, TopicSpec } from '../bus/bus';
-import { pathToFileURL } from 'node:url';
 import { busConfigShape } from '../bus/create-bus';
-import { ConfigError, env, hostTuningConfigShape, loadConfig, serviceConfigShape, type ConfigOf, type ConfigShape } from '../config/config';
+import { env, hostTuningConfigShape, loadConfig, serviceConfigShape, type ConfigOf, type ConfigShape } from '../config/config';
 import { TOKENS, createContainer, resolve, type Token } from '../di/container';
 import type { HttpMount } from '../http/http-app';
 import type { Route } from '../http/routes';
@@ -18,6 +17,7 @@ import {
   messageConsumer,
   outboxRelay,
   projectionRunner,
+  runWhenMain,
   startServiceHost,
   type HostConfig,
   type HostedService,
@@ -192,14 +192,6 @@ export function serviceConfig<const Own extends ConfigShape = Record<never, neve
  */
 export function serviceMain<S extends ConfigShape>(importMetaUrl: string, definition: ServiceDefinition<S>): (env?: NodeJS.ProcessEnv) => Promise<HostedService> {
   const start = (environment: NodeJS.ProcessEnv = process.env) => startService(definition, environment);
-  if (process.argv[1] && importMetaUrl === pathToFileURL(process.argv[1]).href) {
-    start(process.env).then(
-      (service) => service.handleSignals(),
-      (err: unknown) => {
-        console.error(err instanceof ConfigError ? err.message : err);
-        process.exit(1);
-      },
-    );
-  }
+  runWhenMain(importMetaUrl, start);
   return start;
 }

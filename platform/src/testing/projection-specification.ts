@@ -44,6 +44,13 @@ export interface ProjectionSpecificationOptions {
   ignoreColumns?: readonly string[];
   /** Page sizes to apply the events in, besides one page of all of them. Default 1, 2, 3 and 7. */
   pageSizes?: readonly number[];
+  /**
+   * Tables the projection writes by their own name but does not declare in
+   * `tables` (a table of the service's migrations that is never rebuilt):
+   * name -> DDL. Each run creates them in a schema of its own, first on the
+   * transaction's `search_path`, so the projection's plain names reach them.
+   */
+  tablesOwnedElsewhere?: Record<string, (physicalName: string) => string>;
 }
 
 export type ProjectionRows = Record<string, Record<string, unknown>[]>;
@@ -86,23 +93,37 @@ export const ProjectionSpecification = {
 /** Creates the projection's tables under fresh names, applies the pages (each in its own transaction), reads every table, drops them. */
 async function run(projection: Projection, options: ProjectionSpecificationOptions, pages: RecordedEvent[][]): Promise<ProjectionRows> {
   const suffix = randomUUID().replace(/-/g, '').slice(0, 10);
-  const physical = Object.fromEntries(Object.keys(projection.tables).map((t) => [t, `${t}_spec_${suffix}`]));
+  const elsewhere = options.tablesOwnedElsewhere ?? {};
+  const schema = `projection_spec_${suffix}`;
+  const physical = {
+    ...Object.fromEntries(Object.keys(projection.tables).map((t) => [t, `${t}_spec_${suffix}`])),
+    ...Object.fromEntries(Object.keys(elsewhere).map((t) => [t, `${schema}.${t}`])),
+  };
   const { db } = options;
   try {
     for (const [logical, ddl] of Object.entries(projection.tables)) await db.raw(ddl(physical[logical]!));
+    if (Object.keys(elsewhere).length > 0) await db.raw(`create schema ${schema}`);
+    for (const [name, ddl] of Object.entries(elsewhere)) {
+      await db.transaction(async (trx) => {
+        await trx.raw(`set local search_path to ${schema}`);
+        await trx.raw(ddl(name));
+      });
+    }
     for (const page of pages) {
       await db.transaction(async (trx) => {
+        if (Object.keys(elsewhere).length > 0) await trx.raw(`set local search_path to ${schema}, public`);
         await applyEvents(projection, page, { trx, table: (name) => physical[name] ?? name });
       });
     }
     const rows: ProjectionRows = {};
-    for (const logical of Object.keys(projection.tables)) {
+    for (const logical of [...Object.keys(projection.tables), ...Object.keys(elsewhere)]) {
       const all = (await db(physical[logical]!).select('*')) as Record<string, unknown>[];
       const kept = all.map((r) => Object.fromEntries(Object.entries(r).filter(([c]) => !options.ignoreColumns?.includes(c))));
       rows[logical] = kept.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
     }
     return rows;
   } finally {
-    for (const name of Object.values(physical)) await db.schema.dropTableIfExists(name);
+    for (const name of Object.keys(projection.tables)) await db.schema.dropTableIfExists(physical[name]!);
+    await db.raw(`drop schema if exists ${schema} cascade`);
   }
 }
