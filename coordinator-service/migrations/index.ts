@@ -11,6 +11,11 @@ export const coordinatorMigrations: Record<string, Knex.Migration> = {
     up: (knex) => knex.raw(sagaDeadlinesTable('saga_deadlines')),
     down: (knex) => knex.raw('drop table saga_deadlines'),
   },
+  // The trace context of the saga event that scheduled the deadline: its expiry continues the saga's trace.
+  '0002_saga_deadlines_traceparent': {
+    up: (knex) => knex.raw('alter table saga_deadlines add column if not exists traceparent text'),
+    down: (knex) => knex.raw('alter table saga_deadlines drop column traceparent'),
+  },
 };
 
 /** The DDL of `saga_deadlines`, under a given name (the deadlines projection's spec creates its own copies). */
@@ -25,7 +30,8 @@ export function sagaDeadlinesTable(name: string): string {
           due_at timestamptz not null,
           status text not null default 'pending' check (status in ('pending', 'fired', 'cancelled')),
           fired_at timestamptz,
-          created_at timestamptz not null default now()
+          created_at timestamptz not null default now(),
+          traceparent text
         );
         create index ${name}_due on ${name} (due_at) where status = 'pending';
         create index ${name}_saga on ${name} (saga_id)`;

@@ -1,5 +1,5 @@
 import { TOPICS } from '@shop/contracts';
-import { TOKENS, defineService, token } from '@shop/platform';
+import { TOKENS, defineService, sagaMetrics, token } from '@shop/platform';
 import { coordinatorMigrations } from '../migrations';
 import { configShape, deadlineSettings } from './config';
 import { DeadlinePoller } from './deadlines/deadline-poller';
@@ -8,6 +8,7 @@ import { COORDINATOR_CONSUMER, participantEventHandlers } from './integration/in
 import { SOURCE, sagaEventToMessages } from './integration/outbound/to-messages';
 import { sagaRoutes } from './sagas/api';
 import { sagaListProjection } from './sagas/read-models/saga-list/projection';
+import { countSagaEvents, stuckSagasSource } from './sagas/saga-metrics';
 import { Sagas } from './sagas/sagas';
 
 export const SAGAS = token<Sagas>('coordinator-service.Sagas');
@@ -33,6 +34,14 @@ export const coordinatorService = defineService({
       },
     },
   ],
+  metrics: (get, config) => () => {
+    const unobserve = get(TOKENS.EventStore).onCommitted?.(countSagaEvents);
+    const unsource = sagaMetrics.stuck.add(stuckSagasSource(get(TOKENS.Database), { stuckAfterMs: config.SAGA_STUCK_AFTER_MS, now: () => get(TOKENS.Clock).now() }));
+    return () => {
+      unobserve?.();
+      unsource();
+    };
+  },
   routes: (get, config) =>
     sagaRoutes({
       sagas: get(SAGAS),

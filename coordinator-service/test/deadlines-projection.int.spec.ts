@@ -32,6 +32,7 @@ describe('saga deadlines projection', () => {
       due_at: new Date(T0 + minute * 60_000 + ms),
       status,
       fired_at: null,
+      traceparent: null as string | null,
     };
   };
   const byId = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => (String(a.deadline_id) < String(b.deadline_id) ? -1 : 1));
@@ -65,5 +66,15 @@ describe('saga deadlines projection', () => {
         deadline(rejected, 'rejecting', 1, 1, compensationMs, 'cancelled'),
       ]),
     );
+  });
+
+  it("keeps the trace context the scheduling event was stored with, so the expiry continues the saga's trace", async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const [completed] = [`place-order-${FOUR_ORDERS[0]}`];
+    const scheduled = fourSagas.filter((e) => e.streamId === `saga-${completed}` && e.type === 'DeadlineScheduled').slice(0, 1);
+    const rows = await ProjectionSpecification.for(sagaDeadlinesProjection, { db, ignoreColumns: ['created_at'], tablesOwnedElsewhere: { saga_deadlines: sagaDeadlinesTable } })
+      .given(scheduled.map((e) => ({ ...e, metadata: { correlationId: completed, traceparent } })))
+      .rows();
+    expect(rows.saga_deadlines).toEqual([{ ...deadline(completed, 'pricing', 1, 0, pricingMs, 'pending'), traceparent }]);
   });
 });

@@ -30,6 +30,8 @@ export interface StackFile {
   bus?: StackBus;
   /** `url` over TCP (for tools); `socketUrl`, what the services get, through PostgreSQL's Unix-domain socket. */
   databases: Record<string, { url: string; socketUrl?: string; database: string; user: string }>;
+  /** With `--tracing`: where Jaeger's UI and query API and its OTLP receiver are. */
+  tracing?: { jaegerUi: string; otlpEndpoint: string };
   /** Base URLs of the running services. */
   services?: Record<string, string>;
 }

@@ -1,5 +1,5 @@
 /**
- * npm start [-- --reset] [--data-dir DIR] [--no-demo-data] [--bus postgres|kafka]
+ * npm start [-- --reset] [--data-dir DIR] [--no-demo-data] [--bus postgres|kafka] [--tracing]
  *
  * Starts the local stack on the embedded default: the embedded PostgreSQL
  * with one database and one role per service plus the bus's database, the
@@ -12,6 +12,13 @@
  * `--bus kafka` also runs a single-node Kafka broker (infra/kafka, data in
  * `<state>/kafka`, port 9092 if free) and gives the services BUS=kafka and
  * KAFKA_BROKERS instead of the Postgres bus; it stops after the services.
+ *
+ * `--tracing` also runs Jaeger v2 (infra/jaeger, in memory, free ports) and
+ * starts every service with the OpenTelemetry SDK exporting OTLP to it
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT`, sampling everything), and prints the
+ * Jaeger UI's address. Without Go (and no Jaeger built yet) it says what to
+ * install and starts the rest without tracing. OTEL_* variables already set
+ * (a collector of your own) also turn the SDK on, without Jaeger.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -19,6 +26,7 @@ import fs from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   EmbeddedPostgresServer,
@@ -32,19 +40,24 @@ import {
   provisionDatabase,
   runMigrations,
   signToken,
+  tracingRequested,
 } from '@shop/platform';
+import { JAEGER_INSTALL_HINT, JaegerServer, jaegerUnavailableReason } from '../jaeger/jaeger-server';
 import { KAFKA_VERSION, KafkaBroker, KafkaUnavailableError, stopKafkaOrphan } from '../kafka/kafka-broker';
 import { loadDemoAlertRules, loadDemoData } from './demo-data';
 import { BUS_DATABASE, SERVICES, SERVICE_DATABASES, type StackBus, type StackFile } from './stack';
 import { Supervisor } from './supervisor';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+/** Starts the OpenTelemetry SDK in a service process before its modules load (see platform/src/observability). */
+const TRACING_PRELOAD = pathToFileURL(path.join(repoRoot, 'platform', 'src', 'observability', 'register-tracing.mjs')).href;
 const { values } = parseArgs({
   options: {
     reset: { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
     'no-demo-data': { type: 'boolean', default: false },
     bus: { type: 'string', default: 'postgres' },
+    tracing: { type: 'boolean', default: false },
   },
 });
 if (values.bus !== 'postgres' && values.bus !== 'kafka') {
@@ -128,9 +141,16 @@ async function main(): Promise<void> {
             console.error(`! the Kafka broker exited (${code ?? signal}); the services wait for it to come back; see ${path.join(kafkaDir, 'server.log')}`),
         })
       : undefined;
-  // Services first (they flush to the bus), then the broker, then PostgreSQL.
+  let jaeger: JaegerServer | undefined;
+  if (values.tracing) {
+    const unavailable = await jaegerUnavailableReason();
+    if (unavailable) console.error(`! --tracing: ${unavailable}; ${JAEGER_INSTALL_HINT}. Starting the stack without tracing.`);
+    else jaeger = new JaegerServer({ dataDir: path.join(stateDir, 'jaeger'), log: (line) => console.log(`  jaeger: ${line}`) });
+  }
+  // Services first (they flush to the bus and export their last spans), then Jaeger, the broker, then PostgreSQL.
   const stopStack = async () => {
     await supervisor.stopAll();
+    await jaeger?.stop();
     await broker?.stop();
     await server.stop();
   };
@@ -146,6 +166,8 @@ async function main(): Promise<void> {
   // The broker's JVM starts while PostgreSQL starts and the databases are migrated.
   const brokerReady = broker?.start();
   brokerReady?.catch(() => undefined);
+  const jaegerReady = jaeger?.start();
+  jaegerReady?.catch(() => undefined);
   const admin = await server.start();
   if (server.adopted) console.log(`adopted the PostgreSQL server a killed earlier run left on port ${admin.port}`);
   const passwords = await credentials(stateDir);
@@ -189,11 +211,19 @@ async function main(): Promise<void> {
     stack.bus = { kind: 'kafka', brokers: broker.brokers, dataDir: broker.dataDir, port: broker.port!, controllerPort: broker.controllerPort! };
     busEnv = { BUS: 'kafka', KAFKA_BROKERS: broker.brokers };
   }
+  let tracingEnv: Record<string, string> = {};
+  if (jaeger) {
+    await jaegerReady;
+    stack.tracing = { jaegerUi: jaeger.queryUrl, otlpEndpoint: jaeger.otlpHttpEndpoint };
+    tracingEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpEndpoint, OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on' };
+  }
+  // The SDK preload, for Jaeger or for OTEL_* variables the user set (tracing-env.ts decides).
+  const traced = jaeger !== undefined || tracingRequested(process.env);
   console.log(`
-Local stack (embedded default${broker ? ', Kafka bus' : ''})
+Local stack (embedded default${broker ? ', Kafka bus' : ''}${traced ? ', tracing' : ''})
   PostgreSQL ${admin.host}:${admin.port}   data: ${path.join(stateDir, 'postgres')}${
     broker ? `\n  Kafka ${KAFKA_VERSION} ${broker.brokers}   data: ${broker.dataDir}   (log: ${broker.logFile})` : ''
-  }
+  }${jaeger ? `\n  Jaeger UI ${jaeger.queryUrl}   OTLP ${jaeger.otlpHttpEndpoint}   (traces in memory; log: ${path.join(stateDir, 'jaeger', 'jaeger.log')})` : ''}
   databases (one role each, reachable by that role only):
 ${Object.entries(stack.databases)
   .map(([name, d]) => `    ${name.padEnd(12)} ${d.url}`)
@@ -212,7 +242,10 @@ ${Object.entries(stack.databases)
       entry,
       port: await portFor(service.port),
       logFile: path.join(stateDir, 'logs', `${service.name}.log`),
+      ...(traced ? { nodeArgs: ['--import', TRACING_PRELOAD] } : {}),
       env: {
+        ...tracingEnv,
+        ...(traced ? { OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? service.name } : {}),
         SERVICE_NAME: service.name,
         HOST: '127.0.0.1',
         DATABASE_URL: serviceUrl(service.database),
@@ -245,7 +278,7 @@ ${Object.entries(stack.databases)
   admin token    (12 h): ${adminToken}
   customer token (12 h, subject customer-1): ${customerToken}
   more: AUTH_JWT_SECRET=$(node -p "require('${path.join(stateDir, 'credentials.json')}').authJwtSecret") SHOP_ENV=development npm run -s token -- --role customer --sub alice
-  connection details: ${path.join(stateDir, 'stack.json')}
+  connection details: ${path.join(stateDir, 'stack.json')}${jaeger ? `\n  traces: ${jaeger.queryUrl} (every response's traceresponse header names its trace: ${jaeger.queryUrl}/trace/<trace id>)` : ''}
 
 ready. Ctrl-C stops everything.`);
   setInterval(() => undefined, 1 << 30);

@@ -9,6 +9,8 @@ export interface ServiceSpec {
   env: Record<string, string>;
   port: number;
   logFile: string;
+  /** Node flags after tsx (the tracing preload). */
+  nodeArgs?: string[];
 }
 
 export interface SupervisorEvents {
@@ -50,7 +52,7 @@ export class Supervisor {
     const log = fs.createWriteStream(spec.logFile, { flags: 'a' });
     // SHOP_SERVICE_NODE_ARGS: extra node flags for every service (`--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses).
     const extraArgs = (process.env.SHOP_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', spec.entry], {
+    const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', ...(spec.nodeArgs ?? []), spec.entry], {
       cwd: this.repoRoot,
       env: { ...process.env, ...spec.env, PORT: String(spec.port) },
       stdio: ['ignore', 'pipe', 'pipe'],

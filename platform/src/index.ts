@@ -1,6 +1,6 @@
 export * from './errors/errors';
 export * from './event-store/event-store';
-export { PostgresEventStore, type PostgresEventStoreOptions } from './event-store/postgres/postgres-event-store';
+export { PostgresEventStore, type CommitListener, type CommittedEvent, type PostgresEventStoreOptions } from './event-store/postgres/postgres-event-store';
 export { eventStoreMigrations } from './event-store/postgres/event-store-migrations';
 export { createKnex, runMigrations } from './persistence/migrations';
 export { EmbeddedPostgresServer, freePort, type EmbeddedPostgresOptions, type SuperuserConnection } from './embedded-postgres/server';
@@ -51,3 +51,23 @@ export { MessageHandlers, type InboundMessage, type MessageHandler } from './mes
 export { MessageProcessor, isRejection, metadataOf, type MessageProcessorOptions, type MessageProcessorStats } from './messaging/message-processor';
 export { LogFanOut, unionFilter, type LogFanOutOptions, type LogFanOutStatus } from './projections/log-fan-out';
 export { insertRows, rowsByKey, type Column } from './projections/batch-sql';
+export * from './observability/metrics';
+export {
+  ATTR,
+  SpanKind,
+  activeCarrier,
+  context,
+  trace,
+  type Span,
+  carrierOf,
+  contextOf,
+  failSpan,
+  inSpan,
+  shutdownTracing,
+  startLinkedSpan,
+  tracer,
+  tracingEnabled,
+  withActiveTrace,
+  type TraceCarrier,
+} from './observability/tracing';
+export { tracingRequested } from './observability/tracing-env';

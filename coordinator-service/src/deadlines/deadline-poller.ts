@@ -1,6 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import { CommitConflictError, UnitOfWork, Work, type EventStore, type StreamStateCache } from '@shop/platform';
+import {
+  ATTR,
+  CommitConflictError,
+  SpanKind,
+  UnitOfWork,
+  Work,
+  carrierOf,
+  context,
+  contextOf,
+  failSpan,
+  startLinkedSpan,
+  trace,
+  tracingEnabled,
+  type EventStore,
+  type Span,
+  type StreamStateCache,
+} from '@shop/platform';
 import type { SagaType } from '../sagas/saga-state';
 import type { Sagas } from '../sagas/sagas';
 
@@ -9,6 +25,7 @@ interface DueDeadline {
   saga_id: string;
   saga_type: SagaType;
   order_id: string;
+  traceparent: string | null;
 }
 
 /**
@@ -39,21 +56,34 @@ export class DeadlinePoller {
         .limit(this.options.batchSize ?? 50)
         .forUpdate()
         .skipLocked()
-        .select('deadline_id', 'saga_id', 'saga_type', 'order_id')) as DueDeadline[];
+        .select('deadline_id', 'saga_id', 'saga_type', 'order_id', 'traceparent')) as DueDeadline[];
       if (due.length === 0) return 0;
-      for (let attempt = 1; ; attempt++) {
-        const unit = new UnitOfWork(this.store, this.options.cache);
-        for (const row of due) {
-          const work = new Work(unit, { key: `deadline:${row.deadline_id}`, metadata: { correlationId: row.saga_id } });
-          await this.sagas.apply(work, row.saga_type, row.order_id, { type: 'DeadlineExpired', deadlineId: row.deadline_id });
+      // Each expiry continues the trace of the saga event that scheduled it.
+      const spans = tracingEnabled() ? due.map((row) => expirySpan(row)) : undefined;
+      try {
+        for (let attempt = 1; ; attempt++) {
+          const unit = new UnitOfWork(this.store, this.options.cache);
+          for (const [i, row] of due.entries()) {
+            const span = spans?.[i];
+            const active = span ? trace.setSpan(context.active(), span) : undefined;
+            const metadata = { correlationId: row.saga_id, ...(active ? carrierOf(active) : {}) };
+            const work = new Work(unit, { key: `deadline:${row.deadline_id}`, metadata });
+            const fire = () => this.sagas.apply(work, row.saga_type, row.order_id, { type: 'DeadlineExpired', deadlineId: row.deadline_id });
+            await (active ? context.with(active, fire) : fire());
+          }
+          try {
+            await unit.commit();
+            break;
+          } catch (err) {
+            if (!(err instanceof CommitConflictError) || attempt >= 10) throw err;
+            await sleep(Math.random() * Math.min(100, 2 ** attempt));
+          }
         }
-        try {
-          await unit.commit();
-          break;
-        } catch (err) {
-          if (!(err instanceof CommitConflictError) || attempt >= 10) throw err;
-          await sleep(Math.random() * Math.min(100, 2 ** attempt));
-        }
+      } catch (err) {
+        for (const span of spans ?? []) failSpan(span, err);
+        throw err;
+      } finally {
+        for (const span of spans ?? []) span.end();
       }
       await trx('saga_deadlines')
         .whereIn(
@@ -64,4 +94,12 @@ export class DeadlinePoller {
       return due.length;
     });
   }
+}
+
+/** `deadline <saga type>`: a child of the span that scheduled it, linked to it. */
+function expirySpan(row: DueDeadline): Span {
+  return startLinkedSpan(`deadline ${row.saga_type}`, contextOf({ traceparent: row.traceparent ?? undefined }), {
+    kind: SpanKind.INTERNAL,
+    attributes: { [ATTR.sagaType]: row.saga_type, [ATTR.sagaId]: row.saga_id, [ATTR.deadlineId]: row.deadline_id },
+  });
 }

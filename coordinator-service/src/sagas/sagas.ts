@@ -1,8 +1,8 @@
-import { Work, deterministicId, foldEvents, type Clock, type Decider, type EventStore, type RecordedEvent } from '@shop/platform';
+import { ATTR, SpanKind, Work, deterministicId, foldEvents, tracer, tracingEnabled, type Clock, type Decider, type EventStore, type RecordedEvent } from '@shop/platform';
 import { cancelOrderDecider } from './cancel-order';
 import { sagaAggregate } from './evolve';
 import { placeOrderDecider } from './place-order';
-import { currentStep, isTerminal, placeOrderSnapshot, sagaId, sagaStreamId, type SagaEvent, type SagaInput, type SagaState, type SagaType } from './saga-state';
+import { currentStep, isTerminal, placeOrderSnapshot, reasonOf, sagaId, sagaStreamId, type SagaEvent, type SagaInput, type SagaState, type SagaType } from './saga-state';
 import type { DeadlineSettings, SagaCommand } from './steps';
 
 /** Each saga type's decider; a saga stream is always loaded with its own (the unit of work and the cache know a stream by it). */
@@ -26,7 +26,8 @@ export class Sagas {
   async apply(work: Work, type: SagaType, orderId: string, input: SagaInput): Promise<SagaState> {
     const id = sagaId(type, orderId);
     const ctx = { sagaId: id, now: this.clock.now().toISOString(), deadlines: this.settings, id: deterministicId };
-    const { state } = await work.decide(sagaStreamId(id), DECIDERS[type], { input, ctx });
+    const { state, events } = await work.decide(sagaStreamId(id), DECIDERS[type], { input, ctx });
+    if (tracingEnabled()) traceCompensation(type, id, state, events);
     return state;
   }
 
@@ -60,5 +61,25 @@ export class Sagas {
     // Its own cause: the same ids whichever of the two triggers gets here.
     const completed = new Work(work.unit, { key: deterministicId('place-order-completed', orderId), metadata: work.metadata });
     await this.apply(completed, 'cancel-order', orderId, { type: 'PlaceOrderCompleted' });
+  }
+}
+
+/**
+ * Makes a compensation visible in the order's trace (a child of the span the
+ * decision ran in): `compensate <saga type>` when the saga turns to
+ * compensating, and `compensate <step>` for each compensating command it
+ * issues, with the reason as `shop.saga.compensation.reason`.
+ */
+function traceCompensation(type: SagaType, id: string, state: SagaState, events: readonly SagaEvent[]): void {
+  const turned = events.find((e): e is Extract<SagaEvent, { type: 'PlanChanged' }> => e.type === 'PlanChanged' && e.phase === 'compensating');
+  const reason = turned?.outcome.reason ?? reasonOf(state) ?? 'unknown';
+  const base = { [ATTR.sagaType]: type, [ATTR.sagaId]: id, [ATTR.compensationReason]: reason };
+  if (turned) {
+    tracer.startSpan(`compensate ${type}`, { kind: SpanKind.INTERNAL, attributes: { ...base, 'shop.saga.compensation.steps': turned.steps.join(',') } }).end();
+  }
+  const compensating = turned !== undefined || state.status === 'compensating';
+  for (const e of events) {
+    if (e.type !== 'CommandIssued' || !(compensating || e.late)) continue;
+    tracer.startSpan(`compensate ${e.step}`, { kind: SpanKind.INTERNAL, attributes: { ...base, [ATTR.sagaStep]: e.step, 'shop.saga.command': e.command.type, 'shop.saga.compensation.late': e.late === true } }).end();
   }
 }

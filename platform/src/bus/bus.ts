@@ -1,3 +1,6 @@
+import type { Counter } from 'prom-client';
+import { busMetrics } from '../observability/metrics';
+
 /**
  * The Bus port, with Kafka's semantics so that the kafkajs adapter fits
  * without changing callers: topics split into partitions; a message's key
@@ -32,6 +35,14 @@ export interface ConsumedMessage {
   publishedAt: Date;
   /** 1 on the first try of this delivery; grows with each retry. */
   attempt: number;
+}
+
+/** What a consumer group has yet to read on one partition. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Messages published to the partition after the group's committed offset. */
+  lag: number;
 }
 
 export interface TopicSpec {
@@ -108,6 +119,8 @@ export interface Consumer {
 }
 
 export interface Bus {
+  /** `messaging.system` of its spans: `kafka`, or `postgres` for the Postgres bus. */
+  readonly system: string;
   /**
    * Creates topics that do not exist yet. An existing topic is never shrunk:
    * the Postgres bus leaves it as it is, the Kafka adapter grows it to a
@@ -120,6 +133,14 @@ export interface Bus {
   consumer(options: ConsumerOptions): Consumer;
   /** Replay: moves a group's offsets on a topic back to the earliest retained message. Stop the group first. */
   seekToEarliest(groupId: string, topic: string): Promise<void>;
+  /**
+   * Consumer lag: per partition of `topics` (existing ones; none is created),
+   * messages published after the group's committed offset. A group that
+   * never committed on a partition lags by everything retained there.
+   */
+  lag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>;
+  /** Messages retained in a topic (0 when it does not exist): how full a dead-letter topic is. */
+  depth(topic: string): Promise<number>;
   /** Throws when the bus cannot be reached (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -181,18 +202,25 @@ interface DeliveryContext {
 export async function deliverWithRetries(
   delivery: DeliveryContext & { message: ConsumedMessage; handler: (message: ConsumedMessage) => Promise<void> },
 ): Promise<DeliveryOutcome> {
-  const { message, policy } = delivery;
+  const { message, policy, groupId } = delivery;
+  const labels = { group: groupId, topic: message.topic };
   for (let attempt = 1, counted = 1; ; attempt++) {
+    const timer = busMetrics.handlerDuration.startTimer({ group: groupId });
     try {
       await delivery.handler({ ...message, attempt });
+      timer();
+      busMetrics.handled.inc(labels);
       return 'handled';
     } catch (err) {
+      timer();
       delivery.onError(`${message.topic}/${message.partition}@${message.offset}: ${(err as Error)?.message ?? String(err)}`);
       const transient = !(err instanceof NonRetriableError) && isTransientError(err);
       if (err instanceof NonRetriableError || (!transient && counted >= policy.maxAttempts)) {
         await delivery.publish([deadLetterMessage(message, delivery.groupId, delivery.deadLetterTopic, err, attempt)]);
+        busMetrics.deadLettered.inc(labels);
         return 'dead-lettered';
       }
+      busMetrics.retried.inc(labels);
       if (!transient) counted++;
       if (!(await delivery.backoff(backoffMs(policy, Math.min(attempt, 16))))) return 'abandoned';
     }
@@ -211,17 +239,25 @@ export async function deliverWithRetries(
 export async function deliverPageWithRetries(
   delivery: DeliveryContext & { page: ConsumedMessage[]; pageHandler: (page: ConsumedMessage[]) => Promise<PageOutcome> },
 ): Promise<{ outcome: 'handled' | 'abandoned'; handled: number; deadLettered: number }> {
-  const { page, policy } = delivery;
+  const { page, policy, groupId } = delivery;
   const deadLetter = async (rejected: PageOutcome['rejected'], attempts: number) => {
     if (rejected.length === 0) return;
     await delivery.publish(rejected.map((r) => deadLetterMessage(r.message, delivery.groupId, delivery.deadLetterTopic, r.error, attempts)));
+    countByTopic(busMetrics.deadLettered, groupId, rejected.map((r) => r.message));
   };
+  busMetrics.pageSize.observe({ group: groupId }, page.length);
   for (let attempt = 1, counted = 1; ; attempt++) {
+    const timer = busMetrics.handlerDuration.startTimer({ group: groupId });
     try {
       const outcome = await delivery.pageHandler(attempt === 1 ? page : page.map((m) => ({ ...m, attempt })));
+      timer();
       await deadLetter(outcome.rejected, attempt);
+      const rejected = new Set(outcome.rejected.map((r) => r.message));
+      countByTopic(busMetrics.handled, groupId, rejected.size === 0 ? page : page.filter((m) => !rejected.has(m)));
       return { outcome: 'handled', handled: page.length - outcome.rejected.length, deadLettered: outcome.rejected.length };
     } catch (err) {
+      timer();
+      countByTopic(busMetrics.retried, groupId, page);
       const first = page[0]!;
       delivery.onError(`page of ${page.length} from ${first.topic}/${first.partition}@${first.offset}: ${(err as Error)?.message ?? String(err)}`);
       const transient = isTransientError(err);
@@ -246,6 +282,19 @@ export async function deliverPageWithRetries(
     else deadLettered++;
   }
   return { outcome: 'handled', handled, deadLettered };
+}
+
+/** Adds each message to `counter`, by group and topic (one increment per topic of the page). */
+function countByTopic(counter: Counter<'group' | 'topic'>, group: string, messages: readonly ConsumedMessage[]): void {
+  if (messages.length === 0) return;
+  const first = messages[0]!.topic;
+  if (messages.every((m) => m.topic === first)) {
+    counter.inc({ group, topic: first }, messages.length);
+    return;
+  }
+  const byTopic = new Map<string, number>();
+  for (const m of messages) byTopic.set(m.topic, (byTopic.get(m.topic) ?? 0) + 1);
+  for (const [topic, n] of byTopic) counter.inc({ group, topic }, n);
 }
 
 function asNonRetriable(error: unknown): NonRetriableError {

@@ -160,6 +160,8 @@ export interface EventStore {
   /** Position of the last committed event, 0 when the log is empty. */
   headPosition(): Promise<number>;
   close(): Promise<void>;
+  /** Observes what is committed (see `PostgresEventStore.onCommitted`); returns the removal. Optional: an adapter may not offer it. */
+  onCommitted?(listener: (events: readonly { streamId: string; type: string; data: unknown }[]) => void): () => void;
 }
 
 export class WrongExpectedRevisionError extends ConcurrencyError {

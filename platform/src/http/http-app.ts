@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { pino, type Logger } from 'pino';
 import type { TokenVerifier } from '../auth/jwt';
 import { NotFoundError } from '../errors/errors';
@@ -7,6 +7,7 @@ import type { IdempotencyStore } from './idempotency';
 import { DEFAULT_BODY_LIMIT } from './json-body';
 import { openApiDocument } from './openapi';
 import { problemHandler } from './problem';
+import { httpMetrics, scrape } from '../observability/metrics';
 import { requestContext } from './request-context';
 import { routersByVersion, type Route } from './routes';
 
@@ -57,11 +58,26 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  app.use((req, _res, next) => {
-    requestContext(req);
+  app.use((req, res, next) => {
+    const { traceId, spanId, sampled } = requestContext(req);
+    // W3C Trace Context Level 2: the trace this response belongs to, to look it up.
+    res.setHeader('traceresponse', `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`);
+    const timer = httpMetrics.duration.startTimer();
+    res.once('finish', () => {
+      const labels = { method: req.method, route: routeLabel(req, res), status_code: String(res.statusCode) };
+      const seconds = timer(labels);
+      httpMetrics.requests.inc(labels);
+      // The access log (debug): never the headers, which carry tokens.
+      if (logger.isLevelEnabled('debug')) logger.debug({ method: req.method, route: labels.route, status: res.statusCode, ms: Math.round(seconds * 1_000) }, 'request');
+    });
     next();
   });
   app.use(healthRouter(options.readiness ?? []));
+  app.get('/metrics', (_req, res, next) => {
+    scrape().then(({ contentType, body }) => {
+      res.setHeader('Content-Type', contentType).send(body);
+    }, next);
+  });
 
   const routers = routersByVersion(options.routes, {
     logger,
@@ -82,11 +98,33 @@ export function createHttpApp(options: HttpAppOptions): Express {
     prefix.use(router);
     app.use(`/v${version}`, prefix);
   }
-  for (const mount of options.mounts ?? []) app.use(mount.path, mount.router);
+  for (const mount of options.mounts ?? []) {
+    app.use(
+      mount.path,
+      (_req, res, next) => {
+        res.locals.route ??= mount.path;
+        next();
+      },
+      mount.router,
+    );
+  }
 
   app.use((req) => {
     throw new NotFoundError(`no resource at ${req.path}`);
   });
   app.use(problemHandler(logger));
   return app;
+}
+
+/**
+ * The route template of a request, for metric labels (never the raw path,
+ * whose ids would make a series per order): the typed route's template,
+ * a mount's prefix, express's matched route, or `unmatched`.
+ */
+function routeLabel(req: Request, res: Response): string {
+  const local = res.locals.route as unknown;
+  if (typeof local === 'string') return local;
+  const route = req.route as { path?: unknown } | undefined;
+  if (route && typeof route.path === 'string') return `${req.baseUrl}${route.path}`;
+  return 'unmatched';
 }

@@ -144,7 +144,9 @@ export function routersByVersion(routes: readonly Route[], deps: RouteDependenci
 
 function routeHandler(route: Route, deps: RouteDependencies): RequestHandler {
   const requirement = route.auth ?? [];
+  const template = `/v${route.version ?? 1}${route.path}`;
   return async (req, res) => {
+    res.locals.route = template;
     const { traceId } = requestContext(req);
     const auth =
       requirement === 'public' ? undefined : await authenticateRequest(deps.verifier!, req, requirement);

@@ -7,6 +7,7 @@ import { UnitOfWork, type StreamStateCache } from '../event-store/unit-of-work';
 import { Work } from '../event-store/work';
 import type { Inbox } from '../inbox/inbox';
 import { GroupCommit } from '../persistence/group-commit';
+import { ATTR, SpanKind, carrierOf, context, contextOf, failSpan, startLinkedSpan, trace, tracingEnabled, type Span } from '../observability/tracing';
 import type { InboundMessage, MessageHandler, MessageHandlers } from './message-handlers';
 
 export interface MessageProcessorOptions {
@@ -39,6 +40,8 @@ interface Entry {
   data: unknown;
   handler: MessageHandler<unknown>;
   inbound: InboundMessage;
+  /** Its `process <topic>` span, when tracing is on. */
+  span?: Span;
 }
 
 /**
@@ -109,14 +112,46 @@ export class MessageProcessor {
   }
 
   private async processPage(messages: ConsumedMessage[]): Promise<PageOutcome> {
+    if (!tracingEnabled()) return this.processEntries(messages, undefined);
+    // Each message's `process` span: ended with the page, with its outcome.
+    const spans = new Map<ConsumedMessage, Span>();
+    try {
+      const outcome = await this.processEntries(messages, spans);
+      for (const span of spans.values()) span.setAttribute(ATTR.outcome, 'handled');
+      return outcome;
+    } catch (err) {
+      for (const span of spans.values()) failSpan(span, err);
+      throw err;
+    } finally {
+      for (const span of spans.values()) span.end();
+    }
+  }
+
+  private async processEntries(messages: ConsumedMessage[], spans: Map<ConsumedMessage, Span> | undefined): Promise<PageOutcome> {
     const { handlers, consumer } = this.options;
     this.counters.pages++;
     this.counters.messages += messages.length;
     const rejected: PageOutcome['rejected'] = [];
+    /** Ends a message's span early with its outcome (the others end with the page). */
+    const settle = (message: ConsumedMessage, outcome: 'rejected' | 'duplicate', error?: unknown) => {
+      const span = spans?.get(message);
+      if (!span) return;
+      span.setAttribute(ATTR.outcome, outcome);
+      if (error !== undefined) {
+        span.setAttribute(ATTR.rejection, String((error as Error)?.message ?? error).slice(0, 500));
+        failSpan(span, error);
+      }
+      span.end();
+      spans!.delete(message);
+    };
     const reject = (message: ConsumedMessage, error: unknown) => {
       rejected.push({ message, error });
       this.counters.rejected++;
-      this.options.onRejected?.(message, error);
+      const span = spans?.get(message);
+      settle(message, 'rejected', error);
+      // Logged in the message's span: the line carries its trace id.
+      if (span) context.with(trace.setSpan(context.active(), span), () => this.options.onRejected?.(message, error));
+      else this.options.onRejected?.(message, error);
     };
 
     let entries: Entry[] = [];
@@ -151,12 +186,15 @@ export class MessageProcessor {
         continue;
       }
       seen.add(envelope.id);
+      const span = spans ? this.processSpan(message, envelope) : undefined;
+      if (span) spans!.set(message, span);
       entries.push({
         message,
         envelope,
         data,
         handler: resolution.handler,
         inbound: { id: envelope.id, data, contract: resolution.contract, envelope, bus: message },
+        ...(span ? { span } : {}),
       });
     }
     if (entries.length === 0) return { rejected };
@@ -164,6 +202,7 @@ export class MessageProcessor {
     const done = await this.options.inbox.handled(consumer, entries.map((e) => e.envelope.id));
     if (done.size > 0) {
       this.counters.duplicates += entries.filter((e) => done.has(e.envelope.id)).length;
+      for (const e of entries) if (done.has(e.envelope.id)) settle(e.message, 'duplicate');
       entries = entries.filter((e) => !done.has(e.envelope.id));
     }
 
@@ -200,6 +239,7 @@ export class MessageProcessor {
           // Another member of the group committed these meanwhile (a rebalance): they are done.
           const ids = new Set(err.messageIds);
           this.counters.duplicates += ids.size;
+          for (const e of entries) if (ids.has(e.envelope.id)) settle(e.message, 'duplicate');
           entries = entries.filter((e) => !ids.has(e.envelope.id));
           continue;
         }
@@ -265,7 +305,14 @@ export class MessageProcessor {
         for (const entry of list) {
           if (retriable !== undefined) return;
           try {
-            await entry.handler(entry.inbound, new Work(unit, { key: entry.envelope.id, metadata: metadataOf(entry.envelope) }));
+            if (entry.span) {
+              // The handler runs in its message's span: what it stores carries that span's trace context.
+              const active = trace.setSpan(context.active(), entry.span);
+              const metadata = { ...metadataOf(entry.envelope), ...carrierOf(active) };
+              await context.with(active, () => entry.handler(entry.inbound, new Work(unit, { key: entry.envelope.id, metadata })));
+            } else {
+              await entry.handler(entry.inbound, new Work(unit, { key: entry.envelope.id, metadata: metadataOf(entry.envelope) }));
+            }
           } catch (err) {
             if (isRejection(err)) rejected.push({ entry, error: asRejection(err) });
             else retriable ??= err;
@@ -274,6 +321,26 @@ export class MessageProcessor {
       }),
     );
     return retriable !== undefined ? { rejected, retriable } : { rejected };
+  }
+
+  /** `process <topic>`: continues the producer's span, and links to it (the message's creation context). */
+  private processSpan(message: ConsumedMessage, envelope: Envelope): Span {
+    const parent = contextOf(envelope);
+    return startLinkedSpan(`process ${message.topic}`, parent, {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        [ATTR.messagingOperationType]: 'process',
+        [ATTR.messagingOperationName]: 'process',
+        [ATTR.messagingDestination]: message.topic,
+        [ATTR.messagingPartition]: String(message.partition),
+        [ATTR.messagingConsumerGroup]: this.options.consumer,
+        [ATTR.messagingMessageId]: envelope.id,
+        [ATTR.messagingConversationId]: envelope.correlationid,
+        [ATTR.messagingKafkaKey]: message.key,
+        [ATTR.messagingKafkaOffset]: message.offset,
+        [ATTR.messageType]: envelope.type,
+      },
+    });
   }
 }
 

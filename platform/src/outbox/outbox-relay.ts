@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { Bus, OutgoingMessage } from '../bus/bus';
+import { outboxMetrics } from '../observability/metrics';
+import { ATTR, SpanKind, carrierOf, contextOf, failSpan, trace, tracer, tracingEnabled, type Span } from '../observability/tracing';
 import { matchesFilter, type EventStore, type LogFilter, type LogPage, type RecordedEvent, type Subscription } from '../event-store/event-store';
 
 export const outboxMigrations: Record<string, Knex.Migration> = {
@@ -21,6 +23,16 @@ export const outboxMigrations: Record<string, Knex.Migration> = {
  * publishes again up to this much of the log, which consumers' inboxes absorb.
  */
 const CHECKPOINT_INTERVAL_MS = 100;
+
+function countPublished(relay: string, messages: readonly OutgoingMessage[]): void {
+  const byTopic = new Map<string, number>();
+  for (const m of messages) byTopic.set(m.topic, (byTopic.get(m.topic) ?? 0) + 1);
+  for (const [topic, n] of byTopic) outboxMetrics.published.inc({ relay, topic }, n);
+}
+
+/** The envelope's trace-context headers (CloudEvents binary binding, `ce_` prefix). */
+const TRACEPARENT_HEADER = 'ce_traceparent';
+const TRACESTATE_HEADER = 'ce_tracestate';
 
 /** Advisory lock class for relay leadership (two-key form, apart from other locks). */
 const RELAY_LOCK_CLASS = 7_460_002;
@@ -192,10 +204,20 @@ export class OutboxRelay {
     const filter = this.filter;
     const filtered = filter ? events.filter((e) => matchesFilter(filter, e)) : events;
     const complete = page.withMetadata || filtered.length === 0 ? filtered : await this.withMetadata(filtered);
-    const messages = complete.flatMap((e) => this.options.toMessages(e));
+    let messages = complete.flatMap((e) => this.options.toMessages(e));
     if (messages.length > 0) {
-      await this.options.bus.publish(messages);
+      let spans: Span[] | undefined;
+      if (tracingEnabled()) ({ messages, spans } = this.withPublishSpans(messages));
+      try {
+        await this.options.bus.publish(messages);
+      } catch (err) {
+        for (const span of spans ?? []) failSpan(span, err);
+        throw err;
+      } finally {
+        for (const span of spans ?? []) span.end();
+      }
       this.published += messages.length;
+      countPublished(this.options.name, messages);
     }
     if (this.lockClient !== client) throw new Error('lost relay leadership');
     if (Date.now() - this.lastCheckpointWrite < CHECKPOINT_INTERVAL_MS) {
@@ -203,6 +225,44 @@ export class OutboxRelay {
       return;
     }
     await this.writeCheckpoint(scannedTo);
+  }
+
+  /**
+   * A `publish <topic>` span per message, a child of the trace context stored
+   * with its event; the message then carries the span's context, which its
+   * consumers continue.
+   */
+  private withPublishSpans(messages: OutgoingMessage[]): { messages: OutgoingMessage[]; spans: Span[] } {
+    const spans: Span[] = [];
+    const out = messages.map((m) => {
+      const headers = m.headers ?? {};
+      const parent = contextOf({ traceparent: headers[TRACEPARENT_HEADER], tracestate: headers[TRACESTATE_HEADER] });
+      const span = tracer.startSpan(
+        `publish ${m.topic}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            [ATTR.messagingSystem]: this.options.bus.system,
+            [ATTR.messagingOperationType]: 'send',
+            [ATTR.messagingOperationName]: 'publish',
+            [ATTR.messagingDestination]: m.topic,
+            [ATTR.messagingKafkaKey]: m.key,
+            ...(headers.ce_id ? { [ATTR.messagingMessageId]: headers.ce_id } : {}),
+            ...(headers.ce_type ? { [ATTR.messageType]: headers.ce_type } : {}),
+            ...(headers.ce_correlationid ? { [ATTR.messagingConversationId]: headers.ce_correlationid } : {}),
+          },
+        },
+        parent,
+      );
+      spans.push(span);
+      const carrier = carrierOf(trace.setSpan(parent, span));
+      if (!carrier.traceparent) return m;
+      return {
+        ...m,
+        headers: { ...headers, [TRACEPARENT_HEADER]: carrier.traceparent, ...(carrier.tracestate ? { [TRACESTATE_HEADER]: carrier.tracestate } : {}) },
+      };
+    });
+    return { messages: out, spans };
   }
 
   private async writeCheckpoint(position: number): Promise<void> {

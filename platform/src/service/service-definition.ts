@@ -87,6 +87,11 @@ export interface ServiceDefinition<S extends ConfigShape, Config = ConfigOf<S>> 
   /** Express handlers beside the routes (a static page, an event stream). */
   mounts?: Factory<readonly HttpMount[], Config>;
   tasks?: readonly TaskDefinition<Config>[];
+  /**
+   * The service's own metrics (`platform/src/observability/metrics.ts`),
+   * registered once it runs: gauge sources, commit observers. Returns their removal.
+   */
+  metrics?: Factory<() => () => void, Config>;
 }
 
 export function defineService<S extends ConfigShape>(definition: ServiceDefinition<S> & (ConfigOf<S> extends HostConfig ? unknown : 'the config shape must spread serviceConfigShape')): ServiceDefinition<S> {
@@ -140,6 +145,8 @@ export async function startService<S extends ConfigShape>(definition: ServiceDef
     projections: [...projections],
     ...(relay ? { relay } : {}),
     consumers: Object.fromEntries(consumers.map((x) => [x.name, x.consumer])),
+    groups: consumers.map((x) => ({ group: x.group, topics: x.topics })),
+    ...(definition.metrics ? { metrics: definition.metrics(get, config) } : {}),
     workers: (definition.tasks ?? []).map(
       (t) => new PeriodicTask(t.name, t.run(get, config), { intervalMs: t.everyMs(config), logger: get(TOKENS.Logger) }),
     ),

@@ -3,7 +3,9 @@ import type { Container } from 'inversify';
 import type { Knex } from 'knex';
 import { pino, type Logger } from 'pino';
 import { authSettingsFromConfig, createTokenVerifier } from '../auth/jwt';
-import type { Consumer, TopicSpec } from '../bus/bus';
+import type { Bus, Consumer, TopicSpec } from '../bus/bus';
+import { busMetrics, collectRuntimeMetrics, outboxMetrics, projectionMetrics } from '../observability/metrics';
+import { shutdownTracing, trace, tracingEnabled } from '../observability/tracing';
 import { busReadiness, consumerReadiness } from '../bus/bus-readiness';
 import { createBusFromEnv } from '../bus/create-bus';
 import { ConfigError, parseDatabaseUrl } from '../config/config';
@@ -59,7 +61,7 @@ export interface HostConfig {
 export function bindPlatformAdapters(c: Container, config: HostConfig, env: NodeJS.ProcessEnv): void {
   const database = parseDatabaseUrl(config.DATABASE_URL);
   bindValue(c, TOKENS.Clock, systemClock);
-  bindFactory(c, TOKENS.Logger, [], () => pino({ name: config.SERVICE_NAME, level: config.LOG_LEVEL }));
+  bindFactory(c, TOKENS.Logger, [], () => serviceLogger(config));
   bindFactory(c, TOKENS.Database, [], () => createKnex(database, { max: 10 }));
   bindFactory(c, POSTGRES_STORE, [], () => new PostgresEventStore({ connection: database }));
   bindFactory(c, TOKENS.EventStore, [POSTGRES_STORE], (store) => store);
@@ -73,6 +75,29 @@ export function bindPlatformAdapters(c: Container, config: HostConfig, env: Node
 
 const POSTGRES_STORE = token<PostgresEventStore>('shop.PostgresEventStore');
 
+/** The version every service reports (OpenAPI, logs, the trace resource). */
+export const SERVICE_VERSION = '1.0.0';
+
+/**
+ * A service's pino logger: JSON lines with the service's name and version,
+ * and `trace_id`/`span_id` of the span active when the line is written (with
+ * tracing on), so a log line leads to its trace.
+ */
+export function serviceLogger(config: Pick<HostConfig, 'SERVICE_NAME' | 'LOG_LEVEL'>): Logger {
+  return pino({
+    name: config.SERVICE_NAME,
+    level: config.LOG_LEVEL,
+    base: { pid: process.pid, service: config.SERVICE_NAME, version: SERVICE_VERSION },
+    mixin: traceFields,
+  });
+}
+
+function traceFields(): Record<string, string> {
+  if (!tracingEnabled()) return {};
+  const span = trace.getActiveSpan()?.spanContext();
+  return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+}
+
 /**
  * A consumer on the platform's message path (`MessageProcessor`) over the
  * service's store, inbox and stream cache, in consumer group `group` (which
@@ -84,7 +109,7 @@ export function messageConsumer(
   group: string,
   handlers: MessageHandlers,
   options: { maxPageSize?: number } = {},
-): { consumer: Consumer; topics: readonly string[] } {
+): { consumer: Consumer; topics: readonly string[]; group: string } {
   const logger = get(TOKENS.Logger);
   const processor = new MessageProcessor({
     consumer: group,
@@ -101,7 +126,7 @@ export function messageConsumer(
     pageHandler: (page) => processor.handlePage(page),
     ...(options.maxPageSize ? { maxPageSize: options.maxPageSize } : {}),
   });
-  return { consumer, topics: processor.topics };
+  return { consumer, topics: processor.topics, group };
 }
 
 /**
@@ -156,6 +181,10 @@ export interface ServiceHostOptions {
   relay?: OutboxRelay;
   /** Named consumers; each also becomes a `/readyz` check. */
   consumers?: Record<string, Consumer>;
+  /** The consumer groups and their topics, whose lag and dead-letter topics `/metrics` reports. */
+  groups?: readonly { group: string; topics: readonly string[] }[];
+  /** The service's own metrics: registered once it runs; returns their removal (see `platform/src/observability/metrics.ts`). */
+  metrics?: () => () => void;
   /** Anything else with a start and a stop (a deadline poller...). */
   workers?: HostedPart[];
   routes: Route[];
@@ -186,7 +215,8 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
   const store = resolve(c, TOKENS.EventStore);
   const bus = resolve(c, TOKENS.Bus);
   const lifecycle = createShutdown({ logger, hookTimeoutMs: config.SHUTDOWN_TIMEOUT + 5_000 });
-  // Hooks run in reverse order of registration: pools close last.
+  // Hooks run in reverse order of registration: spans still buffered are exported last.
+  lifecycle.onShutdown('flush traces', () => shutdownTracing());
   lifecycle.onShutdown('close event store, bus and database pools', async () => {
     await Promise.allSettled([store.close(), bus.close()]);
     await db.destroy();
@@ -223,9 +253,13 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
     }
     for (const worker of o.workers ?? []) await startPart(worker);
 
+    collectRuntimeMetrics();
+    const removeSources = registerMetricSources(o, bus);
+    lifecycle.onShutdown('remove metric sources', () => removeSources());
+
     const app = createHttpApp({
       service: config.SERVICE_NAME,
-      version: '1.0.0',
+      version: SERVICE_VERSION,
       description: o.description,
       routes: o.routes,
       readiness: [
@@ -259,6 +293,40 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
     await lifecycle.shutdown('start-up failed');
     throw err;
   }
+}
+
+/**
+ * What `/metrics` reads at scrape time for a running service: each consumer
+ * group's lag per partition and its dead-letter topic's depth, the outbox
+ * relay's lag, each projection's lag, and the service's own sources.
+ */
+function registerMetricSources(o: ServiceHostOptions, bus: Bus): () => void {
+  const removals: (() => void)[] = [];
+  for (const { group, topics } of o.groups ?? []) {
+    removals.push(
+      busMetrics.consumerLag.add(async () =>
+        (await bus.lag(group, topics)).map((p) => ({ labels: { group, topic: p.topic, partition: String(p.partition) }, value: p.lag })),
+      ),
+      busMetrics.deadLetterDepth.add(async () => {
+        const topic = `${group}.dead-letter`;
+        return [{ labels: { group, topic }, value: await bus.depth(topic) }];
+      }),
+    );
+  }
+  const relay = o.relay;
+  if (relay) {
+    removals.push(outboxMetrics.lag.add(async () => [{ labels: { relay: relay.name }, value: relay.isLeader ? (await relay.status()).lag : 0 }]));
+  }
+  for (const runner of o.projections ?? []) {
+    removals.push(projectionMetrics.lag.add(async () => {
+      const status = await runner.status();
+      return [{ labels: { projection: status.name }, value: status.lag }];
+    }));
+  }
+  if (o.metrics) removals.push(o.metrics());
+  return () => {
+    for (const remove of removals) remove();
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Kafka, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import { pino, type Logger } from 'pino';
-import type { Bus, Consumer, ConsumerOptions, OutgoingMessage, PublishedMessage, TopicSpec } from '../bus';
+import type { Bus, Consumer, ConsumerOptions, OutgoingMessage, PartitionLag, PublishedMessage, TopicSpec } from '../bus';
 import { partitionForKey } from '../partitioner';
 import { KafkaConsumer } from './kafka-consumer';
 import { kafkaLogLevel, pinoLogCreator } from './kafka-logging';
@@ -53,6 +53,7 @@ const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
  * return each message's offset from the per-partition base offsets.
  */
 export class KafkaBus implements Bus {
+  readonly system = 'kafka';
   readonly kafka: Kafka;
   readonly logger: Logger;
   readonly settings: KafkaBusSettings;
@@ -249,6 +250,34 @@ export class KafkaBus implements Bus {
     } finally {
       await mover.disconnect();
     }
+  }
+
+  async lag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]> {
+    if (topics.length === 0) return [];
+    const admin = await this.adminClient();
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return [];
+    const committed = await admin.fetchOffsets({ groupId, topics: present });
+    const out: PartitionLag[] = [];
+    for (const topic of present) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const group = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      for (const end of ends) {
+        const at = Number(group.find((p) => p.partition === end.partition)?.offset ?? -1);
+        // -1: nothing committed yet, so everything retained is still to read.
+        const from = at < 0 ? Number(end.low) : at;
+        out.push({ topic, partition: end.partition, lag: Math.max(0, Number(end.high) - from) });
+      }
+    }
+    return out;
+  }
+
+  async depth(topic: string): Promise<number> {
+    const admin = await this.adminClient();
+    if (!(await admin.listTopics()).includes(topic)) return 0;
+    const ends = await admin.fetchTopicOffsets(topic);
+    return ends.reduce((n, e) => n + Math.max(0, Number(e.high) - Number(e.low)), 0);
   }
 
   /** One cluster round trip, bounded by `pingTimeoutMs`; concurrent pings share it. */

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { GroupCommit, type ItemOutcome } from '../../persistence/group-commit';
 import { PgNotifier } from '../../persistence/pg-notifier';
 import { runMigrations } from '../../persistence/migrations';
-import type { Bus, Consumer, ConsumerOptions, OutgoingMessage, PublishedMessage, TopicSpec } from '../bus';
+import type { Bus, Consumer, ConsumerOptions, OutgoingMessage, PartitionLag, PublishedMessage, TopicSpec } from '../bus';
 import { partitionForKey } from '../partitioner';
 import { busMigrations } from './bus-migrations';
 import { PostgresConsumer } from './postgres-consumer';
@@ -40,6 +40,7 @@ export async function migrateBus(db: Knex): Promise<string[]> {
 }
 
 export class PostgresBus implements Bus {
+  readonly system = 'postgres';
   readonly pool: pg.Pool;
   readonly notifier: PgNotifier;
   readonly settings: PostgresBusSettings;
@@ -147,6 +148,26 @@ export class PostgresBus implements Bus {
        on conflict (group_id, topic, partition) do update set committed = excluded.committed, updated_at = now()`,
       [groupId, topic, n],
     );
+  }
+
+  async lag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]> {
+    if (topics.length === 0) return [];
+    const res = await this.pool.query<{ topic: string; partition: number; lag: string }>(
+      `select p.topic, p.partition,
+              greatest(0, p.next_offset - coalesce(o.committed,
+                (select min(m."offset") from bus_messages m where m.topic = p.topic and m.partition = p.partition), p.next_offset)) as lag
+       from bus_partitions p
+       left join bus_group_offsets o on o.group_id = $1 and o.topic = p.topic and o.partition = p.partition
+       where p.topic = any($2)
+       order by p.topic, p.partition`,
+      [groupId, topics],
+    );
+    return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, lag: Number(r.lag) }));
+  }
+
+  async depth(topic: string): Promise<number> {
+    const res = await this.pool.query<{ n: string }>('select count(*) as n from bus_messages where topic = $1', [topic]);
+    return Number(res.rows[0]!.n);
   }
 
   async ping(): Promise<void> {

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import type { DatabaseConnection } from '../../embedded-postgres/provision';
 import { normaliseAppend, normaliseUnit } from '../append-validation';
+import { eventStoreMetrics } from '../../observability/metrics';
+import { activeCarrier, tracingEnabled } from '../../observability/tracing';
 import { GroupCommit, type ItemOutcome } from '../../persistence/group-commit';
 import {
   AlreadyHandledError,
@@ -48,6 +50,26 @@ export interface PostgresEventStoreOptions {
 
 type AppendRequest = ReturnType<typeof normaliseAppend>;
 
+/**
+ * Events stored with the trace context of the span active when they are
+ * appended, unless they carry one (a message handler's events carry their
+ * message's process span): what the outbox relay's publish span continues.
+ */
+function withTraceContext<E extends EventToAppend>(events: readonly E[]): E[] {
+  const carrier = activeCarrier();
+  if (!carrier.traceparent) return events as E[];
+  return events.map((e) => (e.metadata?.traceparent ? e : { ...e, metadata: { ...e.metadata, ...carrier } }));
+}
+
+/** An event just stored, as commit observers see it. */
+export interface CommittedEvent {
+  streamId: string;
+  type: string;
+  data: unknown;
+}
+
+export type CommitListener = (events: readonly CommittedEvent[]) => void;
+
 interface BatchRow {
   appended: boolean;
   failure: string | null;
@@ -94,6 +116,7 @@ export class PostgresEventStore implements EventStore, Inbox {
   private readonly notifier: PgNotifier;
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
+  private readonly listeners = new Set<CommitListener>();
 
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.pool = new pg.Pool({ ...options.connection, max: options.poolSize ?? 10 });
@@ -112,10 +135,31 @@ export class PostgresEventStore implements EventStore, Inbox {
     this.notifier = new PgNotifier(options.connection, 'es_appended');
   }
 
+  /**
+   * Calls `listener` with the events of every append and commit that
+   * succeeded, right after it (a service's own metrics: sagas started and
+   * ended). It must be quick and must not throw. Returns its removal.
+   */
+  onCommitted(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private committed(events: CommittedEvent[]): void {
+    eventStoreMetrics.eventsAppended.inc(events.length);
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch {
+        // An observer's failure is not the writer's.
+      }
+    }
+  }
+
   append(streamId: string, events: EventToAppend[], options: AppendOptions = {}): Promise<AppendResult> {
     let request: ReturnType<typeof normaliseAppend>;
     try {
-      request = normaliseAppend(streamId, events, options.expectedRevision ?? 'any');
+      request = normaliseAppend(streamId, tracingEnabled() ? withTraceContext(events) : events, options.expectedRevision ?? 'any');
     } catch (err) {
       return Promise.reject(err);
     }
@@ -142,6 +186,7 @@ export class PostgresEventStore implements EventStore, Inbox {
       }
     });
     let rows: BatchRow[];
+    const timer = eventStoreMetrics.appendDuration.startTimer({ operation: 'append' });
     try {
       const res = await this.pool.query<BatchRow>({
         name: 'es_append',
@@ -159,12 +204,17 @@ export class PostgresEventStore implements EventStore, Inbox {
         ],
       });
       rows = res.rows;
+      timer({ result: 'ok' });
     } catch (err) {
+      timer({ result: 'error' });
       throw mapDatabaseError(err, batch[0]!.streamId);
     }
     return batch.map((a, i): ItemOutcome<AppendResult> => {
       const r = rows[i]!;
-      if (r.appended) return { ok: true, value: { nextExpectedRevision: Number(r.last_revision), position: Number(r.last_position) } };
+      if (r.appended) {
+        this.committed(a.events.map((e) => ({ streamId: a.streamId, type: e.type, data: e.data })));
+        return { ok: true, value: { nextExpectedRevision: Number(r.last_revision), position: Number(r.last_position) } };
+      }
       if (r.failure === 'duplicate_event_id') return { ok: false, error: new DuplicateEventIdError(a.streamId) };
       return { ok: false, error: new WrongExpectedRevisionError(a.streamId, a.expected, Number(r.last_revision)) };
     });
@@ -172,9 +222,10 @@ export class PostgresEventStore implements EventStore, Inbox {
 
   /** One statement (`es_commit`): the unit's checks, events and inbox rows, all or nothing. */
   async commit(unit: UnitToCommit): Promise<CommitResult> {
-    const u = normaliseUnit(unit);
+    const u = normaliseUnit(tracingEnabled() ? { ...unit, events: withTraceContext(unit.events) } : unit);
     if (this.closed) throw new Error('event store is closed');
     let rows: CommitRow[];
+    const timer = eventStoreMetrics.appendDuration.startTimer({ operation: 'commit' });
     try {
       const res = await this.pool.query<CommitRow>({
         name: 'es_commit',
@@ -194,9 +245,11 @@ export class PostgresEventStore implements EventStore, Inbox {
       });
       rows = res.rows;
     } catch (err) {
+      timer({ result: 'error' });
       throw mapDatabaseError(err, u.streams[0]?.streamId ?? '');
     }
     const failed = rows.filter((r) => !r.ok);
+    timer({ result: failed.length > 0 ? 'conflict' : 'ok' });
     if (failed.length > 0) {
       const reason = failed[0]!.failure;
       if (reason === 'already_handled') throw new AlreadyHandledError(u.inbox!.consumer, failed.map((r) => r.stream_id!));
@@ -204,6 +257,7 @@ export class PostgresEventStore implements EventStore, Inbox {
       const expected = new Map(u.streams.map((s) => [s.streamId, s.expected]));
       throw new CommitConflictError(failed.map((r) => ({ streamId: r.stream_id!, expected: expected.get(r.stream_id!)!, actual: Number(r.revision) })));
     }
+    if (u.events.length > 0) this.committed(u.events.map((e) => ({ streamId: u.streams[e.stream]!.streamId, type: e.type, data: e.data })));
     const revisions: Record<string, number> = {};
     let position: number | undefined;
     for (const r of rows) {

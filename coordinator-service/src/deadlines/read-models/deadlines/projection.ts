@@ -14,11 +14,12 @@ import { sagaCodec } from '../../../sagas/saga-state';
 export const sagaDeadlinesProjection: Projection = {
   name: 'saga_deadlines',
   filter: { categories: ['saga'], types: ['DeadlineScheduled', 'SagaEnded'] },
-  readsMetadata: false,
+  // For the trace context of `DeadlineScheduled` (its expiry continues the saga's trace).
+  readsMetadata: true,
   tables: {},
   apply: (event, ctx) => sagaDeadlinesProjection.applyBatch!([event], ctx),
   async applyBatch(events, { trx }) {
-    const scheduled: { deadline_id: string; saga_id: string; saga_type: string; order_id: string; step: string; due_at: string }[] = [];
+    const scheduled: { deadline_id: string; saga_id: string; saga_type: string; order_id: string; step: string; due_at: string; traceparent: string | null }[] = [];
     const ended = new Set<string>();
     for (const event of events) {
       const e = sagaCodec.decode(event);
@@ -27,7 +28,8 @@ export const sagaDeadlinesProjection: Projection = {
         const match = /^(place-order|cancel-order)-(.+)$/.exec(sagaId);
         if (!match) continue;
         ended.delete(sagaId);
-        scheduled.push({ deadline_id: e.deadlineId, saga_id: sagaId, saga_type: match[1]!, order_id: match[2]!, step: e.step, due_at: e.dueAt });
+        const traceparent = typeof event.metadata.traceparent === 'string' ? event.metadata.traceparent : null;
+        scheduled.push({ deadline_id: e.deadlineId, saga_id: sagaId, saga_type: match[1]!, order_id: match[2]!, step: e.step, due_at: e.dueAt, traceparent });
       } else if (e.type === 'SagaEnded') {
         ended.add(sagaId);
       }

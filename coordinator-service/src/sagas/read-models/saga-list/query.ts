@@ -67,6 +67,17 @@ export async function listStuckSagas(db: Knex, query: { stuckAfterMs: number; li
   return page(await q, query.limit);
 }
 
+/** How many sagas `listStuckSagas` would list, by saga type. */
+export async function countStuckSagas(db: Knex, query: { stuckAfterMs: number; now: Date }): Promise<Map<string, number>> {
+  const cutoff = new Date(query.now.getTime() - query.stuckAfterMs);
+  const rows = (await db<SagaRow>('sagas')
+    .where((w) => w.where('status', 'failed').orWhere((o) => o.whereNotIn('status', ENDED).andWhere('started_at', '<', cutoff)))
+    .groupBy('saga_type')
+    .select('saga_type')
+    .count({ n: '*' })) as unknown as { saga_type: string; n: string | number }[];
+  return new Map(rows.map((r) => [r.saga_type, Number(r.n)]));
+}
+
 function page(rows: SagaRow[], limit: number): SagaPage {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
