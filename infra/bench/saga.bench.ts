@@ -2,6 +2,7 @@
  * npm run bench:saga [-- --bus postgres|kafka] [--rates 10,25,50,100,150,200,300] [--seconds 30]
  *                       [--quick] [--skus 400] [--decline 0.1] [--no-baseline] [--cpu-prof DIR]
  *                       [--peer temporal] [--peer-persistence disk,memory] [--peer-rates ...]
+ *                       [--observability]
  *
  * The platform's headline: orders through the whole place-order saga on the
  * local stack, started as `npm start` starts it (every service its own
@@ -38,7 +39,15 @@
  *
  * `--quick` (rates 25,100,200 and 15 s steps unless given; 10,25,100,200 with
  * a peer, whose dev server sustains less than 25) finishes in a few
- * minutes. `--cpu-prof DIR` runs every service with `--cpu-prof`, writing a
+ * minutes.
+ *
+ * `--observability [--configurations off,metrics,metrics+tracing]` measures what metrics and tracing cost instead (rates
+ * 60..110 by default): the steps on three fresh stacks, without metrics or
+ * tracing, with metrics scraped by a real Prometheus every 5 s, and with
+ * tracing too (every span sampled, exported to Jaeger), then the ratios of
+ * their sustainable rates and CPU per order (see `observabilityCost`).
+ *
+ * `--cpu-prof DIR` runs every service with `--cpu-prof`, writing a
  * profile per process into DIR when the stack stops.
  * Progress goes to stderr; stdout holds only the JSON lines.
  */
@@ -49,6 +58,7 @@ import pg from 'pg';
 import kafkajs from 'kafkajs';
 import { LocalStack, repoRoot, stopAllStacks } from '../test/support/local-stack';
 import { SERVICES } from '../local/stack';
+import { PrometheusServer, prometheusPath } from '../observability/prometheus-server';
 import { runBarePipeline, perOrder } from './bare-pipeline';
 import { hasPendingOrders, httpRequest, ordersOf, percentile, placeOrdersOpenLoop, type OrderOutcome } from './order-load';
 import { CpuMeter, cmdline, environ, postgresGroup, readPid } from './process-cpu';
@@ -71,6 +81,8 @@ const { values } = parseArgs({
     peer: { type: 'string' },
     'peer-persistence': { type: 'string', default: 'disk,memory' },
     'peer-rates': { type: 'string' },
+    observability: { type: 'boolean', default: false },
+    configurations: { type: 'string' },
   },
 });
 if (values.peer !== undefined && values.peer !== 'temporal') throw new Error(`--peer must be temporal, not ${values.peer}`);
@@ -81,7 +93,16 @@ const peerPersistence = values['peer-persistence'].split(',').map((p) => {
 });
 if (values.bus !== 'postgres' && values.bus !== 'kafka') throw new Error(`--bus must be postgres or kafka, not ${values.bus}`);
 const bus: 'postgres' | 'kafka' = values.bus;
-const rates = (values.rates ?? (values.quick ? (values.peer ? '10,25,100,200' : '25,100,200') : '10,25,50,100,150,200,300')).split(',').map(Number);
+const defaultRates = values.observability
+  ? values.quick
+    ? '70,85,100'
+    : '60,70,80,85,90,95,100,110'
+  : values.quick
+    ? values.peer
+      ? '10,25,100,200'
+      : '25,100,200'
+    : '10,25,50,100,150,200,300';
+const rates = (values.rates ?? defaultRates).split(',').map(Number);
 const peerRates = values['peer-rates'] ? values['peer-rates'].split(',').map(Number) : rates;
 const seconds = Number(values.seconds ?? (values.quick ? 15 : 30));
 const skuCount = Number(values.skus);
@@ -96,18 +117,24 @@ const PLATFORM_HOPS = 14;
 /** The hop at which the order is confirmed (`order.confirmed` is the 10th message of the saga). */
 const TERMINAL_HOP = 10;
 
-async function main(): Promise<void> {
-  const startedAt = Date.now();
-  const env: Record<string, string> = { LOG_LEVEL: 'warn' };
+/**
+ * The platform's steps on a fresh local stack: seeded, warmed up, then one
+ * step per rate until one is not sustained. `scrape` runs a real Prometheus
+ * (Debian's package; a plain 5 s scrape loop where there is none) against
+ * every service's `/metrics` meanwhile, as production would.
+ */
+async function runPlatform(options: { env?: Record<string, string>; args?: string[]; scrape?: boolean; label?: string } = {}): Promise<StepResult[]> {
+  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...options.env };
   if (values['cpu-prof']) {
     const dir = path.resolve(values['cpu-prof']);
     await fs.mkdir(dir, { recursive: true });
     env.SHOP_SERVICE_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${dir}`;
   }
   if (values['pg-statements']) env.SHOP_POSTGRES_SETTINGS = 'shared_preload_libraries=pg_stat_statements,pg_stat_statements.track=all';
-  log(`starting the local stack (bus: ${bus})...`);
-  const stack = await LocalStack.start({ bus, args: ['--no-demo-data'], env });
+  log(`starting the local stack (bus: ${bus}${options.label ? `, ${options.label}` : ''})...`);
+  const stack = await LocalStack.start({ bus, args: ['--no-demo-data', ...(options.args ?? [])], env });
   const platform: StepResult[] = [];
+  const scraper = options.scrape ? await startScraper(stack) : undefined;
   try {
     const admin = await stack.token('admin');
     const skus = await seedCatalog(stack, admin, skuCount);
@@ -117,8 +144,9 @@ async function main(): Promise<void> {
     for (const [i, rate] of rates.entries()) {
       log(`step ${i + 1}: ${rate} orders/s for ${seconds} s`);
       const result = await runStep(stack, measure, admin, i + 1, rate, seconds, skus);
-      platform.push(result);
-      out(result);
+      const labelled = options.label ? { ...result, observability: options.label } : result;
+      platform.push(labelled);
+      out(labelled);
       if (!result.sustained && !values['keep-going']) {
         log(`step ${i + 1} was not sustained; not going higher`);
         break;
@@ -126,9 +154,93 @@ async function main(): Promise<void> {
     }
     await measure.close();
   } finally {
+    await scraper?.stop();
     log('stopping the local stack...');
     await stopAllStacks();
   }
+  return platform;
+}
+
+/** Scrapes every service's `/metrics` every 5 s: a real Prometheus where there is one, else a loop of fetches. */
+async function startScraper(stack: LocalStack): Promise<{ stop(): Promise<void> }> {
+  if (prometheusPath()) {
+    const prometheus = new PrometheusServer({
+      dataDir: path.join(path.dirname(stack.dataDir), 'prometheus'),
+      targets: Object.fromEntries(SERVICES.map((s) => [s.name, new URL(stack.url(s.name)).host])),
+      scrapeIntervalSeconds: 5,
+    });
+    await prometheus.start();
+    log(`Prometheus ${prometheus.url} scrapes the services every 5 s`);
+    return prometheus;
+  }
+  log('no prometheus binary: scraping /metrics every 5 s with fetch');
+  const timer = setInterval(() => {
+    for (const s of SERVICES) void fetch(`${stack.url(s.name)}/metrics`).then((r) => r.text(), () => undefined);
+  }, 5_000);
+  return { stop: async () => clearInterval(timer) };
+}
+
+/**
+ * `--observability`: what tracing and metrics cost, in one run: the same
+ * steps on three fresh stacks, without metrics (`SHOP_METRICS=off`) or
+ * tracing; with metrics scraped every 5 s; with metrics and tracing (every
+ * span sampled, exported over OTLP to a Jaeger beside the stack). The
+ * summary holds each one's sustainable rate and CPU per order, and the
+ * ratios against the first.
+ */
+async function observabilityCost(startedAt: number): Promise<void> {
+  const configurations: { label: string; env?: Record<string, string>; args?: string[]; scrape?: boolean }[] = [
+    { label: 'off', env: { SHOP_METRICS: 'off' } },
+    { label: 'metrics', scrape: true },
+    { label: 'metrics+tracing', args: ['--tracing'], env: { OTEL_TRACES_SAMPLER: 'always_on' }, scrape: true },
+  ];
+  const wanted = values.configurations?.split(',');
+  const results: Record<string, StepResult[]> = {};
+  for (const c of configurations) results[c.label] = wanted && !wanted.includes(c.label) ? [] : await runPlatform(c);
+  const off = best(results.off!);
+  const sustainedByAll = rates.filter((r) => Object.values(results).every((steps) => steps.some((s) => s.sustained && s.offeredRate === r)));
+  const common = sustainedByAll[sustainedByAll.length - 1];
+  const at = (label: string) => results[label]!.find((s) => s.offeredRate === common);
+  const figures = (label: string) => {
+    const top = best(results[label]!);
+    return {
+      maxSustainableRate: top?.offeredRate ?? 0,
+      cpuMsPerOrder: top?.cpuMsPerOrder.total ?? null,
+      p99Ms: top?.p99Ms ?? null,
+      ...(common !== undefined ? { atCommonRate: { rate: common, cpuMsPerOrder: at(label)!.cpuMsPerOrder.total, p99Ms: at(label)!.p99Ms } } : {}),
+    };
+  };
+  const ratio = (label: string, floor: number) => {
+    const top = best(results[label]!);
+    const rate = off && top ? round(top.offeredRate / off.offeredRate) : 0;
+    return {
+      sustainableRate: rate,
+      required: floor,
+      met: rate >= floor,
+      ...(common !== undefined ? { cpuMsPerOrderAtCommonRate: round(at(label)!.cpuMsPerOrder.total / at('off')!.cpuMsPerOrder.total) } : {}),
+    };
+  };
+  out({
+    summary: true,
+    observability: true,
+    bus,
+    configurations: Object.fromEntries(configurations.map((c) => [c.label, figures(c.label)])),
+    ratios: { metrics: ratio('metrics', 0.97), 'metrics+tracing': ratio('metrics+tracing', 0.85) },
+    notes: 'Jaeger and Prometheus run on the same two cores: their load is in the sustainable rate, not in cpuMsPerOrder (services, launcher and PostgreSQL only).',
+    criteria,
+    rates,
+    stepSeconds: seconds,
+    runSeconds: Math.round((Date.now() - startedAt) / 1000),
+  });
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  if (values.observability) {
+    await observabilityCost(startedAt);
+    return;
+  }
+  const platform = await runPlatform();
 
   let bare: StepResult[] = [];
   if (!values['no-baseline']) {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
-import { parseYamlSubset, type YamlValue } from './yaml-subset';
+import { parseYamlFile, type YamlValue } from './yaml-file';
 
 /**
  * The PromQL of the observability files (alert-rules.yml and the Grafana
@@ -75,7 +75,7 @@ const relative = (file: string) => {
 
 /** The alerts' and recording rules' expressions of a Prometheus rule file's text. */
 export function ruleExpressions(text: string, file: string): PromQLExpression[] {
-  const doc = parseYamlSubset(text, file);
+  const doc = parseYamlFile(text, file);
   const out: PromQLExpression[] = [];
   const groups = isMap(doc) ? doc.groups : undefined;
   if (!Array.isArray(groups)) throw new Error(`${file}: a rule file is a mapping with a "groups" list`);

@@ -26,7 +26,7 @@ import {
   scrapedMetricNames,
   substituteGrafanaVariables,
 } from '../observability/promql-expressions';
-import { parseYamlSubset, type YamlValue } from '../observability/yaml-subset';
+import { parseYamlFile, type YamlValue } from '../observability/yaml-file';
 
 /**
  * The Prometheus config, alert rules and Grafana dashboards of
@@ -72,7 +72,7 @@ interface Rule {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
-const rulesOf = (file: string) => asList(asMap(parseYamlSubset(read(file), file)).groups).flatMap((g) => asList(asMap(g).rules) as unknown as Rule[]);
+const rulesOf = (file: string) => asList(asMap(parseYamlFile(read(file), file)).groups).flatMap((g) => asList(asMap(g).rules) as unknown as Rule[]);
 
 interface Panel {
   type: string;
@@ -229,7 +229,7 @@ describe('the observability files (infra/observability)', () => {
 
   describe('prometheus.yml', () => {
     it('scrapes each service as its own job every 5 s at 127.0.0.1 and loads the alert rules', () => {
-      const config = asMap(parseYamlSubset(read(PROMETHEUS_CONFIG), PROMETHEUS_CONFIG));
+      const config = asMap(parseYamlFile(read(PROMETHEUS_CONFIG), PROMETHEUS_CONFIG));
       expect(config.rule_files).toEqual(['alert-rules.yml']);
       expect(asMap(config.global).scrape_interval).toBe('5s');
       const jobs = asList(config.scrape_configs).map(asMap);
@@ -242,9 +242,9 @@ describe('the observability files (infra/observability)', () => {
   describe('the Grafana dashboards', () => {
     it('are the four dashboards, schema 39, every panel on the provisioned Prometheus datasource', () => {
       expect(Object.keys(dashboards).sort()).toEqual(['bus.json', 'overview.json', 'sagas.json', 'service-red.json']);
-      const datasources = asList(asMap(parseYamlSubset(read(path.join(OBSERVABILITY_DIR, 'grafana/provisioning/datasources/prometheus.yml')))).datasources).map(asMap);
+      const datasources = asList(asMap(parseYamlFile(read(path.join(OBSERVABILITY_DIR, 'grafana/provisioning/datasources/prometheus.yml')))).datasources).map(asMap);
       expect(datasources).toEqual([expect.objectContaining({ uid: 'prometheus', type: 'prometheus', url: 'http://prometheus:9090' })]);
-      const provider = asMap(asList(asMap(parseYamlSubset(read(path.join(OBSERVABILITY_DIR, 'grafana/provisioning/dashboards/shop.yml')))).providers)[0]);
+      const provider = asMap(asList(asMap(parseYamlFile(read(path.join(OBSERVABILITY_DIR, 'grafana/provisioning/dashboards/shop.yml')))).providers)[0]);
       expect(provider).toMatchObject({ type: 'file', options: { path: expect.any(String) } });
       expect(new Set(Object.values(dashboards).map((d) => d.uid)).size).toBe(4);
       for (const [file, d] of Object.entries(dashboards)) {
@@ -273,7 +273,7 @@ describe('the observability files (infra/observability)', () => {
     it('accepts alert-rules.yml, finding the rules the reader here finds', async () => {
       const { ok, output } = await promtoolCheck('rules', ALERT_RULES);
       expect(ok, output).toBe(true);
-      // promtool reads the file with Prometheus' YAML parser: the same rules as yaml-subset.ts.
+      // promtool reads the file with Prometheus' YAML parser: the same rules as the yaml package.
       expect(output).toContain(`SUCCESS: ${ruleExpressions(read(ALERT_RULES), ALERT_RULES).length} rules found`);
     });
 

@@ -59,6 +59,7 @@ export {
   context,
   trace,
   type Span,
+  type Context,
   carrierOf,
   contextOf,
   failSpan,

@@ -1,4 +1,4 @@
-import { ATTR, SpanKind, Work, deterministicId, foldEvents, tracer, tracingEnabled, type Clock, type Decider, type EventStore, type RecordedEvent } from '@shop/platform';
+import { ATTR, SpanKind, Work, contextOf, deterministicId, foldEvents, tracer, tracingEnabled, type Clock, type Context, type Decider, type EventStore, type RecordedEvent } from '@shop/platform';
 import { cancelOrderDecider } from './cancel-order';
 import { sagaAggregate } from './evolve';
 import { placeOrderDecider } from './place-order';
@@ -27,7 +27,7 @@ export class Sagas {
     const id = sagaId(type, orderId);
     const ctx = { sagaId: id, now: this.clock.now().toISOString(), deadlines: this.settings, id: deterministicId };
     const { state, events } = await work.decide(sagaStreamId(id), DECIDERS[type], { input, ctx });
-    if (tracingEnabled()) traceCompensation(type, id, state, events);
+    if (tracingEnabled()) traceCompensation(type, id, state, events, contextOf(work.metadata));
     return state;
   }
 
@@ -65,21 +65,25 @@ export class Sagas {
 }
 
 /**
- * Makes a compensation visible in the order's trace (a child of the span the
- * decision ran in): `compensate <saga type>` when the saga turns to
+ * Makes a compensation visible in the order's trace (a child of the span of
+ * the message or expiry the decision answers: its work's trace context): `compensate <saga type>` when the saga turns to
  * compensating, and `compensate <step>` for each compensating command it
  * issues, with the reason as `shop.saga.compensation.reason`.
  */
-function traceCompensation(type: SagaType, id: string, state: SagaState, events: readonly SagaEvent[]): void {
+function traceCompensation(type: SagaType, id: string, state: SagaState, events: readonly SagaEvent[], parent: Context): void {
   const turned = events.find((e): e is Extract<SagaEvent, { type: 'PlanChanged' }> => e.type === 'PlanChanged' && e.phase === 'compensating');
   const reason = turned?.outcome.reason ?? reasonOf(state) ?? 'unknown';
   const base = { [ATTR.sagaType]: type, [ATTR.sagaId]: id, [ATTR.compensationReason]: reason };
   if (turned) {
-    tracer.startSpan(`compensate ${type}`, { kind: SpanKind.INTERNAL, attributes: { ...base, 'shop.saga.compensation.steps': turned.steps.join(',') } }).end();
+    tracer.startSpan(`compensate ${type}`, { kind: SpanKind.INTERNAL, attributes: { ...base, 'shop.saga.compensation.steps': turned.steps.join(',') } }, parent).end();
   }
   const compensating = turned !== undefined || state.status === 'compensating';
   for (const e of events) {
     if (e.type !== 'CommandIssued' || !(compensating || e.late)) continue;
-    tracer.startSpan(`compensate ${e.step}`, { kind: SpanKind.INTERNAL, attributes: { ...base, [ATTR.sagaStep]: e.step, 'shop.saga.command': e.command.type, 'shop.saga.compensation.late': e.late === true } }).end();
+    tracer.startSpan(
+      `compensate ${e.step}`,
+      { kind: SpanKind.INTERNAL, attributes: { ...base, [ATTR.sagaStep]: e.step, 'shop.saga.command': e.command.type, 'shop.saga.compensation.late': e.late === true } },
+      parent,
+    ).end();
   }
 }

@@ -12,10 +12,32 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export const metricsRegistry = new Registry();
 
+/**
+ * `SHOP_METRICS=off` turns every instrument below into a no-op (`/metrics`
+ * then serves nothing): only so that `bench:saga --observability` can measure
+ * what metrics cost against a run without them.
+ */
+export const metricsEnabled = process.env.SHOP_METRICS?.trim().toLowerCase() !== 'off';
+
+const NOOP = {
+  inc() {},
+  observe() {},
+  set() {},
+  reset() {},
+  startTimer: () => () => 0,
+  get: () => Promise.resolve({ values: [] }),
+};
+function counter<L extends string>(config: ConstructorParameters<typeof Counter<L>>[0]): Counter<L> {
+  return metricsEnabled ? new Counter<L>(config) : (NOOP as unknown as Counter<L>);
+}
+function histogram<L extends string>(config: ConstructorParameters<typeof Histogram<L>>[0]): Histogram<L> {
+  return metricsEnabled ? new Histogram<L>(config) : (NOOP as unknown as Histogram<L>);
+}
+
 let runtimeMetrics = false;
 /** Node runtime metrics (event-loop lag, heap, GC, CPU), once per process. */
 export function collectRuntimeMetrics(): void {
-  if (runtimeMetrics) return;
+  if (runtimeMetrics || !metricsEnabled) return;
   runtimeMetrics = true;
   collectDefaultMetrics({ register: metricsRegistry, eventLoopMonitoringPrecision: 20 });
 }
@@ -40,6 +62,10 @@ export class SampledGauge<L extends string> {
 
   constructor(name: string, help: string, labelNames: readonly L[]) {
     const sources = this.sources;
+    if (!metricsEnabled) {
+      this.gauge = NOOP as unknown as Gauge<L>;
+      return;
+    }
     this.gauge = new Gauge<L>({
       name,
       help,
@@ -55,19 +81,20 @@ export class SampledGauge<L extends string> {
 
   /** Adds a source; returns its removal. */
   add(source: GaugeSource<L>): () => void {
+    if (!metricsEnabled) return () => undefined;
     this.sources.add(source);
     return () => this.sources.delete(source);
   }
 }
 
 export const httpMetrics = {
-  requests: new Counter({
+  requests: counter({
     name: 'shop_http_requests_total',
     help: 'HTTP requests served, by method, route template and status code.',
     labelNames: ['method', 'route', 'status_code'] as const,
     registers,
   }),
-  duration: new Histogram({
+  duration: histogram({
     name: 'shop_http_request_duration_seconds',
     help: 'Time from a request arriving to its response finishing, by method, route template and status code.',
     labelNames: ['method', 'route', 'status_code'] as const,
@@ -77,32 +104,32 @@ export const httpMetrics = {
 };
 
 export const busMetrics = {
-  handled: new Counter({
+  handled: counter({
     name: 'shop_bus_messages_handled_total',
     help: 'Messages a consumer group handled and committed (duplicates and ignored types included), by group and topic.',
     labelNames: ['group', 'topic'] as const,
     registers,
   }),
-  retried: new Counter({
+  retried: counter({
     name: 'shop_bus_messages_retried_total',
     help: 'Deliveries that failed and will be tried again (a page counts each of its messages), by group and topic.',
     labelNames: ['group', 'topic'] as const,
     registers,
   }),
-  deadLettered: new Counter({
+  deadLettered: counter({
     name: 'shop_bus_messages_dead_lettered_total',
     help: 'Messages sent to a dead-letter topic, by group and the topic they came from.',
     labelNames: ['group', 'topic'] as const,
     registers,
   }),
-  handlerDuration: new Histogram({
+  handlerDuration: histogram({
     name: 'shop_bus_handler_duration_seconds',
     help: "Time a consumer group's handler took over one delivery (a page of messages, or one message), by group.",
     labelNames: ['group'] as const,
     buckets: SECONDS,
     registers,
   }),
-  pageSize: new Histogram({
+  pageSize: histogram({
     name: 'shop_bus_page_messages',
     help: 'Messages per page handed to a consumer group, by group.',
     labelNames: ['group'] as const,
@@ -118,7 +145,7 @@ export const busMetrics = {
 };
 
 export const outboxMetrics = {
-  published: new Counter({
+  published: counter({
     name: 'shop_outbox_messages_published_total',
     help: 'Messages the outbox relay published to the bus (a page published again after a crash counts again), by relay and topic.',
     labelNames: ['relay', 'topic'] as const,
@@ -132,14 +159,14 @@ export const projectionMetrics = {
 };
 
 export const eventStoreMetrics = {
-  appendDuration: new Histogram({
+  appendDuration: histogram({
     name: 'shop_event_store_append_duration_seconds',
     help: 'Time one append or unit-of-work commit took in the event store, by operation and result.',
     labelNames: ['operation', 'result'] as const,
     buckets: SECONDS,
     registers,
   }),
-  eventsAppended: new Counter({
+  eventsAppended: counter({
     name: 'shop_event_store_events_appended_total',
     help: 'Events stored (committed) in the event store.',
     registers,
@@ -147,27 +174,27 @@ export const eventStoreMetrics = {
 };
 
 export const sagaMetrics = {
-  started: new Counter({ name: 'shop_sagas_started_total', help: 'Sagas started, by saga type.', labelNames: ['saga_type'] as const, registers }),
-  completed: new Counter({ name: 'shop_sagas_completed_total', help: 'Sagas that reached their goal, by saga type.', labelNames: ['saga_type'] as const, registers }),
-  compensated: new Counter({
+  started: counter({ name: 'shop_sagas_started_total', help: 'Sagas started, by saga type.', labelNames: ['saga_type'] as const, registers }),
+  completed: counter({ name: 'shop_sagas_completed_total', help: 'Sagas that reached their goal, by saga type.', labelNames: ['saga_type'] as const, registers }),
+  compensated: counter({
     name: 'shop_sagas_compensated_total',
     help: 'Sagas that ended after running compensations (rejected or cancelled with steps undone), by saga type.',
     labelNames: ['saga_type'] as const,
     registers,
   }),
-  ended: new Counter({
+  ended: counter({
     name: 'shop_sagas_ended_total',
     help: 'Sagas ended, by saga type and end status (completed, rejected, cancelled).',
     labelNames: ['saga_type', 'status'] as const,
     registers,
   }),
-  failed: new Counter({
+  failed: counter({
     name: 'shop_sagas_failed_total',
     help: 'Sagas that failed (out of retries, or a compensation that cannot run) and wait for an operator, by saga type.',
     labelNames: ['saga_type'] as const,
     registers,
   }),
-  duration: new Histogram({
+  duration: histogram({
     name: 'shop_saga_duration_seconds',
     help: 'Time from a saga starting to its end, by saga type and end status.',
     labelNames: ['saga_type', 'status'] as const,

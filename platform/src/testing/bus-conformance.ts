@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busMetrics } from '../observability/metrics';
 import {
   DEAD_LETTER_HEADERS,
   NonRetriableError,
@@ -51,6 +52,20 @@ function envelopeMessage(topic: string, key: string, id: string, data: Record<st
 /**
  * The promises of the Bus port. Every adapter runs this same suite.
  */
+/** The delivery counters of `/metrics` for a group and topic. */
+async function deliveryCounts(group: string, topic: string) {
+  const value = async (metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number; metricName?: string }[] }> }, suffix?: string) =>
+    (await metric.get()).values
+      .filter((v) => v.labels.group === group && (v.labels.topic === undefined || v.labels.topic === topic) && (suffix === undefined || v.metricName?.endsWith(suffix)))
+      .reduce((n, v) => n + v.value, 0);
+  return {
+    handled: await value(busMetrics.handled),
+    retried: await value(busMetrics.retried),
+    deadLettered: await value(busMetrics.deadLettered),
+    timed: await value(busMetrics.handlerDuration, '_count'),
+  };
+}
+
 export function describeBusConformance(adapter: string, createFixture: () => Promise<BusFixture>): void {
   describe(`Bus conformance: ${adapter}`, () => {
     let fixture: BusFixture;
@@ -100,6 +115,42 @@ export function describeBusConformance(adapter: string, createFixture: () => Pro
       expect(byKey.k1!.attempt).toBe(1);
       expect(consumer.healthy()).toBe(true);
       expect(consumer.status().partitions).toHaveLength(3);
+    });
+
+    it("reports a group's lag per partition (everything before it first commits, 0 once it caught up) and a topic's depth", async () => {
+      const topic = topicName('lag');
+      const groupId = topicName('g');
+      expect(await bus.lag(groupId, [topicName('missing')])).toEqual([]);
+      expect(await bus.depth(topicName('missing'))).toBe(0);
+      await bus.createTopics([{ name: topic, partitions: 2 }]);
+      const published = await bus.publish([message(topic, 'a', { n: 1 }), message(topic, 'a', { n: 2 }), message(topic, 'b', { n: 3 })]);
+      const perPartition = (p: number) => published.filter((m) => m.partition === p).length;
+      expect(await bus.lag(groupId, [topic])).toEqual([0, 1].map((partition) => ({ topic, partition, lag: perPartition(partition) })));
+      expect(await bus.depth(topic)).toBe(3);
+
+      const before = await deliveryCounts(groupId, topic);
+      const { consumer, received } = consume({
+        groupId,
+        topics: [topic],
+        retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 20 },
+        handler: async (m) => {
+          const { n } = JSON.parse(m.value) as { n: number };
+          if (n === 3) throw new Error('never');
+          if (n === 2 && m.attempt === 1) throw new Error('once');
+        },
+      });
+      await consumer.start();
+      await waitFor(async () => received.length === 2 && consumer.status().deadLettered === 1 && (await bus.lag(groupId, [topic])).every((p) => p.lag === 0), 20_000);
+      expect(await bus.lag(groupId, [topic])).toEqual([0, 1].map((partition) => ({ topic, partition, lag: 0 })));
+      expect(await bus.depth(`${groupId}.dead-letter`)).toBe(1);
+      // The delivery metrics: two handled, two failed tries that were retried (n=2 once, n=3 once), one dead-lettered.
+      const after = await deliveryCounts(groupId, topic);
+      expect({ handled: after.handled - before.handled, retried: after.retried - before.retried, deadLettered: after.deadLettered - before.deadLettered }).toEqual({
+        handled: 2,
+        retried: 2,
+        deadLettered: 1,
+      });
+      expect(after.timed - before.timed).toBe(5);
     });
 
     it('keeps order per key under concurrent publishers, across a group of two', async () => {

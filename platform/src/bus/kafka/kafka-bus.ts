@@ -258,7 +258,7 @@ export class KafkaBus implements Bus {
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((t) => existing.has(t));
     if (present.length === 0) return [];
-    const committed = await admin.fetchOffsets({ groupId, topics: present });
+    const committed = await retriable(() => admin.fetchOffsets({ groupId, topics: present }));
     const out: PartitionLag[] = [];
     for (const topic of present) {
       const ends = await admin.fetchTopicOffsets(topic);
@@ -270,7 +270,7 @@ export class KafkaBus implements Bus {
         out.push({ topic, partition: end.partition, lag: Math.max(0, Number(end.high) - from) });
       }
     }
-    return out;
+    return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   }
 
   async depth(topic: string): Promise<number> {
@@ -325,6 +325,21 @@ export class KafkaBus implements Bus {
       throw err;
     });
     return this.producerConnected;
+  }
+}
+
+/**
+ * A call the broker may refuse for a moment (a group's coordinator still
+ * loading, a leader moving): tried again up to five times, 200 ms apart.
+ */
+async function retriable<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= 5 || (err as { retriable?: unknown })?.retriable !== true) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
 
