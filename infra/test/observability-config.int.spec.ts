@@ -223,7 +223,7 @@ describe('the observability files (infra/observability)', () => {
       const byName = Object.fromEntries(alerts.map((r) => [r.alert!, r]));
       expect(byName.ServiceDown).toMatchObject({ expr: 'up == 0', for: '1m' });
       expect(byName.StuckSagas).toMatchObject({ for: '5m' });
-      expect(byName.SagaDurationP95AboveSLO!.expr.trim()).toBe('histogram_quantile(0.95, sum by (le, saga_type) (rate(shop_saga_duration_seconds_bucket[5m]))) > 5');
+      expect(byName.SagaDurationP95AboveSLO!.expr.trim()).toBe('histogram_quantile(0.95, sum by (le, saga_type) (rate(shop_saga_duration_seconds_bucket{saga_type="place-order"}[5m]))) > 5');
     });
   });
 
