@@ -2,7 +2,7 @@
  * npm run bench:saga [-- --bus postgres|kafka] [--rates 10,25,50,100,150,200,300] [--seconds 30]
  *                       [--quick] [--skus 400] [--decline 0.1] [--no-baseline] [--cpu-prof DIR]
  *                       [--peer temporal] [--peer-persistence disk,memory] [--peer-rates ...]
- *                       [--observability]
+ *                       [--observability [--configurations ...] [--scraper fetch|prometheus]]
  *
  * The platform's headline: orders through the whole place-order saga on the
  * local stack, started as `npm start` starts it (every service its own
@@ -43,7 +43,7 @@
  *
  * `--observability [--configurations off,metrics,metrics+tracing]` measures what metrics and tracing cost instead (rates
  * 60..110 by default): the steps on three fresh stacks, without metrics or
- * tracing, with metrics scraped by a real Prometheus every 5 s, and with
+ * tracing, with metrics scraped every 5 s (`--scraper fetch|prometheus`), and with
  * tracing too (every span sampled, exported to Jaeger), then the ratios of
  * their sustainable rates and CPU per order (see `observabilityCost`).
  *
@@ -83,6 +83,7 @@ const { values } = parseArgs({
     'peer-rates': { type: 'string' },
     observability: { type: 'boolean', default: false },
     configurations: { type: 'string' },
+    scraper: { type: 'string', default: 'fetch' },
   },
 });
 if (values.peer !== undefined && values.peer !== 'temporal') throw new Error(`--peer must be temporal, not ${values.peer}`);
@@ -161,9 +162,15 @@ async function runPlatform(options: { env?: Record<string, string>; args?: strin
   return platform;
 }
 
-/** Scrapes every service's `/metrics` every 5 s: a real Prometheus where there is one, else a loop of fetches. */
+/**
+ * Scrapes every service's `/metrics` every 5 s. `--scraper fetch` (the
+ * default): GETs from the bench process, what Prometheus would send, so the
+ * services bear the whole cost of their metrics and nothing else does;
+ * `--scraper prometheus`: a real Prometheus with the alert rules, on the
+ * same two cores (its own CPU then counts against the stack's rate).
+ */
 async function startScraper(stack: LocalStack): Promise<{ stop(): Promise<void> }> {
-  if (prometheusPath()) {
+  if (values.scraper === 'prometheus' && prometheusPath()) {
     const prometheus = new PrometheusServer({
       dataDir: path.join(path.dirname(stack.dataDir), 'prometheus'),
       targets: Object.fromEntries(SERVICES.map((s) => [s.name, new URL(stack.url(s.name)).host])),
@@ -173,7 +180,7 @@ async function startScraper(stack: LocalStack): Promise<{ stop(): Promise<void> 
     log(`Prometheus ${prometheus.url} scrapes the services every 5 s`);
     return prometheus;
   }
-  log('no prometheus binary: scraping /metrics every 5 s with fetch');
+  log(values.scraper === 'prometheus' ? 'no prometheus binary: scraping /metrics every 5 s with fetch' : 'scraping /metrics every 5 s with fetch');
   const timer = setInterval(() => {
     for (const s of SERVICES) void fetch(`${stack.url(s.name)}/metrics`).then((r) => r.text(), () => undefined);
   }, 5_000);
