@@ -2,24 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { findExecutable } from '../tools/tool-cache';
 import { freePort } from '@shop/platform';
 import { ALERT_RULES } from './promql-expressions';
 
 /** The Prometheus server binary: $PROMETHEUS, else on PATH, else Debian's /usr/bin/prometheus; undefined when there is none. */
 export function prometheusPath(): string | undefined {
-  const candidates = [
-    ...(process.env.PROMETHEUS ? [process.env.PROMETHEUS] : []),
-    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'prometheus')),
-    '/usr/bin/prometheus',
-  ];
-  return candidates.find((file) => {
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return fs.statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  });
+  return findExecutable('prometheus', 'PROMETHEUS');
 }
 
 export interface PrometheusServerOptions {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { findExecutable } from '../tools/tool-cache';
 import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parseYamlFile, type YamlValue } from './yaml-file';
@@ -322,19 +323,7 @@ export function checkExpressions(expressions: readonly PromQLExpression[], known
 
 /** promtool: $PROMTOOL, else on PATH, else Debian's /usr/bin/promtool; undefined when there is none. */
 export function promtoolPath(): string | undefined {
-  const candidates = [
-    ...(process.env.PROMTOOL ? [process.env.PROMTOOL] : []),
-    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'promtool')),
-    '/usr/bin/promtool',
-  ];
-  return candidates.find((file) => {
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return fs.statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  });
+  return findExecutable('promtool', 'PROMTOOL');
 }
 
 /**

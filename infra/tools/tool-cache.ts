@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import fs, { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -17,4 +17,24 @@ export function toolCacheDir(envVariable: string, name: string): string {
 /** The Go command: on the PATH, or where the official installer puts it when the PATH does not say. */
 export function goCommand(): string {
   return existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
+}
+
+/**
+ * A program: `$<envVar>` when set, else the first `name` on PATH, else
+ * `/usr/bin/<name>` (Debian's packages); undefined when none is executable.
+ */
+export function findExecutable(name: string, envVar: string): string | undefined {
+  const candidates = [
+    ...(process.env[envVar] ? [process.env[envVar]!] : []),
+    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name)),
+    `/usr/bin/${name}`,
+  ];
+  return candidates.find((file) => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
 }

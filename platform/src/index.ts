@@ -63,12 +63,10 @@ export {
   carrierOf,
   contextOf,
   failSpan,
-  inSpan,
   shutdownTracing,
   startLinkedSpan,
   tracer,
   tracingEnabled,
-  withActiveTrace,
   type TraceCarrier,
 } from './observability/tracing';
 export { tracingRequested } from './observability/tracing-env';

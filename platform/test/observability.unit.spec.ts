@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SampledGauge, metricsRegistry } from '../src/observability/metrics';
-import { activeCarrier, contextOf, carrierOf, tracingEnabled, withActiveTrace } from '../src/observability/tracing';
+import { activeCarrier, contextOf, carrierOf, tracingEnabled } from '../src/observability/tracing';
 import { tracingRequested } from '../src/observability/tracing-env';
 
 describe('tracing configuration (standard OTEL_* variables only)', () => {
@@ -14,10 +14,8 @@ describe('tracing configuration (standard OTEL_* variables only)', () => {
     expect(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_SDK_DISABLED: 'false' })).toBe(true);
   });
 
-  it('without the SDK, leaves metadata alone and reads no context (what the services run when tracing is off)', () => {
+  it('without the SDK, reads no context (what the services run when tracing is off)', () => {
     expect(tracingEnabled()).toBe(false);
-    const metadata: { correlationId: string; traceparent?: string } = { correlationId: 'c' };
-    expect(withActiveTrace(metadata)).toBe(metadata);
     expect(activeCarrier()).toEqual({});
     // With no propagator registered, a stored context is not continued (no SDK, no spans to continue it).
     expect(carrierOf(contextOf({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }))).toEqual({});

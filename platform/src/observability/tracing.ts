@@ -77,13 +77,6 @@ export function activeCarrier(): TraceCarrier {
   return carrierOf(context.active());
 }
 
-/** Metadata with the active span's trace context when it carries none of its own. */
-export function withActiveTrace<M extends TraceCarrier>(metadata: M): M {
-  if (metadata.traceparent || !tracingEnabled()) return metadata;
-  const carrier = activeCarrier();
-  return carrier.traceparent ? { ...metadata, ...carrier } : metadata;
-}
-
 /** A span continuing `parent`, with a link to it (the creation context of a message). */
 export function startLinkedSpan(name: string, parent: Context, options: { kind: SpanKind; attributes?: Attributes }): Span {
   const parentSpan = trace.getSpanContext(parent);
@@ -97,20 +90,6 @@ export function failSpan(span: Span, error: unknown): void {
   const err = error instanceof Error ? error : new Error(String(error));
   span.recordException(err);
   span.setStatus({ code: SpanStatusCode.ERROR, message: err.message.slice(0, 500) });
-}
-
-/** Runs `fn` in a span (a child of the active one, or of `parent`), ending it after, failed if `fn` throws. */
-export async function inSpan<T>(name: string, options: { kind?: SpanKind; attributes?: Attributes; parent?: Context }, fn: (span: Span) => Promise<T>): Promise<T> {
-  const parent = options.parent ?? context.active();
-  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parent);
-  try {
-    return await context.with(trace.setSpan(parent, span), () => fn(span));
-  } catch (err) {
-    failSpan(span, err);
-    throw err;
-  } finally {
-    span.end();
-  }
 }
 
 export { SpanKind, context, trace, type Context, type Span };
