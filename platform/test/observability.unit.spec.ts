@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { SampledGauge, metricsRegistry } from '../src/observability/metrics';
 import { activeCarrier, contextOf, carrierOf, tracingEnabled } from '../src/observability/tracing';
 import { tracingRequested } from '../src/observability/tracing-env';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { traceExporterOf } from '../src/observability/tracing-sdk';
 
 describe('tracing configuration (standard OTEL_* variables only)', () => {
   it('is on with an OTLP endpoint, off without one, and off again when the SDK or the exporter is disabled', () => {
@@ -12,6 +15,14 @@ describe('tracing configuration (standard OTEL_* variables only)', () => {
     expect(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_SDK_DISABLED: 'TRUE' })).toBe(false);
     expect(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_TRACES_EXPORTER: 'none' })).toBe(false);
     expect(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_SDK_DISABLED: 'false' })).toBe(true);
+  });
+
+  it('exports OTLP/HTTP protobuf by default, JSON when OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL asks, and refuses a protocol it does not speak', () => {
+    expect(traceExporterOf({})).toBeInstanceOf(ProtobufExporter);
+    expect(traceExporterOf({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toBeInstanceOf(JsonExporter);
+    // The per-signal variable wins over the general one.
+    expect(traceExporterOf({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' })).toBeInstanceOf(ProtobufExporter);
+    expect(() => traceExporterOf({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: use http\/protobuf/);
   });
 
   it('without the SDK, reads no context (what the services run when tracing is off)', () => {

@@ -11,5 +11,11 @@ const { tracingRequested } = await import('./tracing-env.ts');
 if (tracingRequested(process.env)) {
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   const { startTracing } = await import('./tracing-sdk.ts');
-  startTracing(process.env);
+  try {
+    startTracing(process.env);
+  } catch (err) {
+    // A setting the SDK cannot honour: say which, and exit as a bad configuration does at start (no stack trace).
+    process.stderr.write(`tracing: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
 }
