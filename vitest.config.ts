@@ -2,6 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 /** The stack tests: each starts the whole platform (five services, PostgreSQL, maybe a broker) as real processes. */
 const STACK_TESTS = 'infra/test/**/*.e2e.spec.ts';
+/** Pact provider verifications: after the consumer tests (in `services`) have written the pact files they verify. */
+const PROVIDER_PACTS = '**/*.provider.pact.spec.ts';
+/** The contracts gate: after the providers verified the pacts of this run. */
+const CONTRACTS_GATE = 'infra/test/contracts.gate.spec.ts';
 
 export default defineConfig({
   test: {
@@ -16,11 +20,23 @@ export default defineConfig({
         test: {
           name: 'services',
           include: ['**/*.spec.ts'],
-          exclude: ['**/node_modules/**', '**/.data/**', STACK_TESTS],
+          exclude: ['**/node_modules/**', '**/.data/**', STACK_TESTS, PROVIDER_PACTS, CONTRACTS_GATE],
           // One PostgreSQL server and one Kafka broker for the whole project.
           globalSetup: ['platform/src/testing/global-setup.ts', 'infra/kafka/kafka-global-setup.ts'],
           sequence: { groupOrder: 0 },
         },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'pact-providers',
+          include: [PROVIDER_PACTS],
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'contracts-gate', include: [CONTRACTS_GATE], sequence: { groupOrder: 2 } },
       },
       {
         // After everything else, one file at a time: a stack has the machine's
@@ -33,7 +49,7 @@ export default defineConfig({
           include: [STACK_TESTS],
           fileParallelism: false,
           globalSetup: ['infra/kafka/kafka-availability-setup.ts'],
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 3 },
         },
       },
     ],

@@ -12,11 +12,11 @@ import {
   type MessageData,
   type MessageDefinition,
 } from '@shop/contracts';
-import type { ConsumedMessage, OutgoingMessage, PublishedMessage } from '@shop/platform';
+import { MessageProcessor, type ConsumedMessage, type OutgoingMessage, type PostgresEventStore, type PublishedMessage } from '@shop/platform';
 import { startServiceForTest, waitFor, type GivenEvent, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
 import { archivedEvent } from '../src/archive/archive';
 import { analyticsService } from '../src/composition';
-import { ARCHIVE_CONSUMER } from '../src/integration/inbound/archived-facts';
+import { ARCHIVE_CONSUMER, archiveHandlers } from '../src/integration/inbound/archived-facts';
 import { allProjections } from '../src/read-models/all-projections';
 
 export const eur = (amount: number) => ({ amount, currency: 'EUR' });
@@ -75,6 +75,15 @@ export function archived(m: OutgoingMessage, offset = 0): GivenEvent {
   const { streamId, event } = archivedEvent(received, decodeContract(contracts, received).envelope);
   return { streamId, type: event.type, data: event.data, ...(event.metadata ? { metadata: event.metadata } : {}), ...(event.schemaVersion ? { schemaVersion: event.schemaVersion } : {}) };
 }
+
+/**
+ * What one analytics process runs for the archived topics, on the harness's
+ * event store: the platform's message path over the archive's handlers, so a
+ * test can hand it messages directly (the running service's projections then
+ * read what it archived).
+ */
+export const archiveProcess = (store: PostgresEventStore): MessageProcessor =>
+  new MessageProcessor({ consumer: ARCHIVE_CONSUMER, handlers: archiveHandlers(), store, inbox: store });
 
 /** What the analytics tests add to the platform's harness: reads, publishing on the bus, waiting for the archive and the projections. */
 export interface AnalyticsHelpers {

@@ -1,8 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { contracts, decodeContract } from '@shop/contracts';
-import type { Bus, Envelope } from '@shop/platform';
+import { MessageProcessor, systemClock, type Bus, type Envelope, type PostgresEventStore } from '@shop/platform';
 import { createTestDatabase, startServiceForTest, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
 import { catalogService } from '../src/composition';
+import { CONSUMER, catalogCommandHandlers } from '../src/integration/inbound/catalog-commands';
+import { OrderPricing } from '../src/pricing/order-pricing';
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
@@ -34,6 +36,16 @@ export async function startCatalog(label: string): Promise<Catalog> {
     call,
     admin: (method: string, path: string, body?: unknown) => call(method, path, { body, token: adminToken }),
   });
+}
+
+/**
+ * What one process of the service runs for `catalog.commands`, on the
+ * harness's event store: the platform's message path over the real pricing,
+ * so a test can hand it messages directly.
+ */
+export function catalogProcess(store: PostgresEventStore) {
+  const processor = new MessageProcessor({ consumer: CONSUMER, handlers: catalogCommandHandlers(new OrderPricing(systemClock)), store, inbox: store });
+  return { processor };
 }
 
 /** A test consumer, in a group of its own, that keeps every envelope it reads from `topic`. */

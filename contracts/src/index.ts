@@ -13,7 +13,7 @@ export * from './inventory-messages';
 export * from './order-messages';
 export * from './coordinator-messages';
 export * from './analytics-messages';
-export { contractJsonSchemas } from './json-schemas';
+export { contractJsonSchemas, publishedJsonSchemas } from './json-schemas';
 
 /** Every message that crosses a service boundary. */
 export const allMessages: readonly MessageDefinition[] = [...catalogMessages, ...inventoryMessages, ...orderMessages, ...coordinatorMessages, ...analyticsMessages];

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { buildMessage, contracts, decodeContract, type MessageData, type MessageDefinition } from '@shop/contracts';
-import { deterministicId, type Consumer, type Decider, type Envelope, type HostedService, type Role } from '@shop/platform';
+import { MessageProcessor, deterministicId, systemClock, type Consumer, type Decider, type Envelope, type HostedService, type PostgresEventStore, type Role } from '@shop/platform';
 import { startServiceForTest, waitFor, type GivenEvent, type SagaStep, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
 import { coordinatorService } from '../src/composition';
+import { COORDINATOR_CONSUMER, participantEventHandlers } from '../src/integration/inbound/participant-events';
 import { cancelOrderDecider } from '../src/sagas/cancel-order';
 import { placeOrderDecider } from '../src/sagas/place-order';
+import { Sagas } from '../src/sagas/sagas';
 import { currentStep, pendingDeadline, sagaCodec, sagaId, sagaStreamId, type SagaEvent, type SagaInput, type SagaState, type SagaType } from '../src/sagas/saga-state';
-import { DEFAULT_DEADLINES, type SagaCommand } from '../src/sagas/steps';
+import { DEFAULT_DEADLINES, type DeadlineSettings, type SagaCommand } from '../src/sagas/steps';
 
 /**
  * The coordinator started by the platform's harness (`startServiceForTest`),
@@ -122,6 +124,17 @@ export class CoordinatorFixture {
       return current === status;
     }, timeoutMs);
   }
+}
+
+/**
+ * What one coordinator process runs for the participants' events, on the
+ * harness's event store: its sagas and the platform's message path over
+ * them, so a test can hand it messages directly.
+ */
+export function coordinatorProcess(store: PostgresEventStore, deadlines: DeadlineSettings = DEFAULT_DEADLINES) {
+  const sagas = new Sagas(store, systemClock, deadlines);
+  const processor = new MessageProcessor({ consumer: COORDINATOR_CONSUMER, handlers: participantEventHandlers(sagas), store, inbox: store });
+  return { sagas, processor };
 }
 
 /** Decisions are taken a minute apart from this time on (`sagaDecisions`). */

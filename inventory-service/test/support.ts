@@ -22,7 +22,7 @@ export function inventoryProcess(store: PostgresEventStore) {
   const ledger = new StockLedger(store);
   const reservations = new Reservations(store, ledger, systemClock);
   const processor = new MessageProcessor({ consumer: CONSUMER_GROUP, handlers: inventoryCommandHandlers(reservations), store, inbox: store, cache: ledger.cache });
-  return { ledger, reservations, handle: (message: ConsumedMessage): Promise<void> => processor.handle(message) };
+  return { ledger, reservations, processor, handle: (message: ConsumedMessage): Promise<void> => processor.handle(message) };
 }
 
 /** A fresh SKU per test, valid under the contracts' SKU pattern. */

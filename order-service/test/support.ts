@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { buildMessage, type MessageData, type MessageDefinition } from '@shop/contracts';
-import { decodeEnvelope, type Envelope, type PublishedMessage, type Role } from '@shop/platform';
+import { MessageProcessor, decodeEnvelope, systemClock, type ConsumedMessage, type Envelope, type PublishedMessage, type Role } from '@shop/platform';
 import { startServiceForTest, waitFor, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
 import { orderService } from '../src/composition';
+import { ORDER_COMMANDS_CONSUMER, orderCommandHandlers } from '../src/integration/inbound/order-commands';
 import { orderStreamId } from '../src/orders/order';
+import { Orders } from '../src/orders/orders';
+import { SandboxPaymentProvider } from '../src/payments/sandbox-payment-provider';
 
 /**
  * The order service started by the kit (`startServiceForTest`: in-process,
@@ -108,6 +111,24 @@ export class TestOrderService {
       return row !== undefined && Number(row.position) >= head;
     }, 20_000);
   }
+}
+
+/**
+ * What one process of the service runs for `order.commands`, on the
+ * service's databases: the real orders and sandbox payment provider under
+ * the platform's message path, so a test can hand it messages directly.
+ */
+export function orderProcess(svc: TestOrderService) {
+  const payments = new SandboxPaymentProvider();
+  const orders = new Orders({ store: svc.store, db: svc.db, clock: systemClock, payments, paymentTimeoutMs: 200 });
+  const processor = new MessageProcessor({ consumer: ORDER_COMMANDS_CONSUMER, handlers: orderCommandHandlers(orders), store: svc.store, inbox: svc.store });
+  return { payments, processor };
+}
+
+/** A coordinator command as the consumer would receive it from the bus. */
+export function commandMessage<D extends MessageDefinition>(definition: D, data: MessageData<D>, id: string = randomUUID()): ConsumedMessage {
+  const out = buildMessage(definition, data, { id, source: 'coordinator-service', correlationId: randomUUID() });
+  return { ...out, headers: out.headers ?? {}, partition: 0, offset: 0, publishedAt: new Date(), attempt: 1 };
 }
 
 export function validOrder(paymentToken = 'tok_approve') {
