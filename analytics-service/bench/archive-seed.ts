@@ -165,7 +165,7 @@ export function* shopHistory(options: ShopHistoryOptions): Generator<Published> 
     }
     const orderLines = [...lines].map(([sku, quantity]) => ({ sku, quantity }));
     let t = now;
-    yield build(OrderPlaced, { orderId, customerId, lines: orderLines, placedAt: iso(t) }, t, corr);
+    yield build(OrderPlaced, { orderId, customerId, lines: orderLines, placedAt: iso(t), channel: 'web' }, t, corr);
 
     const priced: PricedLine[] = orderLines.map(({ sku, quantity }) => {
       const unit = currency === 'USD' ? Math.round(price.get(sku)! * 1.1) : price.get(sku)!;

@@ -29,7 +29,7 @@ describe('alert rules and saga latency (analytics-service in-process)', () => {
     const messages = [];
     for (let i = 0; i < confirmed + rejected; i++) {
       const orderId = randomUUID();
-      messages.push(message(OrderPlaced, { orderId, customerId: 'c', lines: [line], placedAt: now() }));
+      messages.push(message(OrderPlaced, { orderId, customerId: 'c', lines: [line], placedAt: now(), channel: 'web' }));
       messages.push(
         i < confirmed
           ? message(OrderConfirmed, { orderId, customerId: 'c', lines: priced, total: eur(100), confirmedAt: now() })

@@ -15,7 +15,7 @@ import {
   SagaEnded,
   StockLevelChanged,
   buildMessage,
-  contractJsonSchemas,
+  publishedJsonSchemas,
   type MessageData,
   type MessageDefinition,
 } from '@shop/contracts';
@@ -26,7 +26,8 @@ import { archiveEventId, archiveStreamId } from '../src/archive/archive';
 import { archiveProcess, consumed, eur, startAnalytics, type AnalyticsUnderTest } from './support';
 
 const CONSUMER = 'analytics-service';
-const schemas = contractJsonSchemas([
+/** The JSON Schema of every version analytics reads, `<type>@v<version>` (order.placed v1 as well as v2). */
+const schemas = publishedJsonSchemas([
   ProductAdded,
   ProductPriceChanged,
   ProductDiscontinued,
@@ -57,7 +58,7 @@ function anOrder() {
   return {
     orderId,
     sku,
-    placed: { orderId, customerId, lines, placedAt: now() },
+    placed: { orderId, customerId, lines, placedAt: now(), channel: 'mobile' as const },
     confirmed: { orderId, customerId, lines: pricedLines, total, confirmedAt: now() },
     rejected: { orderId, customerId, reason: `${sku} is out of stock`, rejectedAt: now() },
     cancellationRequested: { orderId, customerId, requestedAt: now() },
@@ -88,8 +89,9 @@ describe('analytics-service as a consumer (Pact)', () => {
     await svc?.stop();
   });
 
-  const messageOf = <D extends MessageDefinition>(definition: D, data: MessageData<D>) =>
-    buildMessage(definition, data, { id: randomUUID(), source: definition.producer, correlationId: randomUUID(), time: now() });
+  /** The producer's message, at `version` (an older one it may still publish) or the current one. */
+  const messageOf = <D extends MessageDefinition>(definition: D, data: MessageData<D>, version = definition.version) =>
+    buildMessage(definition, data, { id: randomUUID(), source: definition.producer, correlationId: randomUUID(), time: now() }, { version });
 
   const handledOnce = async (message: ConsumedMessage) => {
     const before = processor.stats().handled;
@@ -102,21 +104,23 @@ describe('analytics-service as a consumer (Pact)', () => {
     for (const f of facts) await handledOnce(consumed(f));
   };
 
-  /** The message is archived once, on its stream, with its id, type and data as they came. */
+  /** The message is archived once, on its stream, with its id, type, schema version and data as they came (an older version is not upcast in the archive). */
   const archivedAsItCame = async (m: ConsumedMessage) => {
     const events = await svc.store.readStream(archiveStreamId(m.topic, m.key));
     const id = archiveEventId(m.headers.ce_id!);
-    expect(events.filter((e) => e.id === id)).toEqual([expect.objectContaining({ type: m.headers.ce_type, schemaVersion: 1, data: JSON.parse(m.value) })]);
+    expect(events.filter((e) => e.id === id)).toEqual([
+      expect.objectContaining({ type: m.headers.ce_type, schemaVersion: Number(m.headers.ce_schemaversion), data: JSON.parse(m.value) }),
+    ]);
   };
 
-  /** The pact interaction: the message must be handled and archived, then (projections caught up) `then` holds. */
-  const expect_ = <D extends MessageDefinition>(definition: D, state: string, data: MessageData<D>, then?: () => Promise<void>) =>
+  /** The pact interaction: the message (at `version`, by default the current one) must be handled and archived, then (projections caught up) `then` holds. */
+  const expect_ = <D extends MessageDefinition>(definition: D, state: string, data: MessageData<D>, then?: () => Promise<void>, version = definition.version) =>
     expectMessage({
       consumer: CONSUMER,
       provider: definition.producer,
       state,
-      message: messageOf(definition, data),
-      schema: schemas[`${definition.type}@v${definition.version}`] as object,
+      message: messageOf(definition, data, version),
+      schema: schemas[`${definition.type}@v${version}`] as object,
       handle: async (m) => {
         await handledOnce(m);
         await archivedAsItCame(m);
@@ -127,7 +131,7 @@ describe('analytics-service as a consumer (Pact)', () => {
       },
     });
 
-  const liveOrder = (orderId: string) => svc.db('live_orders').where({ order_id: orderId }).first('status', 'reason', 'total_amount', 'currency');
+  const liveOrder = (orderId: string) => svc.db('live_orders').where({ order_id: orderId }).first('status', 'reason', 'total_amount', 'currency', 'channel');
   const revenueOrder = (orderId: string) => svc.db('revenue_orders').where({ order_id: orderId }).first('status', 'amount', 'currency');
 
   it('catalog.product-added: archives it and names the product in product sales', async () => {
@@ -157,11 +161,20 @@ describe('analytics-service as a consumer (Pact)', () => {
     await expect_(ReservationCommitted, "an order's reservation was committed", anOrder().committed);
   });
 
-  it('order.placed: archives it and lists the order as pending', async () => {
+  it('order.placed v2: archives it and lists the order as pending, with the channel it was placed through', async () => {
     const o = anOrder();
     await expect_(OrderPlaced, 'a customer placed an order', o.placed, async () => {
-      expect(await liveOrder(o.orderId)).toMatchObject({ status: 'pending' });
+      expect(await liveOrder(o.orderId)).toMatchObject({ status: 'pending', channel: 'mobile' });
     });
+  });
+
+  // What an order service still configured with ORDER_PLACED_VERSION=1 publishes: archived as v1, read through the upcaster.
+  it('order.placed v1: archives it as v1 and lists the order as pending, placed through the API', async () => {
+    const o = anOrder();
+    const thenPending = async () => {
+      expect(await liveOrder(o.orderId)).toMatchObject({ status: 'pending', channel: 'api' });
+    };
+    await expect_(OrderPlaced, 'a customer placed an order', o.placed, thenPending, 1);
   });
 
   it('order.confirmed: archives it, confirms the live order and counts its revenue and product sales', async () => {

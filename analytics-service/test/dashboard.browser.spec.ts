@@ -62,7 +62,7 @@ function lastHourOfTrade(now: number): OutgoingMessage[] {
         { sku: extra.sku, quantity: 1, unitPrice: { amount: extra.price, currency }, lineTotal: { amount: extra.price, currency } },
       ];
       const total = { amount: lines.reduce((s, l) => s + l.lineTotal.amount, 0), currency };
-      messages.push(message(OrderPlaced, { orderId, customerId, lines: lines.map(({ sku, quantity: q }) => ({ sku, quantity: q })), placedAt: at(placedAgo) }));
+      messages.push(message(OrderPlaced, { orderId, customerId, lines: lines.map(({ sku, quantity: q }) => ({ sku, quantity: q })), placedAt: at(placedAgo), channel: 'web' }));
       if (minute === 1) continue;
       const durationMs = 220 + ((i * 137) % 380) + (i % 11 === 0 ? 1_600 + ((i * 31) % 900) : 0);
       const endedAgo = placedAgo - durationMs;
@@ -185,7 +185,7 @@ describe.skipIf(skipped)('dashboard in headless Chromium (playwright-core)', () 
     await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
     const placedBefore = Number((await page.locator('[data-kpi="placed"]').textContent())!.replace(/\D/g, ''));
     const orderId = randomUUID();
-    await svc.publish([message(OrderPlaced, { orderId, customerId: 'c-live', lines: [{ sku: 'SKU-MUG', quantity: 2 }], placedAt: new Date().toISOString() })]);
+    await svc.publish([message(OrderPlaced, { orderId, customerId: 'c-live', lines: [{ sku: 'SKU-MUG', quantity: 2 }], placedAt: new Date().toISOString(), channel: 'web' })]);
 
     const row = panel('orders').locator(`tr[data-order-id="${orderId}"]`);
     await row.waitFor({ timeout: 20_000 });

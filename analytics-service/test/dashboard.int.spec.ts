@@ -89,7 +89,7 @@ describe('dashboard: page and event stream (analytics-service in-process)', () =
         expect(ready.projections.map((p) => p.name)).toEqual(expect.arrayContaining(['order_funnel', 'live_orders']));
 
         const orderId = randomUUID();
-        const published = await svc.publish([message(OrderPlaced, { orderId, customerId: 'c-live', lines: [{ sku: 'SKU-D1', quantity: 1 }], placedAt: new Date().toISOString() })]);
+        const published = await svc.publish([message(OrderPlaced, { orderId, customerId: 'c-live', lines: [{ sku: 'SKU-D1', quantity: 1 }], placedAt: new Date().toISOString(), channel: 'web' })]);
         await svc.waitConsumed(published);
         const [archived] = (await svc.store.readStream(`order-${orderId}`)) as { position: number }[];
         const moved = await stream.next((e) => {

@@ -1,16 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import {
-  OrderCancellationRequested,
-  OrderPlaced,
-  ProductAdded,
-  allMessages,
-  defineMessage,
-  registry,
-  type Registry,
-} from '@shop/contracts';
+import { OrderCancellationRequested, ProductAdded, type Registry } from '@shop/contracts';
 import {
   PostgresEventStore,
   ProjectionRunner,
@@ -39,7 +30,8 @@ import { sagaDurationsProjection } from '../src/read-models/saga-durations/proje
 import { sagaLatencySeries } from '../src/read-models/saga-durations/query';
 import { stockLevelsProjection } from '../src/read-models/stock-levels/projection';
 import { stockLevels, stockOuts } from '../src/read-models/stock-levels/query';
-import { at, cancelled, confirmed, consumed, eur, message, placed, rejected, sagaEnded, stock, T0 } from './support';
+import { analyticsMigrations } from '../migrations';
+import { at, cancelled, confirmed, consumed, eur, message, placed, placedV1, rejected, sagaEnded, stock, T0 } from './support';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 
@@ -112,11 +104,11 @@ describe('projections over the archive', () => {
       const [first] = events;
       expect(first!.streamId).toBe(`order-${orderId}`);
       expect(first!.id).toBe(m.headers!.ce_id);
-      expect(first!.schemaVersion).toBe(1);
+      expect(first!.schemaVersion).toBe(2);
       expect(first!.data).toEqual(JSON.parse(m.value));
       expect(first!.metadata).toMatchObject({
         correlationId: m.headers!.ce_correlationid,
-        envelope: { id: m.headers!.ce_id, type: 'order.placed', source: 'order-service', schemaversion: 1, subject: orderId },
+        envelope: { id: m.headers!.ce_id, type: 'order.placed', source: 'order-service', schemaversion: 2, subject: orderId },
         bus: { topic: 'order.events', key: orderId },
       });
     });
@@ -131,28 +123,26 @@ describe('projections over the archive', () => {
   });
 
   describe('upcasting', () => {
-    // A local v2 of order.placed: adds a required `channel`; v1 is upcast with channel 'web'.
-    const PlacedV2 = defineMessage({
-      ...OrderPlaced,
-      version: 2,
-      schema: OrderPlaced.schema.extend({ channel: z.enum(['web', 'app']) }),
-      previous: [{ version: 1, schema: OrderPlaced.schema, upcast: (d) => ({ ...(d as object), channel: 'web' }) }],
-    });
-    const v2Registry = registry([...allMessages.filter((d) => d.type !== OrderPlaced.type), PlacedV2]);
-
-    it('archives a v1 event as v1 and hands projections the current version', async () => {
+    it('archives an order.placed v1 as v1 and hands projections v2, with channel api', async () => {
       const orderId = randomUUID();
-      const [event] = await archive([placed(orderId)], v2Registry);
+      const [event] = await archive([placedV1(orderId)]);
       expect(event!.schemaVersion).toBe(1);
       expect(event!.data).not.toHaveProperty('channel');
-      expect(readArchived(event!, v2Registry)).toMatchObject({ orderId, channel: 'web' });
+      expect(readArchived(event!)).toMatchObject({ orderId, channel: 'api' });
       // As projections read it: without metadata.
-      expect(readArchived({ ...event!, metadata: {} }, v2Registry)).toMatchObject({ orderId, channel: 'web' });
-      // And a projection built on that registry applies it.
-      const projection = liveOrdersProjection(v2Registry);
+      expect(readArchived({ ...event!, metadata: {} })).toMatchObject({ orderId, channel: 'api' });
+      // And the live-orders projection applies it.
+      const projection = liveOrdersProjection();
       await freshTables(projection);
       await apply(projection, [event!]);
-      expect((await liveOrders(db, { limit: 10 }))[0]).toMatchObject({ orderId, status: 'pending', units: 3 });
+      expect((await liveOrders(db, { limit: 10 }))[0]).toMatchObject({ orderId, status: 'pending', units: 3, channel: 'api' });
+    });
+
+    it('reads an order.placed v2 as archived, with its channel', async () => {
+      const orderId = randomUUID();
+      const [event] = await archive([placed(orderId, 0, undefined, 'mobile')]);
+      expect(event!.schemaVersion).toBe(2);
+      expect(readArchived(event!)).toMatchObject({ orderId, channel: 'mobile' });
     });
 
     it('refuses an archived version its contracts do not know', async () => {
@@ -288,6 +278,37 @@ describe('projections over the archive', () => {
         expect.objectContaining({ orderId: b, status: 'rejected', reason: 'out of stock', total: null }),
       ]);
       expect((await liveOrders(db, { limit: 10, status: 'cancelled' })).map((o) => o.orderId)).toEqual([a]);
+    });
+
+    it('keeps the channel each order was placed through; an order.placed v1 reads as api', async () => {
+      const projection = liveOrdersProjection();
+      await freshTables(projection);
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      // c's confirmation is archived before its order.placed: the row has no channel until that arrives.
+      const events = await archive([placed(a, 0, undefined, 'mobile'), placedV1(b, 1), confirmed(c, 12), confirmed(a, 10), placed(c, 2)]);
+      await applyTwice(projection, events);
+      const channels = async () => Object.fromEntries((await liveOrders(db, { limit: 10 })).map((o) => [o.orderId, o.channel]));
+      expect(await channels()).toEqual({ [a]: 'mobile', [b]: 'api', [c]: 'web' });
+      await freshTables(projection);
+      await apply(projection, events.slice(0, 3));
+      expect(await channels()).toEqual({ [a]: 'mobile', [b]: 'api', [c]: null });
+    });
+
+    it('migration 0002 gives a table created before the channel the rows a rebuild writes', async () => {
+      const projection = liveOrdersProjection();
+      await freshTables(projection);
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      // What the archive held when the table was created: order.placed v1 only, and a confirmation whose order.placed is not in yet.
+      await apply(projection, await archive([placedV1(a, 0), placedV1(b, 1), confirmed(a, 10), confirmed(c, 12)]));
+      const rebuilt = await checksumTables(db, ['live_orders']);
+      // The table as the release before wrote it: the same columns, without the last one.
+      await db.raw('alter table live_orders drop column channel');
+      await analyticsMigrations['0002_live_orders_channel']!.up(db);
+      expect(await checksumTables(db, ['live_orders'])).toBe(rebuilt);
+      expect(Object.fromEntries((await liveOrders(db, { limit: 10 })).map((o) => [o.orderId, o.channel]))).toEqual({ [a]: 'api', [b]: 'api', [c]: null });
+      // Run again (or on a table that already has the column), it changes nothing.
+      await analyticsMigrations['0002_live_orders_channel']!.up(db);
+      expect(await checksumTables(db, ['live_orders'])).toBe(rebuilt);
     });
   });
 

@@ -185,7 +185,7 @@ describe('read-model projections, applied twice and in pages', () => {
         ),
       )
       .rows();
-    const order = { customer_id: 'cust-1', line_count: 2, units: 3, total_amount: '2500', currency: 'EUR' };
+    const order = { customer_id: 'cust-1', line_count: 2, units: 3, total_amount: '2500', currency: 'EUR', channel: 'web' };
     expectRows(rows.live_orders, [
       { order_id: a, ...order, status: 'cancelled', reason: 'changed my mind', placed_at: date(0), updated_at: date(30), last_position: '8' },
       {
@@ -200,6 +200,7 @@ describe('read-model projections, applied twice and in pages', () => {
         placed_at: date(1),
         updated_at: date(11),
         last_position: '5',
+        channel: 'web',
       },
       { order_id: c, ...order, status: 'cancelling', reason: null, placed_at: date(2), updated_at: date(20), last_position: '7' },
     ]);

@@ -26,7 +26,7 @@ function orderMessages(i: number): OutgoingMessage[] {
   const sku = SKUS[i % SKUS.length]!;
   const quantity = 1 + (i % 3);
   const unit = 100 * (1 + (i % SKUS.length));
-  const out = [message(OrderPlaced, { orderId, customerId, lines: [{ sku, quantity }], placedAt: at(i) })];
+  const out = [message(OrderPlaced, { orderId, customerId, lines: [{ sku, quantity }], placedAt: at(i), channel: 'web' })];
   if (i % 3 !== 2) {
     const line = { sku, quantity, unitPrice: eur(unit), lineTotal: eur(unit * quantity) };
     out.push(message(OrderConfirmed, { orderId, customerId, lines: [line], total: eur(unit * quantity), confirmedAt: at(i + 5) }));

@@ -22,15 +22,15 @@ describe('analytics-service in-process (startServiceForTest, Postgres bus)', () 
   beforeAll(async () => {
     svc = await startAnalytics('analytics_svc', { READ_YOUR_WRITES_TIMEOUT: '3s' });
     admin = await svc.token('admin');
-    const placedA = message(OrderPlaced, { orderId: a, customerId: 'c-1', lines: [{ sku: 'SKU-P1', quantity: 3 }, { sku: 'SKU-P2', quantity: 1 }], placedAt: at(0) });
+    const placedA = message(OrderPlaced, { orderId: a, customerId: 'c-1', lines: [{ sku: 'SKU-P1', quantity: 3 }, { sku: 'SKU-P2', quantity: 1 }], placedAt: at(0), channel: 'web' });
     const published = await svc.publish([
       message(ProductAdded, { sku: 'SKU-P1', name: 'Pliers', description: '', category: 'tools', price: eur(700), addedAt: at(-60) }),
       // The same envelope three times: archived once.
       placedA,
       placedA,
       placedA,
-      message(OrderPlaced, { orderId: b, customerId: 'c-2', lines: [{ sku: 'SKU-P1', quantity: 1 }], placedAt: at(1) }),
-      message(OrderPlaced, { orderId: c, customerId: 'c-3', lines: [{ sku: 'SKU-P2', quantity: 1 }], placedAt: at(2) }),
+      message(OrderPlaced, { orderId: b, customerId: 'c-2', lines: [{ sku: 'SKU-P1', quantity: 1 }], placedAt: at(1), channel: 'web' }),
+      message(OrderPlaced, { orderId: c, customerId: 'c-3', lines: [{ sku: 'SKU-P2', quantity: 1 }], placedAt: at(2), channel: 'web' }),
       message(OrderConfirmed, { orderId: a, customerId: 'c-1', lines: pricedLines, total: eur(2500), confirmedAt: at(10) }),
       message(OrderRejected, { orderId: b, customerId: 'c-2', reason: 'payment declined', rejectedAt: at(11) }),
       message(OrderConfirmed, { orderId: c, customerId: 'c-3', lines: [pricedLines[1]!], total: eur(400), confirmedAt: at(12) }),
@@ -56,7 +56,7 @@ describe('analytics-service in-process (startServiceForTest, Postgres bus)', () 
     const PlacedV9 = defineMessage({ ...OrderPlaced, version: 9 });
     const orderId = randomUUID();
     const [p] = await svc.publish([
-      buildMessage(PlacedV9, { orderId, customerId: 'c-9', lines: [{ sku: 'SKU-P1', quantity: 1 }], placedAt: at(0) }, {
+      buildMessage(PlacedV9, { orderId, customerId: 'c-9', lines: [{ sku: 'SKU-P1', quantity: 1 }], placedAt: at(0), channel: 'web' }, {
         id: randomUUID(),
         source: 'order-service',
         correlationId: 'x',
@@ -173,7 +173,7 @@ describe('analytics-service in-process (startServiceForTest, Postgres bus)', () 
     it('waits for an event archived during the request', async () => {
       const orderId = randomUUID();
       const pending = svc.get(`/v1/orders/live?minPosition=${head + 1}&limit=1`, admin);
-      await svc.publish([message(OrderPlaced, { orderId, customerId: 'c-4', lines: [{ sku: 'SKU-P1', quantity: 1 }], placedAt: at(3000) })]);
+      await svc.publish([message(OrderPlaced, { orderId, customerId: 'c-4', lines: [{ sku: 'SKU-P1', quantity: 1 }], placedAt: at(3000), channel: 'web' })]);
       const res = await pending;
       expect(res.status).toBe(200);
       expect(res.json.items[0].orderId).toBe(orderId);

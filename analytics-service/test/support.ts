@@ -11,6 +11,7 @@ import {
   decodeContract,
   type MessageData,
   type MessageDefinition,
+  type OrderChannel,
 } from '@shop/contracts';
 import { MessageProcessor, type ConsumedMessage, type OutgoingMessage, type PostgresEventStore, type PublishedMessage } from '@shop/platform';
 import { startServiceForTest, waitFor, type GivenEvent, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
@@ -21,9 +22,9 @@ import { allProjections } from '../src/read-models/all-projections';
 
 export const eur = (amount: number) => ({ amount, currency: 'EUR' });
 
-/** A contract message as its producer would build it. */
-export function message<D extends MessageDefinition>(definition: D, data: MessageData<D>, id: string = randomUUID()): OutgoingMessage {
-  return buildMessage(definition, data, { id, source: definition.producer, correlationId: `corr-${id}` });
+/** A contract message as its producer would build it (at `version`, an older one it can still publish, else the current one). */
+export function message<D extends MessageDefinition>(definition: D, data: MessageData<D>, id: string = randomUUID(), version = definition.version): OutgoingMessage {
+  return buildMessage(definition, data, { id, source: definition.producer, correlationId: `corr-${id}` }, { version });
 }
 
 /** An outgoing message as the consumer would receive it. */
@@ -32,7 +33,11 @@ export const T0 = '2026-03-02T10:00:00.000Z';
 export const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
 
 const LINES = [{ sku: 'SKU-A', quantity: 2 }, { sku: 'SKU-B', quantity: 1 }];
-export const placed = (orderId: string, seconds = 0, lines = LINES) => message(OrderPlaced, { orderId, customerId: 'cust-1', lines, placedAt: at(seconds) });
+export const placed = (orderId: string, seconds = 0, lines = LINES, channel: OrderChannel = 'web') =>
+  message(OrderPlaced, { orderId, customerId: 'cust-1', lines, placedAt: at(seconds), channel });
+/** order.placed as an order service publishing v1 sends it (no channel: the archive's upcaster reads it as 'api'). */
+export const placedV1 = (orderId: string, seconds = 0, lines = LINES) =>
+  message(OrderPlaced, { orderId, customerId: 'cust-1', lines, placedAt: at(seconds), channel: 'api' }, randomUUID(), 1);
 export const confirmed = (orderId: string, seconds = 10, currency = 'EUR') =>
   message(OrderConfirmed, {
     orderId,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { hostTuningConfigShape, loadConfig } from '@shop/platform';
 import contractsPackage from '../package.json';
-import type { MessageDefinition, MessageSpec } from './message';
+import { buildableVersions, type MessageDefinition, type MessageSpec } from './message';
 import type { ServiceName, TopicName } from './topics';
 
 /**
@@ -39,6 +39,8 @@ export interface VersionedMessage {
   schema: z.ZodType;
   /** The id of the version that replaced it, for a `previous` version. */
   supersededBy?: string;
+  /** Whether its producer can still send it: the current version, or a `previous` one with a `downcast` (while a consumer reads only it). */
+  sent: boolean;
 }
 
 export const messageId = (type: string, version: number) => `${type}.v${version}`;
@@ -49,8 +51,15 @@ export function versionedMessages(definitions: readonly MessageDefinition[]): Ve
     const current = messageId(d.type, d.version);
     const previous = [...(d.previous ?? [])]
       .sort((a, b) => b.version - a.version)
-      .map((p): VersionedMessage => ({ id: messageId(d.type, p.version), definition: d, version: p.version, schema: p.schema, supersededBy: current }));
-    return [{ id: current, definition: d, version: d.version, schema: d.schema }, ...previous];
+      .map((p): VersionedMessage => ({
+        id: messageId(d.type, p.version),
+        definition: d,
+        version: p.version,
+        schema: p.schema,
+        supersededBy: current,
+        sent: buildableVersions(d).includes(p.version),
+      }));
+    return [{ id: current, definition: d, version: d.version, schema: d.schema, sent: true }, ...previous];
   });
 }
 
@@ -115,8 +124,9 @@ function channelDescription(definitions: readonly MessageDefinition[]): string {
 }
 
 /**
- * A producer sends the current versions only (its outbox maps events at relay
- * time); a consumer receives every version its definition still accepts.
+ * A producer sends the current versions, and the previous ones it can still
+ * downcast to (by configuration, while a consumer reads only those); a
+ * consumer receives every version its definition still accepts.
  */
 function operations(messages: readonly VersionedMessage[], topics: readonly TopicName[]): Record<string, unknown> {
   const services = unique(messages.flatMap((m) => [m.definition.producer, ...m.definition.consumers]));
@@ -124,7 +134,7 @@ function operations(messages: readonly VersionedMessage[], topics: readonly Topi
   for (const service of services) {
     for (const topic of topics) {
       const onTopic = messages.filter((m) => m.definition.topic === topic);
-      const sent = onTopic.filter((m) => m.supersededBy === undefined && m.definition.producer === service);
+      const sent = onTopic.filter((m) => m.sent && m.definition.producer === service);
       const received = onTopic.filter((m) => m.definition.consumers.includes(service));
       if (sent.length > 0) result[operationId(service, 'send', topic)] = operation(service, 'send', topic, sent);
       if (received.length > 0) result[operationId(service, 'receive', topic)] = operation(service, 'receive', topic, received);
@@ -154,7 +164,7 @@ function messageObject(m: VersionedMessage) {
     name: d.type,
     title: `${d.type} v${m.version}`,
     summary: d.description,
-    ...(m.supersededBy ? { description: `A previous version, replaced by ${m.supersededBy}; consumers still accept it and upcast it.` } : {}),
+    ...(m.supersededBy ? { description: supersededDescription(m) } : {}),
     contentType: 'application/json',
     correlationId: { description: 'Shared by every message of one business flow (one order).', location: '$message.header#/ce_correlationid' },
     headers: { schemaFormat: SCHEMA_FORMAT, schema: headersSchema(d, m.version) },
@@ -167,6 +177,11 @@ function messageObject(m: VersionedMessage) {
     'x-consumers': [...d.consumers],
     ...(m.supersededBy ? { 'x-superseded-by': m.supersededBy } : {}),
   };
+}
+
+function supersededDescription(m: VersionedMessage): string {
+  const read = `A previous version, replaced by ${m.supersededBy}; consumers still accept it and upcast it.`;
+  return m.sent ? `${read} Its producer can still send it (downcast), while a consumer reads only this version.` : read;
 }
 
 const TRACEPARENT = '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$';

@@ -30,7 +30,22 @@ export interface MessageSpec<Type extends string = string, Schema extends z.ZodT
   consumers: ServiceName[];
   description: string;
   /** Older versions still accepted, each with the function that lifts it one version up. */
-  previous?: { version: number; schema: z.ZodType; upcast: (data: unknown) => unknown }[];
+  previous?: PreviousVersion[];
+}
+
+/** An older version of a message that consumers still accept. */
+export interface PreviousVersion {
+  version: number;
+  schema: z.ZodType;
+  /** This version's data -> the data of the version above. Total: a field the old version lacks gets a default the domain agrees with. */
+  upcast: (data: unknown) => unknown;
+  /**
+   * The version above's data -> this version's, for a producer that must
+   * keep publishing this version for a while (a rolling deploy in which
+   * some consumer still reads only it). Without it the version can still be
+   * read, not built.
+   */
+  downcast?: (data: unknown) => unknown;
 }
 
 /**
@@ -55,27 +70,93 @@ export type MessageData<D> = D extends MessageSpec<string, infer S> ? z.infer<S>
 
 export type { MessageMetadata };
 
-/** Validates `data` against the definition and builds the bus message. */
-export function buildMessage<D extends MessageSpec>(definition: D, data: MessageData<D>, meta: MessageMetadata): OutgoingMessage {
+export interface BuildOptions {
+  /**
+   * The schema version to publish: the current one (default) or a listed
+   * older one that every `previous` entry down to it can `downcast` to.
+   */
+  version?: number;
+}
+
+/**
+ * Validates `data` (in the definition's current version) and builds the bus
+ * message. With `version` an older one, the data is downcast step by step to
+ * it and validated against that version's schema, and the envelope names
+ * that version (`ce_schemaversion`, `ce_dataschema`): what a producer
+ * publishes while a consumer still reads only that version.
+ */
+export function buildMessage<D extends MessageSpec>(definition: D, data: MessageData<D>, meta: MessageMetadata, options: BuildOptions = {}): OutgoingMessage {
   const parsed = definition.schema.parse(data) as MessageData<D>;
   const key = definition.key(parsed);
+  const version = options.version ?? definition.version;
   return encodeEnvelope(
     envelope({
       id: meta.id,
       source: meta.source,
       type: definition.type,
       subject: key,
-      dataschema: `urn:shop:${definition.type}:${definition.version}`,
-      schemaversion: definition.version,
+      dataschema: `urn:shop:${definition.type}:${version}`,
+      schemaversion: version,
       correlationid: meta.correlationId,
       ...(meta.causationId ? { causationid: meta.causationId } : {}),
       ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
       ...(meta.tracestate ? { tracestate: meta.tracestate } : {}),
       ...(meta.time ? { time: meta.time } : {}),
-      data: parsed,
+      data: version === definition.version ? parsed : downcastSteps(definition, parsed, version),
     }),
     { topic: definition.topic, key },
   );
+}
+
+/** The versions a definition lists, newest first: the current one and each `previous` one. */
+export function listedVersions(definition: Pick<MessageSpec, 'version' | 'previous'>): number[] {
+  return [definition.version, ...(definition.previous ?? []).map((p) => p.version)].sort((a, b) => b - a);
+}
+
+/** The versions a producer can build: the current one, and each older one that every step down to it can `downcast` to. */
+export function buildableVersions(definition: Pick<MessageSpec, 'version' | 'previous'>): number[] {
+  const older = [...(definition.previous ?? [])].sort((a, b) => b.version - a.version);
+  const versions = [definition.version];
+  for (const step of older) {
+    if (typeof step.downcast !== 'function') break;
+    versions.push(step.version);
+  }
+  return versions;
+}
+
+/** The `previous` entries from the one below the current version down to `version`, newest first; throws when a step cannot downcast. */
+function downcastChain(definition: Pick<MessageSpec, 'type' | 'version' | 'previous'>, version: number): PreviousVersion[] {
+  if (!buildableVersions(definition).includes(version)) {
+    const listed = listedVersions(definition).includes(version);
+    throw new Error(
+      listed
+        ? `${definition.type} v${version} cannot be built: every \`previous\` entry from v${definition.version - 1} down to v${version} needs a \`downcast\``
+        : `${definition.type} has no v${version} (it lists ${listedVersions(definition).map((v) => `v${v}`).join(', ')})`,
+    );
+  }
+  return (definition.previous ?? []).filter((p) => p.version >= version).sort((a, b) => b.version - a.version);
+}
+
+function downcastSteps(definition: MessageSpec, data: unknown, version: number): unknown {
+  let lowered = data;
+  for (const step of downcastChain(definition, version)) {
+    const result = step.schema.safeParse(step.downcast!(lowered));
+    if (!result.success) throw new Error(`${definition.type} downcast to v${step.version} is invalid: ${z.prettifyError(result.error)}`);
+    lowered = result.data;
+  }
+  return lowered;
+}
+
+/**
+ * The definition as a contract that builds its messages at `version`, an
+ * older listed one it can downcast to (reading is unchanged): what an
+ * outbound mapping sends with during a rolling deploy, while a consumer still
+ * reads only that version. Throws at once when `version` cannot be built.
+ */
+export function atVersion<D extends MessageDefinition>(definition: D, version: number): D {
+  if (version === definition.version) return definition;
+  downcastChain(definition, version);
+  return { ...definition, build: (data: MessageData<D>, meta: MessageMetadata) => buildMessage(definition, data, meta, { version }) };
 }
 
 export class UnknownMessageError extends NonRetriableError {

@@ -6,16 +6,35 @@ import { TOPICS } from './topics';
 const CustomerId = z.string().min(1).max(200);
 const Reason = z.string().min(1).max(500);
 
+/** How the customer placed the order: the web shop, the mobile app, or the HTTP API directly. */
+export const OrderChannel = z.enum(['web', 'mobile', 'api']);
+export type OrderChannel = z.infer<typeof OrderChannel>;
+
+const OrderPlacedV1 = z.object({ orderId: OrderId, customerId: CustomerId, lines: z.array(OrderLine).min(1).max(100), placedAt: Timestamp });
+
 export const OrderPlaced = defineMessage({
   type: 'order.placed',
-  version: 1,
+  version: 2,
   kind: 'event',
   topic: TOPICS.orderEvents,
-  schema: z.object({ orderId: OrderId, customerId: CustomerId, lines: z.array(OrderLine).min(1).max(100), placedAt: Timestamp }),
+  schema: OrderPlacedV1.extend({ channel: OrderChannel }),
   key: (d) => d.orderId,
   producer: 'order-service',
   consumers: ['coordinator-service', 'analytics-service'],
   description: 'A customer placed an order; it is pending until the place-order saga ends.',
+  previous: [
+    {
+      version: 1,
+      schema: OrderPlacedV1,
+      // Before v2 every order came through the HTTP API.
+      upcast: (v1) => ({ ...(v1 as z.infer<typeof OrderPlacedV1>), channel: 'api' }),
+      // For the order service's ORDER_PLACED_VERSION=1, while a consumer still reads only v1.
+      downcast: (v2) => {
+        const { channel: _channel, ...v1 } = v2 as z.infer<typeof OrderPlacedV1> & { channel: OrderChannel };
+        return v1;
+      },
+    },
+  ],
 });
 
 export const OrderConfirmed = defineMessage({

@@ -7,23 +7,8 @@ import { ALL_TOPICS, OrderPlaced, allMessages, buildMessage, defineMessage, type
 import { asyncApiDocument, headersSchema, messageId, operationId, payloadSchema, versionedMessages, type JsonSchema } from '../src/asyncapi';
 import { ASYNCAPI_FILE, OUT_OF_DATE, asyncApiDiagnostics, describeDiagnostic, errorsOf, renderAsyncApi } from '../../infra/contracts/asyncapi-cli';
 
-/** A breaking change of `order.placed`: v2 nests the customer, v1 stays accepted and is upcast. */
-const OrderPlacedV2 = defineMessage({
-  ...OrderPlaced,
-  version: 2,
-  schema: z.object({ orderId: z.uuid(), customer: z.object({ id: z.string().min(1) }), placedAt: z.iso.datetime() }),
-  key: (d) => d.orderId,
-  previous: [
-    {
-      version: 1,
-      schema: OrderPlaced.schema,
-      upcast: (d) => {
-        const v1 = d as z.infer<typeof OrderPlaced.schema>;
-        return { orderId: v1.orderId, customer: { id: v1.customerId }, placedAt: v1.placedAt };
-      },
-    },
-  ],
-});
+/** `order.placed` as if v1 could no longer be built: read by consumers, never sent. */
+const OrderPlacedReadOnlyV1 = defineMessage({ ...OrderPlaced, previous: OrderPlaced.previous!.map(({ downcast: _downcast, ...p }) => p) });
 
 async function parsed(source: string | Record<string, unknown>): Promise<AsyncAPIDocumentInterface> {
   const { document, diagnostics } = await new Parser().parse(typeof source === 'string' ? source : JSON.stringify(source));
@@ -55,11 +40,12 @@ function expectMatchesContracts(document: AsyncAPIDocumentInterface, definitions
     expect(withoutParserKeys(json.headers.schema)).toEqual(headersSchema(d, m.version));
     expect(json).toMatchObject({ name: d.type, contentType: 'application/json', 'x-schema-version': m.version, 'x-producer': d.producer, 'x-consumers': d.consumers });
 
-    // The producer sends the current version only; each consumer receives every version it accepts.
+    // The producer sends the current version and those it can downcast to; each consumer receives every version it accepts.
     const send = document.operations().get(operationId(d.producer, 'send', d.topic));
     expect(send?.action(), `${d.producer} sends to ${d.topic}`).toBe('send');
     expect(send!.channels().all().map((c) => c.id())).toEqual([d.topic]);
-    expect(send!.messages().all().map((x) => x.id()).includes(m.id), `${m.id} in ${d.producer}'s send`).toBe(m.supersededBy === undefined);
+    expect(m.sent).toBe(m.supersededBy === undefined || typeof d.previous?.find((p) => p.version === m.version)?.downcast === 'function');
+    expect(send!.messages().all().map((x) => x.id()).includes(m.id), `${m.id} in ${d.producer}'s send`).toBe(m.sent);
     for (const consumer of d.consumers) {
       const receive = document.operations().get(operationId(consumer, 'receive', d.topic));
       expect(receive?.action(), `${consumer} receives from ${d.topic}`).toBe('receive');
@@ -93,27 +79,39 @@ describe('the AsyncAPI document', () => {
   });
 
   it('describes the headers the platform writes', () => {
-    const placed = { orderId: randomUUID(), customerId: 'alice', lines: [{ sku: 'SKU-1', quantity: 1 }], placedAt: new Date().toISOString() };
+    const placed = { orderId: randomUUID(), customerId: 'alice', lines: [{ sku: 'SKU-1', quantity: 1 }], placedAt: new Date().toISOString(), channel: 'web' as const };
     const traceparent = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
-    const { headers } = buildMessage(OrderPlaced, placed, { id: randomUUID(), source: 'order-service', correlationId: 'c-1', causationId: 'e-1', traceparent, tracestate: 'k=v' });
-    const schema = headersSchema(OrderPlaced, OrderPlaced.version) as { properties: Record<string, { const?: string; pattern?: string }>; required: string[] };
-    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(headers!).sort());
-    for (const name of schema.required) expect(headers, name).toHaveProperty(name);
-    for (const [name, value] of Object.entries(headers!)) {
-      const property = schema.properties[name]!;
-      if (property.const !== undefined) expect(value, name).toBe(property.const);
-      if (property.pattern !== undefined) expect(value, name).toMatch(new RegExp(property.pattern));
+    for (const version of [OrderPlaced.version, 1]) {
+      const { headers } = buildMessage(OrderPlaced, placed, { id: randomUUID(), source: 'order-service', correlationId: 'c-1', causationId: 'e-1', traceparent, tracestate: 'k=v' }, { version });
+      const schema = headersSchema(OrderPlaced, version) as { properties: Record<string, { const?: string; pattern?: string }>; required: string[] };
+      expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(headers!).sort());
+      for (const name of schema.required) expect(headers, name).toHaveProperty(name);
+      for (const [name, value] of Object.entries(headers!)) {
+        const property = schema.properties[name]!;
+        if (property.const !== undefined) expect(value, `${name} of v${version}`).toBe(property.const);
+        if (property.pattern !== undefined) expect(value, name).toMatch(new RegExp(property.pattern));
+      }
     }
   });
 
-  it('lists every schema version: previous ones are received, not sent', async () => {
-    const definitions = allMessages.map((d) => (d.type === OrderPlaced.type ? OrderPlacedV2 : d));
-    const source = asyncApiDocument(definitions, ALL_TOPICS);
-    const document = await parsed(source);
-    expectMatchesContracts(document, definitions);
-    const v1 = document.components().messages().get(messageId(OrderPlaced.type, 1))!.json() as { payload: { schema: unknown }; 'x-superseded-by': string };
-    expect(withoutParserKeys(v1.payload.schema)).toEqual(z.toJSONSchema(OrderPlaced.schema, { target: 'draft-7' }));
+  it('lists every schema version: previous ones are received, and sent only while their producer can downcast to them', async () => {
+    const document = await parsed(renderAsyncApi());
+    const v1 = document.components().messages().get(messageId(OrderPlaced.type, 1))!.json() as { payload: { schema: unknown }; 'x-superseded-by': string; description: string };
+    expect(withoutParserKeys(v1.payload.schema)).toEqual(z.toJSONSchema(OrderPlaced.previous![0]!.schema, { target: 'draft-7' }));
     expect(v1['x-superseded-by']).toBe('order.placed.v2');
+    expect(v1.description).toContain('can still send it (downcast)');
+    const sends = (d: AsyncAPIDocumentInterface) => d.operations().get(operationId('order-service', 'send', 'order.events'))!.messages().all().map((m) => m.id());
+    expect(sends(document)).toEqual(expect.arrayContaining(['order.placed.v2', 'order.placed.v1']));
+    for (const consumer of OrderPlaced.consumers) {
+      const received = document.operations().get(operationId(consumer, 'receive', 'order.events'))!.messages().all().map((m) => m.id());
+      expect(received).toEqual(expect.arrayContaining(['order.placed.v2', 'order.placed.v1']));
+    }
+
+    const definitions = allMessages.map((d) => (d.type === OrderPlaced.type ? OrderPlacedReadOnlyV1 : d));
+    const readOnly = await parsed(asyncApiDocument(definitions, ALL_TOPICS));
+    expectMatchesContracts(readOnly, definitions);
+    expect(sends(readOnly)).toContain('order.placed.v2');
+    expect(sends(readOnly)).not.toContain('order.placed.v1');
   });
 
   it('is committed as a fresh generation', () => {

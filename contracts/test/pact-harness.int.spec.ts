@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ReserveStock, buildMessage, contractJsonSchemas, contracts, decodeContract, type MessageData } from '@shop/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutgoingMessage } from '@shop/platform';
-import { expectMessage, pactFilesFor, verifyProviderPacts, type VerificationRecord } from '@shop/platform/testing/pacts';
+import { ARCHIVE_DIR, expectMessage, pactFilesFor, verifyProviderPacts, type VerificationRecord } from '@shop/platform/testing/pacts';
 
 const CONSUMER = 'fixture-consumer';
 const PROVIDER = 'fixture-producer';
@@ -111,5 +111,22 @@ describe('message pacts (the harness)', () => {
     expect(records).toEqual([expect.objectContaining({ consumer: CONSUMER, verified: true, interactions: [DESCRIPTION] })]);
     expect(records[0]!.pactSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(pactFilesFor(PROVIDER, dir)).toHaveLength(1);
+  });
+
+  it('verifies the archived pacts of earlier consumer releases too, recording them as archived', async () => {
+    const own = tmp('with-archive');
+    const [current] = pactFilesFor(PROVIDER, dir);
+    const archived = path.join(own, ARCHIVE_DIR, `${CONSUMER}@0.0.1-${PROVIDER}.json`);
+    fs.mkdirSync(path.dirname(archived));
+    fs.copyFileSync(current!, path.join(own, path.basename(current!)));
+    fs.copyFileSync(current!, archived);
+    expect(pactFilesFor(PROVIDER, own)).toEqual([path.join(own, path.basename(current!)), archived]);
+
+    const resultsDir = tmp('results');
+    const records = await verifyProviderPacts({ provider: PROVIDER, version: '0.0.0', states: [STATE], messages: { [DESCRIPTION]: good }, dir: own, resultsDir });
+    expect(records.map((r) => [r.pactFile.split(path.sep).slice(-2).join('/'), r.verified])).toEqual([
+      [`${path.basename(own)}/${CONSUMER}-${PROVIDER}.json`, true],
+      [`${ARCHIVE_DIR}/${CONSUMER}@0.0.1-${PROVIDER}.json`, true],
+    ]);
   });
 });

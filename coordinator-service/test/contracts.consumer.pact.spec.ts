@@ -15,7 +15,7 @@ import {
   StockReservationFailed,
   StockReserved,
   buildMessage,
-  contractJsonSchemas,
+  publishedJsonSchemas,
   type MessageData,
   type MessageDefinition,
 } from '@shop/contracts';
@@ -30,7 +30,8 @@ import { DEFAULT_DEADLINES } from '../src/sagas/steps';
 import { coordinatorProcess } from './support';
 
 const CONSUMER = 'coordinator-service';
-const schemas = contractJsonSchemas([
+/** The JSON Schema of every version the coordinator reads, `<type>@v<version>` (order.placed v1 as well as v2). */
+const schemas = publishedJsonSchemas([
   OrderPlaced,
   OrderLinesPriced,
   OrderLinesPricingRejected,
@@ -68,7 +69,7 @@ function anOrder() {
     lines,
     pricedLines,
     total,
-    placed: { orderId, customerId, lines, placedAt: now() },
+    placed: { orderId, customerId, lines, placedAt: now(), channel: 'web' as const },
     priced: { orderId, lines: pricedLines, total },
     pricingRejected: { orderId, unknownSkus: [], discontinuedSkus: [sku], reason: `${sku} is discontinued` },
     reserved: { orderId, lines },
@@ -119,10 +120,14 @@ describe('coordinator-service as a consumer (Pact)', () => {
     expect(processor.stats().handled).toBe(before + 1);
   };
 
-  /** The participant's message; a reply (`answering` a saga) names the command the saga waits on as its causation. */
-  const messageOf = async <D extends MessageDefinition>(definition: D, data: MessageData<D>, answering?: { saga: SagaType; orderId: string }) => {
+  /**
+   * The participant's message (at `version`, an older one its producer may still publish, else the current one);
+   * a reply (`answering` a saga) names the command the saga waits on as its causation.
+   */
+  const messageOf = async <D extends MessageDefinition>(definition: D, data: MessageData<D>, answering?: { saga: SagaType; orderId: string }, version = definition.version) => {
     const causationId = answering && currentStep((await sagas.load(sagaId(answering.saga, answering.orderId))).state)?.commandId;
-    return buildMessage(definition, data, { id: randomUUID(), source: definition.producer, correlationId: randomUUID(), time: now(), ...(causationId ? { causationId } : {}) });
+    const meta = { id: randomUUID(), source: definition.producer, correlationId: randomUUID(), time: now(), ...(causationId ? { causationId } : {}) };
+    return buildMessage(definition, data, meta, { version });
   };
 
   type Scene = (o: Order) => Promise<OutgoingMessage>;
@@ -155,31 +160,50 @@ describe('coordinator-service as a consumer (Pact)', () => {
   const lastCommand = async (saga: SagaType, orderId: string) => (await commands(saga, orderId)).at(-1);
   const ending = async (saga: SagaType, orderId: string) => (await sagaEvents(saga, orderId)).find((e) => e.type === 'SagaEnded');
 
-  /** The pact interaction: the message, answering the saga's current step when it is a reply, must be handled, then `then` holds. */
+  /**
+   * The pact interaction: the message (at `version`, by default the current one), answering the saga's current
+   * step when it is a reply, must be handled, then `then` holds.
+   */
   const expect_ = async <D extends MessageDefinition>(
     definition: D,
     state: string,
     data: MessageData<D>,
     answering: { saga: SagaType; orderId: string } | undefined,
     then: () => Promise<void>,
+    version = definition.version,
   ) =>
     expectMessage({
       consumer: CONSUMER,
       provider: definition.producer,
       state,
-      message: await messageOf(definition, data, answering),
-      schema: schemas[`${definition.type}@v${definition.version}`] as object,
+      message: await messageOf(definition, data, answering, version),
+      schema: schemas[`${definition.type}@v${version}`] as object,
       handle: async (m) => {
         await handledOnce(m);
         await then();
       },
     });
 
-  it('order.placed: starts the place-order saga, which asks the catalog to price the lines', async () => {
+  it('order.placed v2: starts the place-order saga, which asks the catalog to price the lines', async () => {
     const o = anOrder();
     await expect_(OrderPlaced, 'a customer placed an order', o.placed, undefined, async () => {
       expect(await commands('place-order', o.orderId)).toEqual([{ type: 'catalog.price-order-lines', data: { orderId: o.orderId, lines: o.lines } }]);
     });
+  });
+
+  // What an order service still configured with ORDER_PLACED_VERSION=1 publishes: read through the upcaster.
+  it('order.placed v1: starts the place-order saga just the same', async () => {
+    const o = anOrder();
+    await expect_(
+      OrderPlaced,
+      'a customer placed an order',
+      o.placed,
+      undefined,
+      async () => {
+        expect(await commands('place-order', o.orderId)).toEqual([{ type: 'catalog.price-order-lines', data: { orderId: o.orderId, lines: o.lines } }]);
+      },
+      1,
+    );
   });
 
   it('catalog.order-lines-priced: moves the place-order saga on to reserving the stock', async () => {

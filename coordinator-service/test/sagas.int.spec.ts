@@ -42,7 +42,7 @@ afterAll(async () => {
 
 /** Places an order and answers pricing and reservation; returns the pending authorize-payment command. */
 async function upToPayment(orderId: string) {
-  await fx.publish(OrderPlaced, { orderId, customerId: 'alice', lines, placedAt: now() });
+  await fx.publish(OrderPlaced, { orderId, customerId: 'alice', lines, placedAt: now(), channel: 'web' });
   const price = await fx.command(orderId, 'catalog.price-order-lines');
   await fx.publish(OrderLinesPriced, { orderId, lines: pricedLines, total: eur(1000) }, price);
   const reserve = await fx.command(orderId, 'inventory.reserve-stock');
@@ -127,7 +127,7 @@ describe('coordinator with two instances', () => {
   it('changes nothing on a duplicate reply', async () => {
     const orderId = randomUUID();
     const sagaId = `place-order-${orderId}`;
-    await fx.publish(OrderPlaced, { orderId, customerId: 'alice', lines, placedAt: now() });
+    await fx.publish(OrderPlaced, { orderId, customerId: 'alice', lines, placedAt: now(), channel: 'web' });
     const price = await fx.command(orderId, 'catalog.price-order-lines');
     const replyId = randomUUID();
     await fx.publish(OrderLinesPriced, { orderId, lines: pricedLines, total: eur(1000) }, price, replyId);
@@ -185,7 +185,7 @@ describe('saga API', () => {
   it('gets a saga with its current step, pending deadline, history and graph', async () => {
     const admin = await fx.token('root', 'admin');
     const orderId = randomUUID();
-    await fx.publish(OrderPlaced, { orderId, customerId: 'alice', lines, placedAt: now() });
+    await fx.publish(OrderPlaced, { orderId, customerId: 'alice', lines, placedAt: now(), channel: 'web' });
     const price = await fx.command(orderId, 'catalog.price-order-lines');
     await fx.publish(OrderLinesPriced, { orderId, lines: pricedLines, total: eur(1000) }, price);
     await fx.command(orderId, 'inventory.reserve-stock');
@@ -233,7 +233,7 @@ describe('saga API', () => {
     expect((await fx.request('POST', `/v1/sagas/${sagaId}/abort`, { token: admin })).status).toBe(409);
 
     const other = randomUUID();
-    await fx.publish(OrderPlaced, { orderId: other, customerId: 'alice', lines, placedAt: now() });
+    await fx.publish(OrderPlaced, { orderId: other, customerId: 'alice', lines, placedAt: now(), channel: 'web' });
     await fx.command(other, 'catalog.price-order-lines');
     const aborted = await fx.request('POST', `/v1/sagas/place-order-${other}/abort`, { token: admin, body: { reason: 'fraud check' } });
     expect(aborted.status).toBe(202);

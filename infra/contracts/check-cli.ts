@@ -33,7 +33,8 @@ const { values } = parseArgs({
   },
 });
 
-const CONSUMER_SPEC = 'test/contracts.consumer.pact.spec.ts';
+/** Consumer pact specs: `<service>/test/*.consumer.pact.spec.ts` (message pacts, and the dashboard's HTTP pact with analytics). */
+const CONSUMER_SPEC = 'test/*.consumer.pact.spec.ts';
 /** With --json, stdout carries the report alone. */
 const say = (text: string) => (values.json ? process.stderr : process.stdout).write(`${text}\n`);
 
@@ -76,8 +77,10 @@ function runPactSpecs(pactsDir: string, resultsDir: string): GateFailure[] {
   const specs = fs
     .readdirSync(ROOT, { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules')
-    .map((e) => `${e.name}/${CONSUMER_SPEC}`)
-    .filter((f) => fs.existsSync(path.join(ROOT, f)))
+    .flatMap((e) => {
+      const dir = path.join(ROOT, e.name, 'test');
+      return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.consumer.pact.spec.ts')).map((f) => `${e.name}/test/${f}`) : [];
+    })
     .sort();
   if (specs.length === 0) return [{ subject: 'consumer pact specs', message: `none found (<service>/${CONSUMER_SPEC})` }];
   const runs = [
@@ -104,6 +107,7 @@ function formatReport(r: ContractsReport, dirs: { snapshotsDir: string; pactsDir
     ...r.extended.map((key) => `    ${key} differs from its snapshot by new optional fields or annotations only (allowed; record them with --update-snapshots, so a later change to them is checked)`),
     `  pacts (${shown(dirs.pactsDir)}, verifications in ${shown(dirs.resultsDir)}): ${c.pacts} pacts${c.archivedPacts > 0 ? ` and ${c.archivedPacts} archived` : ''}`,
     `  messages: ${c.messages}, consumed pairs: ${c.consumedPairs}, pacts: ${c.pacts}, interactions: ${c.interactions}, verified: ${c.verified}, uncovered: ${c.uncovered}, unverified: ${c.unverified}`,
+    `  HTTP: ${c.httpInteractions} interactions, ${c.httpVerified} verified`,
     `  no consumer: ${c.noConsumer}${r.noConsumer.length > 0 ? ` (${r.noConsumer.join(', ')})` : ''}`,
     '',
     'Matrix (producer × consumer × message)',

@@ -6,8 +6,9 @@
  *   JSON Schema snapshot (contracts/schemas), still matches it or only adds
  *   optional fields to it, is still defined (consumers read every version
  *   produced or archived), and lifts one version up through an upcaster.
- * - `coverageGate`: every (message, consumer) pair of the catalogue has a
- *   consumer pact interaction, every pact was verified by its provider in
+ * - `coverageGate`: every (message version, consumer) pair of the catalogue
+ *   (each version a definition lists, current and `previous`: consumer
+ *   support for every version still produced) has a consumer pact interaction, every pact was verified by its provider in
  *   its present form, and no pact expects a message the catalogue does not
  *   route to that consumer.
  * - `matrix`: producer version × consumer version × message, verified or not.
@@ -16,7 +17,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { publishedJsonSchemas, type MessageDefinition } from '@shop/contracts';
+import { listedVersions, publishedJsonSchemas, type MessageDefinition } from '@shop/contracts';
 import type { VerificationRecord } from '@shop/platform/testing/pacts';
 import { compareSchemas } from './schema-compatibility';
 
@@ -45,9 +46,6 @@ export const shownPath = (file: string) => {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
 const jsonFilesIn = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []);
-
-/** The versions a definition still produces or reads, newest first: the current one and each `previous` one. */
-const listedVersions = (d: MessageDefinition) => [d.version, ...(d.previous ?? []).map((p) => p.version)];
 
 /** JSON with object keys sorted at every level, two-space indented, with a final newline: a snapshot diffs cleanly. */
 export function stableJson(value: unknown): string {
@@ -180,6 +178,8 @@ export interface PactFile {
   /** The consumer version of an archived pact; a current pact is the consumer's code as it is. */
   consumerVersion?: string;
   interactions: string[];
+  /** Of those, the HTTP ones (a client of an API, e.g. the dashboard of analytics): verified like the rest, but no message of the catalogue. */
+  http: string[];
   sha256: string;
   status: PactStatus;
   verification?: VerificationRecord;
@@ -204,6 +204,9 @@ export interface CoverageGateResult {
   archived: PactFile[];
   interactions: number;
   verifiedInteractions: number;
+  /** HTTP interactions (clients of an API), and of those the verified ones. */
+  httpInteractions: number;
+  verifiedHttpInteractions: number;
   uncovered: number;
   unverified: number;
   failures: GateFailure[];
@@ -212,7 +215,7 @@ export interface CoverageGateResult {
 interface PactJson {
   consumer?: { name?: unknown };
   provider?: { name?: unknown };
-  interactions?: { description?: unknown }[];
+  interactions?: { description?: unknown; type?: unknown }[];
 }
 
 function readPact(dir: string, name: string, failures: GateFailure[]): Omit<PactFile, 'status'> | undefined {
@@ -230,7 +233,14 @@ function readPact(dir: string, name: string, failures: GateFailure[]): Omit<Pact
     failures.push({ subject: name, message: 'is not a pact file (no consumer, provider and interactions)' });
     return undefined;
   }
-  return { name, consumer, provider, interactions: pact.interactions.map((i) => String(i.description)), sha256: sha256(raw) };
+  return {
+    name,
+    consumer,
+    provider,
+    interactions: pact.interactions.map((i) => String(i.description)),
+    http: pact.interactions.filter((i) => i.type === 'Synchronous/HTTP').map((i) => String(i.description)),
+    sha256: sha256(raw),
+  };
 }
 
 function readVerifications(resultsDir: string, failures: GateFailure[]): VerificationRecord[] {
@@ -305,7 +315,7 @@ export function coverageGate({ definitions, pactsDir, resultsDir }: { definition
     } else {
       status = 'verified';
     }
-    for (const description of pact.interactions) {
+    for (const description of pact.interactions.filter((d) => !pact.http.includes(d))) {
       const problem = interactionProblem(description, pact, byType);
       if (problem) failures.push({ subject: pact.name, message: problem });
     }
@@ -337,17 +347,22 @@ export function coverageGate({ definitions, pactsDir, resultsDir }: { definition
   const pairs: ConsumedPair[] = [];
   const noConsumer: string[] = [];
   for (const d of definitions) {
-    const message = `${d.type} v${d.version}`;
-    if (d.consumers.length === 0) noConsumer.push(message);
-    for (const consumer of d.consumers) {
-      const pact = pacts.find((p) => p.name === `${consumer}-${d.producer}.json` && p.consumer === consumer && p.provider === d.producer && p.interactions.includes(message));
-      if (!pact) {
-        failures.push({
-          subject: `${message} → ${consumer}`,
-          message: `no consumer pact: ${consumer}/test/contracts.consumer.pact.spec.ts must expect it (in ${shownPath(path.join(pactsDir, `${consumer}-${d.producer}.json`))})`,
-        });
+    if (d.consumers.length === 0) noConsumer.push(`${d.type} v${d.version}`);
+    // Every listed version, not only the current one: a producer may still publish an older one
+    // (during a rolling deploy, by its configuration), and the analytics archive holds them all.
+    for (const version of listedVersions(d)) {
+      const message = `${d.type} v${version}`;
+      for (const consumer of d.consumers) {
+        const pact = pacts.find((p) => p.name === `${consumer}-${d.producer}.json` && p.consumer === consumer && p.provider === d.producer && p.interactions.includes(message));
+        if (!pact) {
+          const why = version === d.version ? '' : `: ${d.type} still lists v${version}, and a consumer supports every version still produced`;
+          failures.push({
+            subject: `${message} → ${consumer}`,
+            message: `no consumer pact: ${consumer}/test/contracts.consumer.pact.spec.ts must expect it (in ${shownPath(path.join(pactsDir, `${consumer}-${d.producer}.json`))})${why}`,
+          });
+        }
+        pairs.push({ message, producer: d.producer, consumer, ...(pact ? { pact: pact.name } : {}), status: pact?.status ?? 'no pact' });
       }
-      pairs.push({ message, producer: d.producer, consumer, ...(pact ? { pact: pact.name } : {}), status: pact?.status ?? 'no pact' });
     }
   }
 
@@ -357,8 +372,10 @@ export function coverageGate({ definitions, pactsDir, resultsDir }: { definition
     noConsumer,
     pacts,
     archived,
-    interactions: pacts.reduce((n, p) => n + p.interactions.length, 0),
-    verifiedInteractions: pacts.filter((p) => p.status === 'verified').reduce((n, p) => n + p.interactions.length, 0),
+    interactions: pacts.reduce((n, p) => n + p.interactions.length - p.http.length, 0),
+    verifiedInteractions: pacts.filter((p) => p.status === 'verified').reduce((n, p) => n + p.interactions.length - p.http.length, 0),
+    httpInteractions: pacts.reduce((n, p) => n + p.http.length, 0),
+    verifiedHttpInteractions: pacts.filter((p) => p.status === 'verified').reduce((n, p) => n + p.http.length, 0),
     uncovered: pairs.filter((p) => p.status === 'no pact').length,
     unverified: pairs.filter((p) => p.status !== 'no pact' && p.status !== 'verified').length,
     failures,
@@ -388,10 +405,13 @@ export interface MatrixRow {
 }
 
 /** Each service's version, from `<root>/<service>/package.json` ('?' when it has none). */
+/** Clients that ship inside a service, and so have its version: the dashboard is served by analytics. */
+const SHIPPED_IN: Readonly<Record<string, string>> = { 'analytics-dashboard': 'analytics-service' };
+
 export function serviceVersions(rootDir: string, services: Iterable<string>): Record<string, string> {
   return Object.fromEntries(
     [...new Set(services)].map((s) => {
-      const file = path.join(rootDir, s, 'package.json');
+      const file = path.join(rootDir, SHIPPED_IN[s] ?? s, 'package.json');
       const version = fs.existsSync(file) ? (readJson(file) as { version?: string }).version : undefined;
       return [s, version ?? '?'];
     }),
@@ -457,6 +477,8 @@ export interface ContractsReport {
     archivedPacts: number;
     interactions: number;
     verified: number;
+    httpInteractions: number;
+    httpVerified: number;
     uncovered: number;
     unverified: number;
     noConsumer: number;
@@ -470,7 +492,7 @@ export interface ContractsReport {
 export function checkContracts(o: { definitions: readonly MessageDefinition[]; snapshotsDir: string; pactsDir: string; resultsDir: string; rootDir?: string }): ContractsReport {
   const schemas = schemaGate(o);
   const coverage = coverageGate(o);
-  const services = o.definitions.flatMap((d) => [d.producer, ...d.consumers]);
+  const services = [...o.definitions.flatMap((d) => [d.producer, ...d.consumers]), ...coverage.pacts.map((p) => p.consumer)];
   const rows = matrix({ coverage, versions: serviceVersions(o.rootDir ?? ROOT, services) });
   const failures = [...schemas.failures, ...coverage.failures];
   return {
@@ -484,6 +506,8 @@ export function checkContracts(o: { definitions: readonly MessageDefinition[]; s
       archivedPacts: coverage.archived.length,
       interactions: coverage.interactions,
       verified: coverage.verifiedInteractions,
+      httpInteractions: coverage.httpInteractions,
+      httpVerified: coverage.verifiedHttpInteractions,
       uncovered: coverage.uncovered,
       unverified: coverage.unverified,
       noConsumer: coverage.noConsumer.length,

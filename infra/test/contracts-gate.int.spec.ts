@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AlertRaised, AuthorizePayment, OrderPlaced, TOPICS, allMessages, defineMessage, type MessageDefinition, type MessageSpec } from '@shop/contracts';
+import { AlertRaised, AuthorizePayment, OrderPlaced, TOPICS, allMessages, defineMessage, listedVersions, type MessageDefinition, type MessageSpec } from '@shop/contracts';
 import type { VerificationRecord } from '@shop/platform/testing/pacts';
 import {
   ROOT,
@@ -295,14 +295,15 @@ function pactFixture(): Fixture {
   };
 }
 
-/** order.placed (order-service → coordinator, analytics), order.authorize-payment (coordinator → order-service), and an alert nobody consumes. */
+/** order.placed v2 and v1 (order-service → coordinator, analytics), order.authorize-payment (coordinator → order-service), and an alert nobody consumes. */
 const catalogue = [OrderPlaced, AuthorizePayment, AlertRaised];
+const PLACED = ['order.placed v2', 'order.placed v1'];
 
 /** Every pair of `catalogue` with a pact, each verified by its producer. */
 function completeFixture(): Fixture {
   const f = pactFixture();
-  f.pact('coordinator-service', 'order-service', ['order.placed v1']);
-  f.pact('analytics-service', 'order-service', ['order.placed v1']);
+  f.pact('coordinator-service', 'order-service', PLACED);
+  f.pact('analytics-service', 'order-service', PLACED);
   f.pact('order-service', 'coordinator-service', ['order.authorize-payment v1']);
   f.verify('order-service', ['coordinator-service-order-service.json', 'analytics-service-order-service.json']);
   f.verify('coordinator-service', ['order-service-coordinator-service.json']);
@@ -316,8 +317,10 @@ describe('the coverage gate', () => {
   it('passes when every consumed message has a pact its producer verified, and reports messages nobody consumes', () => {
     const result = coverage(completeFixture());
     expect(result.failures).toEqual([]);
-    expect(result).toMatchObject({ messages: 3, interactions: 3, verifiedInteractions: 3, uncovered: 0, unverified: 0, noConsumer: ['analytics.alert-raised v1'] });
+    expect(result).toMatchObject({ messages: 3, interactions: 5, verifiedInteractions: 5, uncovered: 0, unverified: 0, noConsumer: ['analytics.alert-raised v1'] });
     expect(result.pairs.map((p) => `${p.message} → ${p.consumer}: ${p.status}`)).toEqual([
+      'order.placed v2 → coordinator-service: verified',
+      'order.placed v2 → analytics-service: verified',
       'order.placed v1 → coordinator-service: verified',
       'order.placed v1 → analytics-service: verified',
       'order.authorize-payment v1 → order-service: verified',
@@ -327,15 +330,37 @@ describe('the coverage gate', () => {
   it('fails a consumed message without a pact', () => {
     const f = completeFixture();
     fs.rmSync(path.join(f.pactsDir, 'analytics-service-order-service.json'));
-    expect(coverageFailures(f)).toEqual([expect.stringContaining('order.placed v1 → analytics-service: no consumer pact: analytics-service/test/contracts.consumer.pact.spec.ts must expect it')]);
-    expect(coverage(f).uncovered).toBe(1);
+    expect(coverageFailures(f)).toEqual([
+      expect.stringContaining('order.placed v2 → analytics-service: no consumer pact: analytics-service/test/contracts.consumer.pact.spec.ts must expect it'),
+      expect.stringContaining('order.placed v1 → analytics-service: no consumer pact: analytics-service/test/contracts.consumer.pact.spec.ts must expect it'),
+    ]);
+    expect(coverage(f).uncovered).toBe(2);
+  });
+
+  it('fails a consumer that expects only the current version while an older one is still listed: it may still be produced', () => {
+    const f = completeFixture();
+    f.pact('coordinator-service', 'order-service', ['order.placed v2']);
+    f.verify('order-service', ['coordinator-service-order-service.json']);
+    expect(coverageFailures(f)).toEqual([
+      'order.placed v1 → coordinator-service: no consumer pact: coordinator-service/test/contracts.consumer.pact.spec.ts must expect it ' +
+        `(in ${path.join(f.pactsDir, 'coordinator-service-order-service.json')}): order.placed still lists v1, and a consumer supports every version still produced`,
+    ]);
+    expect(coverage(f).pairs.filter((p) => p.status === 'no pact').map((p) => `${p.message} → ${p.consumer}`)).toEqual(['order.placed v1 → coordinator-service']);
+    // Once v1 is no longer listed (and no longer produced), v2 alone is enough.
+    const v2Only = defineMessage({ ...OrderPlaced, previous: [] });
+    expect(coverage(f, [v2Only, AuthorizePayment, AlertRaised]).failures.map(failureText)).toEqual([
+      'analytics-service-order-service.json: interaction "order.placed v1": order.placed has no v1 (it lists v2)',
+    ]);
   });
 
   it('fails a pact that lacks the interaction of a message its consumer consumes', () => {
     const f = completeFixture();
     f.pact('coordinator-service', 'order-service', []);
     f.verify('order-service', ['coordinator-service-order-service.json']);
-    expect(coverageFailures(f)).toEqual([expect.stringContaining('order.placed v1 → coordinator-service: no consumer pact')]);
+    expect(coverageFailures(f)).toEqual([
+      expect.stringContaining('order.placed v2 → coordinator-service: no consumer pact'),
+      expect.stringContaining('order.placed v1 → coordinator-service: no consumer pact'),
+    ]);
   });
 
   it('fails a pact with no verification record', () => {
@@ -367,14 +392,14 @@ describe('the coverage gate', () => {
 
   it('fails a verification of an older version of the pact (a stale sha-256)', () => {
     const f = completeFixture();
-    f.pact('analytics-service', 'order-service', ['order.placed v1', 'order.placed v1']);
+    f.pact('analytics-service', 'order-service', [...PLACED, 'order.placed v1']);
     expect(coverageFailures(f)).toEqual([expect.stringContaining('analytics-service-order-service.json: the verification by order-service')]);
     expect(coverageFailures(f)[0]).toContain('was of another version of the file');
   });
 
   it('fails an interaction for a message the catalogue does not have, or does not route to that consumer', () => {
     const f = completeFixture();
-    f.pact('analytics-service', 'order-service', ['order.placed v1', 'order.exploded v1']);
+    f.pact('analytics-service', 'order-service', [...PLACED, 'order.exploded v1']);
     f.pact('inventory-service', 'order-service', ['order.placed v1']);
     f.pact('order-service', 'coordinator-service', ['order.authorize-payment v1', 'order.authorize-payment v2']);
     f.verify('order-service', ['analytics-service-order-service.json', 'inventory-service-order-service.json']);
@@ -411,6 +436,8 @@ describe('the matrix', () => {
       { producer: 'coordinator-service', producerVersion: v('coordinator-service'), consumer: 'order-service', consumerVersion: v('order-service'), message: 'order.authorize-payment v1', result: 'no pact' },
       { producer: 'order-service', producerVersion: '0.1.0', consumer: 'analytics-service', consumerVersion: v('analytics-service'), message: 'order.placed v1', result: 'verified' },
       { producer: 'order-service', producerVersion: '0.1.0', consumer: 'coordinator-service', consumerVersion: v('coordinator-service'), message: 'order.placed v1', result: 'verified' },
+      { producer: 'order-service', producerVersion: '0.1.0', consumer: 'analytics-service', consumerVersion: v('analytics-service'), message: 'order.placed v2', result: 'verified' },
+      { producer: 'order-service', producerVersion: '0.1.0', consumer: 'coordinator-service', consumerVersion: v('coordinator-service'), message: 'order.placed v2', result: 'verified' },
     ]);
   });
 });
@@ -435,7 +462,7 @@ function catalogueFixture(): Fixture {
     for (const consumer of d.consumers) {
       const name = `${consumer}-${d.producer}.json`;
       const entry = byFile.get(name) ?? { consumer, provider: d.producer, descriptions: [] };
-      entry.descriptions.push(`${d.type} v${d.version}`);
+      entry.descriptions.push(...listedVersions(d).map((v) => `${d.type} v${v}`));
       byFile.set(name, entry);
     }
   }
@@ -447,7 +474,7 @@ function catalogueFixture(): Fixture {
 }
 
 describe('npm run contracts:check --from-results', () => {
-  const pairs = allMessages.reduce((n, d) => n + d.consumers.length, 0);
+  const pairs = allMessages.reduce((n, d) => n + d.consumers.length * listedVersions(d).length, 0);
 
   it('exits 0 and prints the counts and the matrix when everything is covered and verified', async () => {
     const f = catalogueFixture();

@@ -3,7 +3,7 @@ import { TOKENS, defineService, token } from '@shop/platform';
 import { orderMigrations } from '../migrations';
 import { configShape } from './config';
 import { ORDER_COMMANDS_CONSUMER, orderCommandHandlers } from './integration/inbound/order-commands';
-import { SOURCE, orderEventToMessages } from './integration/outbound/to-messages';
+import { SOURCE, orderEventToMessagesFor } from './integration/outbound/to-messages';
 import { orderRoutes } from './orders/api';
 import { Orders } from './orders/orders';
 import { ordersProjection } from './orders/read-models/orders/projection';
@@ -32,7 +32,12 @@ export const orderService = defineService({
     ),
   ],
   consumes: { 'order-commands': { group: ORDER_COMMANDS_CONSUMER, handlers: (get) => orderCommandHandlers(get(ORDERS)) } },
-  publishes: { source: SOURCE, toMessages: orderEventToMessages, topics: [TOPICS.orderEvents], filter: { categories: ['order'] } },
+  publishes: (config) => ({
+    source: SOURCE,
+    toMessages: orderEventToMessagesFor({ orderPlacedVersion: config.ORDER_PLACED_VERSION }),
+    topics: [TOPICS.orderEvents],
+    filter: { categories: ['order'] },
+  }),
   projections: [ordersProjection],
   routes: (get) => orderRoutes(get(ORDERS)),
 });

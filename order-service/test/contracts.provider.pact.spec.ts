@@ -1,8 +1,8 @@
-import { allMessages, contracts, decodeContract } from '@shop/contracts';
+import { OrderPlaced, allMessages, contracts, decodeContract, listedVersions } from '@shop/contracts';
 import { messageDescription, messageOfType, publishedFor, verifyProviderPacts } from '@shop/platform/testing/pacts';
 import { describe, expect, it } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
-import { orderEventToMessages } from '../src/integration/outbound/to-messages';
+import { orderEventToMessagesFor } from '../src/integration/outbound/to-messages';
 import { authorizationToVoid, orderDecider, paymentToAuthorize, type OrderCommand } from '../src/orders/decide';
 import { orderStreamId, type Order, type OrderEvent } from '../src/orders/order';
 import { authorizationKey } from '../src/payments/payment-provider';
@@ -33,7 +33,7 @@ async function decided(steps: readonly Step[]): Promise<OrderEvent[]> {
   return events;
 }
 
-const placed = (paymentToken: string): Step => ({ type: 'PlaceOrder', orderId, customerId, lines: [{ sku: 'SKU-1', quantity: 2 }], paymentToken, now });
+const placed = (paymentToken: string): Step => ({ type: 'PlaceOrder', orderId, customerId, lines: [{ sku: 'SKU-1', quantity: 2 }], paymentToken, channel: 'web', now });
 const authorized: Step = async (state) => {
   const token = paymentToAuthorize(state);
   const answer = token === undefined ? undefined : await payments.authorize(token, total, authorizationKey(orderId));
@@ -52,9 +52,13 @@ const approvedOrder = [placed('tok_approve'), authorized];
 const declinedOrder = [placed('tok_decline'), authorized];
 const cancellingOrder = [...approvedOrder, confirmed, cancellationRequested];
 
+/** The relay's mapping as configured by default, and as configured with ORDER_PLACED_VERSION=1 (a rolling deploy). */
+const current = orderEventToMessagesFor({ orderPlacedVersion: OrderPlaced.version });
+const placedV1 = orderEventToMessagesFor({ orderPlacedVersion: 1 });
+
 /** The message of `type` the relay would publish for the order after `steps`. */
-const orderMessage = async (type: string, steps: readonly Step[]) =>
-  messageOfType(publishedFor(orderEventToMessages, orderStreamId(orderId), await decided(steps)), type);
+const orderMessage = async (type: string, steps: readonly Step[], toMessages = current) =>
+  messageOfType(publishedFor(toMessages, orderStreamId(orderId), await decided(steps)), type);
 
 const STATES = [
   'a customer placed an order',
@@ -69,7 +73,8 @@ const STATES = [
 
 /** Each message the order service publishes, from its real decider and outbound mapping; the state names the message, so the builders ignore it. */
 const messages = {
-  'order.placed v1': () => orderMessage('order.placed', [placed('tok_approve')]),
+  'order.placed v2': () => orderMessage('order.placed', [placed('tok_approve')]),
+  'order.placed v1': () => orderMessage('order.placed', [placed('tok_approve')], placedV1),
   'order.confirmed v1': () => orderMessage('order.confirmed', [...approvedOrder, confirmed]),
   'order.rejected v1': () => orderMessage('order.rejected', [...declinedOrder, rejected]),
   'order.cancellation-requested v1': () => orderMessage('order.cancellation-requested', cancellingOrder),
@@ -80,8 +85,8 @@ const messages = {
 };
 
 describe('order-service as a provider (Pact)', () => {
-  it('builds every message the catalogue says it produces, each valid under its contract', async () => {
-    const produced = allMessages.filter((d) => d.producer === PROVIDER).map((d) => `${d.type} v${d.version}`);
+  it('builds every version of every message the catalogue says it produces, each valid under its contract', async () => {
+    const produced = allMessages.filter((d) => d.producer === PROVIDER).flatMap((d) => listedVersions(d).map((v) => `${d.type} v${v}`));
     expect(Object.keys(messages).sort()).toEqual(produced.sort());
     for (const [description, build] of Object.entries(messages)) {
       const message = await build();

@@ -116,7 +116,7 @@ describe('order-service commands on order.commands', () => {
       const orderId = randomUUID();
       const fact = buildMessage(
         OrderPlaced,
-        { orderId, customerId: 'someone', lines: validOrder().lines, placedAt: new Date().toISOString() },
+        { orderId, customerId: 'someone', lines: validOrder().lines, placedAt: new Date().toISOString(), channel: 'api' },
         { id: randomUUID(), source: 'coordinator-service', correlationId: orderId },
       );
       const garbage = { topic: 'order.commands', key: orderId, value: '{}', headers: { 'content-type': 'application/json' } };

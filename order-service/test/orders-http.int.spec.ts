@@ -29,15 +29,24 @@ describe('order-service HTTP API', () => {
       expect(res.headers.get('location')).toBe(`/v1/orders/${res.json.orderId}`);
       const stream = await svc.streamOf(res.json.orderId);
       expect(stream.map((e) => e.type)).toEqual(['OrderPlaced']);
-      expect(stream[0]!.data).toMatchObject({ customerId: ann, paymentToken: 'tok_approve', lines: validOrder().lines });
+      // No channel in the request: a client of the API directly.
+      expect(stream[0]!.data).toMatchObject({ customerId: ann, paymentToken: 'tok_approve', lines: validOrder().lines, channel: 'api' });
     });
 
-    it('publishes order.placed with the customer, through the outbox', async () => {
+    it('publishes order.placed v2 with the customer and the channel, through the outbox', async () => {
       const { json } = await svc.placeOrder(annToken);
       const message = await svc.waitForPublished(json.orderId, 'order.placed');
-      expect(message.data).toEqual({ orderId: json.orderId, customerId: ann, lines: validOrder().lines, placedAt: json.placedAt });
+      expect(message.data).toEqual({ orderId: json.orderId, customerId: ann, lines: validOrder().lines, placedAt: json.placedAt, channel: 'api' });
+      expect(message.schemaversion).toBe(2);
       expect(message.source).toBe('order-service');
       expect(message.correlationid).toBe(json.orderId);
+    });
+
+    it('records the channel the order was placed through, and publishes it', async () => {
+      const { status, json } = await svc.placeOrder(annToken, { ...validOrder(), channel: 'mobile' });
+      expect(status).toBe(202);
+      expect((await svc.streamOf(json.orderId))[0]!.data).toMatchObject({ channel: 'mobile' });
+      expect((await svc.waitForPublished(json.orderId, 'order.placed')).data).toMatchObject({ channel: 'mobile' });
     });
 
     it('never shows the payment token', async () => {
@@ -94,11 +103,13 @@ describe('order-service HTTP API', () => {
       ['quantity 0', { lines: [{ sku: 'SKU-1', quantity: 0 }], paymentToken: 'tok_approve' }, 'body.lines[0].quantity'],
       ['no payment token', { lines: [{ sku: 'SKU-1', quantity: 1 }] }, 'body.paymentToken'],
       ['101 lines', { lines: Array.from({ length: 101 }, () => ({ sku: 'SKU-1', quantity: 1 })), paymentToken: 'tok_approve' }, 'body.lines'],
+      ['an unknown channel', { ...validOrder(), channel: 'fax' }, 'body.channel'],
     ];
     for (const [what, body, path] of invalid) {
       it(`answers ${what} with 400 and the failing field`, async () => {
         const res = await svc.placeOrder(annToken, body);
         expect(res.status).toBe(400);
+        expect(res.headers.get('content-type')).toContain('application/problem+json');
         expect(res.json.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path })]));
       });
     }

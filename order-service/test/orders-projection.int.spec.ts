@@ -20,7 +20,7 @@ const at = (minute: number) => `2025-03-01T10:${String(minute).padStart(2, '0')}
 function lifeOf(orderId: string, customerId: string): OrderEvent[] {
   const total = { amount: 700, currency: 'EUR' };
   return [
-    { type: 'OrderPlaced', orderId, customerId, lines: [{ sku: 'SKU-7', quantity: 1 }], paymentToken: 'tok_approve', placedAt: at(0) },
+    { type: 'OrderPlaced', orderId, customerId, lines: [{ sku: 'SKU-7', quantity: 1 }], paymentToken: 'tok_approve', channel: 'web', placedAt: at(0) },
     { type: 'PaymentAuthorized', orderId, authorizationId: 'auth-7', amount: total, authorizedAt: at(1) },
     {
       type: 'OrderConfirmed',
@@ -141,10 +141,10 @@ describe('orders read model, applied once, twice and in pages (ProjectionSpecifi
   // confirmed at its prices; one declined and rejected; one whose provider never
   // answered, cancelled on request (its payment voided without an authorization).
   const events: OrderEvent[] = [
-    { type: 'OrderPlaced', orderId: confirmedId, customerId: 'customer-ann', lines, paymentToken: 'tok_approve', placedAt: at(0) },
-    { type: 'OrderPlaced', orderId: rejectedId, customerId: 'customer-bob', lines, paymentToken: 'tok_decline', placedAt: at(1) },
+    { type: 'OrderPlaced', orderId: confirmedId, customerId: 'customer-ann', lines, paymentToken: 'tok_approve', channel: 'web', placedAt: at(0) },
+    { type: 'OrderPlaced', orderId: rejectedId, customerId: 'customer-bob', lines, paymentToken: 'tok_decline', channel: 'web', placedAt: at(1) },
     { type: 'PaymentAuthorized', orderId: confirmedId, authorizationId: 'auth-1', amount: total, authorizedAt: at(2) },
-    { type: 'OrderPlaced', orderId: cancelledId, customerId: 'customer-ann', lines, paymentToken: 'tok_no_answer', placedAt: at(3) },
+    { type: 'OrderPlaced', orderId: cancelledId, customerId: 'customer-ann', lines, paymentToken: 'tok_no_answer', channel: 'web', placedAt: at(3) },
     { type: 'PaymentDeclined', orderId: rejectedId, reason: 'card declined', declinedAt: at(4) },
     { type: 'OrderConfirmed', orderId: confirmedId, customerId: 'customer-ann', lines: pricedLines, total, confirmedAt: at(5) },
     { type: 'OrderRejected', orderId: rejectedId, customerId: 'customer-bob', reason: 'payment declined', rejectedAt: at(6) },

@@ -38,6 +38,7 @@ export {
   type Get,
   type Provide,
   type Provision,
+  type Publishes,
   type ServiceDefinition,
   type TaskDefinition,
 } from './service/service-definition';
@@ -46,7 +47,7 @@ export { isProcessAlive } from './process/is-process-alive';
 export { UnitOfWork, StreamStateCache, foldEvents, type Aggregate, type StageOptions } from './event-store/unit-of-work';
 export { Work, commitWork, type Cause } from './event-store/work';
 export * from './messaging/message-contract';
-export { INTERNAL, UnmappedEventError, messageMetadataOf, outboundMessages, send, type MessageToSend, type OutboundMapping } from './messaging/outbound';
+export { INTERNAL, UnmappedEventError, messageMetadataOf, outboundMessages, send, type MessageToSend, type OutboundMapping, type ToMessages } from './messaging/outbound';
 export { MessageHandlers, type InboundMessage, type MessageHandler } from './messaging/message-handlers';
 export { MessageProcessor, isRejection, metadataOf, type MessageProcessorOptions, type MessageProcessorStats } from './messaging/message-processor';
 export { LogFanOut, unionFilter, type LogFanOutOptions, type LogFanOutStatus } from './projections/log-fan-out';

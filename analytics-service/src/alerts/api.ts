@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { defineRoute, type Clock, type Route } from '@shop/platform';
+import { defineRoute, problemSchema, type Clock, type Route } from '@shop/platform';
 import type { ReadModels } from '../read-models/read-models';
 import { ALERT_RULE_SETTINGS, METRICS, SEVERITIES, type AlertRule } from './alert-rule';
 import type { AlertRulesStore } from './alert-rules-store';
@@ -145,7 +145,7 @@ export function alertRoutes(db: Knex, rules: AlertRulesStore, readModels: ReadMo
           minPosition: z.coerce.number().int().min(0).optional(),
         }),
       },
-      responses: { 200: z.object({ items: z.array(AlertView) }).meta({ id: 'Alerts' }) },
+      responses: { 200: z.object({ items: z.array(AlertView) }).meta({ id: 'Alerts' }), 409: problemSchema },
       handler: async ({ query }) => {
         await readModels.reached(['alerts'], query.minPosition);
         const items = await listAlerts(db, { limit: query.limit, ...(query.state ? { state: query.state } : {}), ...(query.ruleId ? { ruleId: query.ruleId } : {}) });

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { Currency, Sku } from '@shop/contracts';
-import { ValidationError, defineRoute, type Route } from '@shop/platform';
+import { Currency, OrderChannel, Sku } from '@shop/contracts';
+import { ValidationError, defineRoute, problemSchema, type Route } from '@shop/platform';
 import { BUCKETS, type Bucket, type TimeRange } from './buckets';
 import { LIVE_ORDER_STATUSES } from './live-orders/projection';
 import { liveOrders } from './live-orders/query';
@@ -108,6 +108,7 @@ const LiveOrder = z
     reason: z.string().nullable(),
     placedAt: z.string().nullable(),
     updatedAt: z.string(),
+    channel: OrderChannel.nullable(),
   })
   .meta({ id: 'LiveOrder' });
 
@@ -147,7 +148,7 @@ export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
       tags: ['analytics'],
       auth: ADMIN,
       request: { query: TimeSeriesQuery },
-      responses: { 200: Series(FunnelPoint, 'FunnelSeries') },
+      responses: { 200: Series(FunnelPoint, 'FunnelSeries'), 409: problemSchema },
       handler: async ({ query }) => {
         const range = rangeOf(query);
         await readModels.reached(['order_funnel'], query.minPosition);
@@ -164,7 +165,7 @@ export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
       tags: ['analytics'],
       auth: ADMIN,
       request: { query: TimeSeriesQuery.extend({ currency: Currency.optional() }) },
-      responses: { 200: Series(RevenuePoint, 'RevenueSeries') },
+      responses: { 200: Series(RevenuePoint, 'RevenueSeries'), 409: problemSchema },
       handler: async ({ query }) => {
         const range = rangeOf(query);
         await readModels.reached(['revenue'], query.minPosition);
@@ -187,7 +188,7 @@ export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
           minPosition: MinPosition,
         }),
       },
-      responses: { 200: z.object({ items: z.array(ProductSales) }).meta({ id: 'TopProducts' }) },
+      responses: { 200: z.object({ items: z.array(ProductSales) }).meta({ id: 'TopProducts' }), 409: problemSchema },
       handler: async ({ query }) => {
         await readModels.reached(['product_sales'], query.minPosition);
         const items = await topProducts(db, { limit: query.limit, by: query.by, ...(query.currency ? { currency: query.currency } : {}) });
@@ -212,7 +213,7 @@ export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
           minPosition: MinPosition,
         }),
       },
-      responses: { 200: z.object({ items: z.array(StockLevel) }).meta({ id: 'StockLevels' }) },
+      responses: { 200: z.object({ items: z.array(StockLevel) }).meta({ id: 'StockLevels' }), 409: problemSchema },
       handler: async ({ query }) => {
         await readModels.reached(['stock_levels'], query.minPosition);
         const items = await stockLevels(db, {
@@ -230,7 +231,7 @@ export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
       tags: ['analytics'],
       auth: ADMIN,
       request: { query: z.object({ sku: Sku.optional(), limit: Limit(500, 50), minPosition: MinPosition }) },
-      responses: { 200: z.object({ items: z.array(StockOut) }).meta({ id: 'StockOuts' }) },
+      responses: { 200: z.object({ items: z.array(StockOut) }).meta({ id: 'StockOuts' }), 409: problemSchema },
       handler: async ({ query }) => {
         await readModels.reached(['stock_levels'], query.minPosition);
         const items = await stockOuts(db, { limit: query.limit, ...(query.sku ? { sku: query.sku } : {}) });
@@ -244,7 +245,7 @@ export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
       tags: ['analytics'],
       auth: ADMIN,
       request: { query: z.object({ limit: Limit(500, 50), status: z.enum(LIVE_ORDER_STATUSES).optional(), minPosition: MinPosition }) },
-      responses: { 200: z.object({ items: z.array(LiveOrder) }).meta({ id: 'LiveOrders' }) },
+      responses: { 200: z.object({ items: z.array(LiveOrder) }).meta({ id: 'LiveOrders' }), 409: problemSchema },
       handler: async ({ query }) => {
         await readModels.reached(['live_orders'], query.minPosition);
         const items = await liveOrders(db, { limit: query.limit, ...(query.status ? { status: query.status } : {}) });
@@ -260,7 +261,7 @@ export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
       tags: ['analytics'],
       auth: ADMIN,
       request: { query: TimeSeriesQuery.extend({ sagaType: z.enum(['place-order', 'cancel-order']).default('place-order') }) },
-      responses: { 200: Series(SagaLatencyPoint, 'SagaLatencySeries') },
+      responses: { 200: Series(SagaLatencyPoint, 'SagaLatencySeries'), 409: problemSchema },
       handler: async ({ query }) => {
         const range = rangeOf(query);
         await readModels.reached(['saga_durations'], query.minPosition);

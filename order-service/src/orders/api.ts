@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Money, OrderLine, PricedLine } from '@shop/contracts';
+import { Money, OrderChannel, OrderLine, PricedLine } from '@shop/contracts';
 import { defineRoute, type Principal, type Route } from '@shop/platform';
 import { ORDER_STATUSES, PAYMENT_STATUSES } from './order';
 import type { Orders, Viewer } from './orders';
@@ -11,6 +11,8 @@ const PlaceOrderBody = z
     lines: z.array(OrderLine).min(1).max(100),
     /** A payment-provider token; see the README for the sandbox's test tokens. */
     paymentToken: z.string().min(1).max(200),
+    /** How the customer placed the order: the web shop, the mobile app, or a client of this API directly (the default). */
+    channel: OrderChannel.default('api'),
   })
   .meta({ id: 'PlaceOrder' });
 
@@ -72,6 +74,7 @@ export function orderRoutes(orders: Orders): Route[] {
           idempotencyKey: req.header('idempotency-key')!,
           lines: body.lines,
           paymentToken: body.paymentToken,
+          channel: body.channel,
           traceparent: req.header('traceparent'),
         });
         return { status: 202, body: order, headers: { Location: `/v1/orders/${order.orderId}` } };

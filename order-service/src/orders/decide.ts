@@ -6,6 +6,7 @@ import {
   type ExistingOrder,
   type Money,
   type Order,
+  type OrderChannel,
   type OrderEvent,
   type OrderLine,
   type PricedLine,
@@ -28,6 +29,7 @@ export interface PlaceOrder {
   customerId: string;
   lines: OrderLine[];
   paymentToken: string;
+  channel: OrderChannel;
   now: string;
 }
 
@@ -125,6 +127,7 @@ export function placeOrder(command: PlaceOrder, state: Order): OrderEvent[] {
       customerId: command.customerId,
       lines: command.lines,
       paymentToken: command.paymentToken,
+      channel: command.channel,
       placedAt: command.now,
     },
   ];

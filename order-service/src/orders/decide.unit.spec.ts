@@ -30,7 +30,7 @@ const pricedLines = [
 ];
 const total = eur(2500);
 
-const placed: OrderEvent = { type: 'OrderPlaced', orderId, customerId, lines, paymentToken: 'tok_approve', placedAt: earlier };
+const placed: OrderEvent = { type: 'OrderPlaced', orderId, customerId, lines, paymentToken: 'tok_approve', channel: 'mobile', placedAt: earlier };
 const authorized: OrderEvent = { type: 'PaymentAuthorized', orderId, authorizationId: 'auth-1', amount: total, authorizedAt: earlier };
 const declined: OrderEvent = { type: 'PaymentDeclined', orderId, reason: 'card declined', declinedAt: earlier };
 const timedOut: OrderEvent = { type: 'PaymentAuthorizationTimedOut', orderId, at: earlier };
@@ -46,7 +46,7 @@ const cancellationRequested: OrderEvent = {
 };
 const cancelled: OrderEvent = { type: 'OrderCancelled', orderId, customerId, reason: 'customer asked', cancelledAt: earlier };
 
-const place: PlaceOrder = { type: 'PlaceOrder', orderId, customerId, lines, paymentToken: 'tok_approve', now };
+const place: PlaceOrder = { type: 'PlaceOrder', orderId, customerId, lines, paymentToken: 'tok_approve', channel: 'mobile', now };
 const requestByOwner: RequestCancellation = {
   type: 'RequestCancellation',
   orderId,
@@ -75,7 +75,7 @@ const cancel: CancelOrder = { type: 'CancelOrder', orderId, reason: 'customer as
 const spec = DeciderSpecification.for(orderDecider);
 
 const orderPlaced: OrderEvent[] = [
-  { type: 'OrderPlaced', orderId, customerId, lines, paymentToken: 'tok_approve', placedAt: now },
+  { type: 'OrderPlaced', orderId, customerId, lines, paymentToken: 'tok_approve', channel: 'mobile', placedAt: now },
 ];
 const cancellationRequestedBy = (subject: string, reason?: string): OrderEvent[] => [
   { type: 'OrderCancellationRequested', orderId, customerId, requestedBy: subject, ...(reason ? { reason } : {}), requestedAt: now },

@@ -3,11 +3,11 @@
  * and codec, its state and `evolve`. Pure: no I/O, no clock, no ids.
  */
 import { z } from 'zod';
-import { Money, OrderLine, PricedLine, Timestamp } from '@shop/contracts';
+import { Money, OrderChannel, OrderLine, PricedLine, Timestamp } from '@shop/contracts';
 import { eventCodec } from '@shop/platform';
 
-// Money (minor units), order lines and priced lines are the contracts' own shapes.
-export type { Money, OrderLine, PricedLine };
+// Money (minor units), order lines, priced lines and the channel are the contracts' own shapes.
+export type { Money, OrderChannel, OrderLine, PricedLine };
 
 export const ORDER_STATUSES = ['pending', 'confirmed', 'rejected', 'cancellation-requested', 'cancelled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -19,7 +19,8 @@ export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 // relay maps one stored event to one contract message, and the contract
 // messages (order.confirmed, order.rejected, ...) name the customer.
 export type OrderEvent =
-  | { type: 'OrderPlaced'; orderId: string; customerId: string; lines: OrderLine[]; paymentToken: string; placedAt: string }
+  /** `channel`: how the customer placed the order (web shop, mobile app, or the HTTP API directly). */
+  | { type: 'OrderPlaced'; orderId: string; customerId: string; lines: OrderLine[]; paymentToken: string; channel: OrderChannel; placedAt: string }
   | { type: 'PaymentAuthorized'; orderId: string; authorizationId: string; amount: Money; authorizedAt: string }
   | { type: 'PaymentDeclined'; orderId: string; reason: string; declinedAt: string }
   /** The provider never answered within the timeout. No reply: the coordinator's deadline compensates. */
@@ -50,6 +51,8 @@ export const orderEventSchemas = {
     customerId: z.string(),
     lines: z.array(OrderLine),
     paymentToken: z.string(),
+    // Events stored before the channel was recorded: every order then came through the HTTP API.
+    channel: OrderChannel.default('api'),
     placedAt: Timestamp,
   }),
   PaymentAuthorized: z.object({ orderId: z.string(), authorizationId: z.string(), amount: Money, authorizedAt: Timestamp }),

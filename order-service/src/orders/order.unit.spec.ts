@@ -9,7 +9,7 @@ const at = '2025-01-02T10:00:00.000Z';
 const eur = (amount: number) => ({ amount, currency: 'EUR' });
 
 const everyType: OrderEvent[] = [
-  { type: 'OrderPlaced', orderId, customerId, lines: [{ sku: 'SKU-1', quantity: 2 }], paymentToken: 'tok_approve', placedAt: at },
+  { type: 'OrderPlaced', orderId, customerId, lines: [{ sku: 'SKU-1', quantity: 2 }], paymentToken: 'tok_approve', channel: 'web', placedAt: at },
   { type: 'PaymentAuthorized', orderId, authorizationId: 'auth-1', amount: eur(2000), authorizedAt: at },
   { type: 'PaymentDeclined', orderId, reason: 'card declined', declinedAt: at },
   { type: 'PaymentAuthorizationTimedOut', orderId, at },
@@ -38,6 +38,12 @@ describe('the order codec', () => {
   it('reads every stored order event back as the event that was decided', () => {
     const recorded = stored(everyType.map(({ type, ...data }) => ({ type, data })));
     expect(recorded.map((e) => orderCodec.decode(e))).toEqual(everyType);
+  });
+
+  it('reads an OrderPlaced stored before the channel was recorded as placed through the API', () => {
+    const { type, channel: _channel, ...before } = everyType[0] as Extract<OrderEvent, { type: 'OrderPlaced' }>;
+    const [old] = stored([{ type, data: before }]);
+    expect(orderCodec.decode(old!)).toEqual({ ...everyType[0], channel: 'api' });
   });
 
   it('refuses a stored event whose data does not match its schema, naming the stream, revision and field', () => {

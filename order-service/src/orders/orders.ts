@@ -3,7 +3,7 @@ import { deterministicId, executeCommand, NotFoundError, type Clock, type EventM
 import { authorizeWithTimeout } from '../payments/authorize-with-timeout';
 import type { PaymentProvider } from '../payments/payment-provider';
 import { authorizationToVoid, orderDecider, paymentToAuthorize, type OrderCommand, type PaymentAnswer } from './decide';
-import { orderCodec, orderStreamId, type Money, type OrderEvent, type OrderLine, type PricedLine } from './order';
+import { orderCodec, orderStreamId, type Money, type OrderChannel, type OrderEvent, type OrderLine, type PricedLine } from './order';
 import { listOrders, type ListOrders, type OrderPage } from './read-models/orders/query';
 import { orderViewFrom, type OrderView } from './read-models/orders/view';
 
@@ -64,12 +64,13 @@ export class Orders {
     idempotencyKey: string;
     lines: OrderLine[];
     paymentToken: string;
+    channel: OrderChannel;
     traceparent?: string;
   }): Promise<OrderView> {
     const orderId = deterministicId('order', input.customerId, input.idempotencyKey);
     // A new key is a new order: appended without reading first; a retry finds its order and decides nothing.
     const outcome = await this.execute(
-      { type: 'PlaceOrder', orderId, customerId: input.customerId, lines: input.lines, paymentToken: input.paymentToken, now: this.now() },
+      { type: 'PlaceOrder', orderId, customerId: input.customerId, lines: input.lines, paymentToken: input.paymentToken, channel: input.channel, now: this.now() },
       httpMetadata(orderId, input.traceparent),
       { assumeNew: true },
     );

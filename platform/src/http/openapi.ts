@@ -58,18 +58,14 @@ export function openApiDocument(
 
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(route.responses)) {
-      responses[status] = {
-        description: STATUS_CODES[Number(status)] ?? status,
-        ...(schema ? { content: { 'application/json': { schema: schemas.convert(schema, 'output') } } } : {}),
-      };
+      // A problem the kit cannot derive (a read that answers 409, say) is declared with `problemSchema`.
+      const content = schema === problemSchema ? problemContent : schema ? { 'application/json': { schema: schemas.convert(schema, 'output') } } : undefined;
+      responses[status] = { description: STATUS_CODES[Number(status)] ?? status, ...(content ? { content } : {}) };
     }
-    const problems: number[] = [400, 500];
-    if (route.auth !== 'public') problems.push(401, 403);
-    if (request.body) problems.push(413, 415);
-    if (route.idempotent) problems.push(409, 422);
-    for (const status of problems.sort((a, b) => a - b)) {
-      responses[String(status)] ??= { description: STATUS_CODES[status] ?? String(status), content: problemContent };
+    for (const [status, why] of problemsOf(route)) {
+      responses[String(status)] ??= { description: `${STATUS_CODES[status] ?? status}: ${why.join('; ')}`, content: problemContent };
     }
+    const sorted = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
 
     const operation: Record<string, unknown> = {
       operationId: route.operationId ?? operationIdOf(route.method, path),
@@ -78,9 +74,9 @@ export function openApiDocument(
       ...(route.tags ? { tags: route.tags } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(request.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: schemas.convert(request.body, 'input') } } } }
+        ? { requestBody: { required: !request.body.safeParse(undefined).success, content: { 'application/json': { schema: schemas.convert(request.body, 'input') } } } }
         : {}),
-      responses,
+      responses: sorted,
       security: route.auth === 'public' ? [] : [{ bearerAuth: [] }],
     };
     if (Array.isArray(route.auth) && route.auth.length > 0) operation['x-roles'] = route.auth;
@@ -96,6 +92,41 @@ export function openApiDocument(
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     },
   };
+}
+
+/** The methods whose requests go through the kit's JSON body pipeline (`routersByVersion`): every one but GET and DELETE. */
+const readsBody = (method: Route['method']) => method !== 'GET' && method !== 'DELETE';
+
+/**
+ * Every problem status a route can answer, with why, derived from its
+ * definition as the kit runs it (routes.ts, json-body.ts, idempotency.ts,
+ * the auth middleware), so that the document lists each status a client
+ * may meet. What the definition cannot tell (a read that answers 409) the
+ * route declares in `responses` with `problemSchema`.
+ */
+function problemsOf(route: Route): Map<number, string[]> {
+  const request = route.request ?? {};
+  const problems = new Map<number, string[]>();
+  const add = (status: number, why: string) => problems.set(status, [...(problems.get(status) ?? []), why]);
+  const hasPathParameters = /:\w/.test(route.path);
+
+  if (readsBody(route.method)) add(400, 'the body is not well-formed JSON');
+  if (hasPathParameters || request.params || request.query || request.headers || request.body) add(400, 'a parameter or the body is invalid (`errors` names each field)');
+  if (route.idempotent) add(400, `the ${IDEMPOTENCY_KEY_HEADER} header is missing or malformed`);
+  if (route.auth !== 'public') add(401, 'no valid bearer token');
+  if (Array.isArray(route.auth) && route.auth.length > 0) add(403, `the caller lacks the role ${route.auth.join(' or ')}`);
+  // A path naming a resource by id: the handler's NotFoundError.
+  if (hasPathParameters) add(404, 'no resource has this id');
+  // A change meets the resource's state (ConflictError) or a concurrent change (ConcurrencyError).
+  if (route.method !== 'GET') add(409, "the resource's state refuses the change, or it changed concurrently");
+  if (route.idempotent) add(409, `a request with this ${IDEMPOTENCY_KEY_HEADER} is still in progress (see Retry-After)`);
+  if (readsBody(route.method)) {
+    add(413, 'the body exceeds the size limit');
+    add(415, 'the body is not application/json in UTF-8');
+  }
+  if (route.idempotent) add(422, `the ${IDEMPOTENCY_KEY_HEADER} was used for a different request`);
+  add(500, 'an unexpected failure (quote the traceId)');
+  return new Map([...problems].sort(([a], [b]) => a - b));
 }
 
 class SchemaComponents {

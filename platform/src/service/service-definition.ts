@@ -78,9 +78,11 @@ export interface ServiceDefinition<S extends ConfigShape, Config = ConfigOf<S>> 
    * Its outbox: the stored events it relays (`filter`) and what they become
    * (`toMessages`), to the `topics` declared here — the only topics, with
    * those of its consumers, that the service creates. A message to another
-   * topic stops the relay with an error that says so.
+   * topic stops the relay with an error that says so. A function of the
+   * configuration when what the events become depends on it (the version of
+   * a message to publish during a rolling deploy).
    */
-  publishes?: { source: string; toMessages: ToMessages; topics: readonly string[]; filter?: LogFilter };
+  publishes?: Publishes | ((config: Config) => Publishes);
   /** Projections over its own log (one runner each), or runners it builds itself. */
   projections?: readonly Projection[] | Factory<readonly ProjectionRunner[], Config>;
   routes?: Factory<readonly Route[], Config>;
@@ -92,6 +94,14 @@ export interface ServiceDefinition<S extends ConfigShape, Config = ConfigOf<S>> 
    * registered once it runs: gauge sources, commit observers. Returns their removal.
    */
   metrics?: Factory<() => () => void, Config>;
+}
+
+/** A service's outbox: see `ServiceDefinition.publishes`. */
+export interface Publishes {
+  source: string;
+  toMessages: ToMessages;
+  topics: readonly string[];
+  filter?: LogFilter;
 }
 
 export function defineService<S extends ConfigShape>(definition: ServiceDefinition<S> & (ConfigOf<S> extends HostConfig ? unknown : 'the config shape must spread serviceConfigShape')): ServiceDefinition<S> {
@@ -122,7 +132,7 @@ export async function startService<S extends ConfigShape>(definition: ServiceDef
     name,
     ...messageConsumer(get, d.group, d.handlers(get, config), d.maxPageSize ? { maxPageSize: d.maxPageSize } : {}),
   }));
-  const publishes = definition.publishes;
+  const publishes = typeof definition.publishes === 'function' ? definition.publishes(config) : definition.publishes;
   const relay = publishes
     ? outboxRelay(get, config, {
         name: publishes.source,

@@ -142,14 +142,30 @@ export function clearConsumerPacts(consumer: string, dir: string = PACTS_DIR): v
   for (const f of fs.readdirSync(dir)) if (f.startsWith(`${consumer}-`) && f.endsWith('.json')) fs.rmSync(path.join(dir, f));
 }
 
-/** The pact files in `PACTS_DIR` that name `provider`. */
-export function pactFilesFor(provider: string, dir: string = PACTS_DIR): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => path.join(dir, f))
-    .filter((f) => (JSON.parse(fs.readFileSync(f, 'utf8')) as { provider: { name: string } }).provider.name === provider);
+/** Where the pacts of consumers' earlier releases are kept, under the pacts directory: `<consumer>@<version>-<provider>.json`, committed. */
+export const ARCHIVE_DIR = 'archive';
+
+/**
+ * The pact files that name `provider`: the consumers' current pacts in `dir`
+ * (`PACTS_DIR`), then the archived pacts of their earlier releases still
+ * deployed (`dir/archive`), so a producer proves it still serves an old
+ * consumer as well as the new one.
+ */
+export function pactFilesFor(provider: string, dir: string = PACTS_DIR, kind: 'messages' | 'http' = 'messages'): string[] {
+  // A pact holds message interactions or HTTP ones (the dashboard's with the analytics API), verified by different specs.
+  const type = kind === 'messages' ? 'Asynchronous/Messages' : 'Synchronous/HTTP';
+  const jsonIn = (d: string) =>
+    fs.existsSync(d)
+      ? fs
+          .readdirSync(d)
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+          .map((f) => path.join(d, f))
+      : [];
+  return [...jsonIn(dir), ...jsonIn(path.join(dir, ARCHIVE_DIR))].filter((f) => {
+    const pact = JSON.parse(fs.readFileSync(f, 'utf8')) as { provider: { name: string }; interactions: { type?: string }[] };
+    return pact.provider.name === provider && pact.interactions.some((i) => i.type === type);
+  });
 }
 
 export interface ProviderMessages {
@@ -181,9 +197,12 @@ export interface VerificationRecord {
 }
 
 /**
- * Verifies every pact that names the provider, from the local files, with
- * Pact's verifier, and records each file's result for `contracts:check`.
- * Resolves with the records; rejects when a pact fails.
+ * Verifies every pact that names the provider, from the local files
+ * (archived ones included, `pactFilesFor`), with Pact's verifier, and
+ * records each file's result for `contracts:check` (`pactFile` keeps the
+ * `archive/` part, which is how the gate tells an archived pact from the
+ * current one of the same consumer). Resolves with the records; rejects
+ * when a pact fails.
  */
 export async function verifyProviderPacts(p: ProviderMessages): Promise<VerificationRecord[]> {
   const files = pactFilesFor(p.provider, p.dir);

@@ -63,6 +63,8 @@ export interface LiveOrder {
   reason: string | null;
   placedAt: string | null;
   updatedAt: string;
+  /** How the order was placed (web, mobile, api); null while only later facts about it are archived. */
+  channel: string | null;
 }
 
 export interface ProjectionStatus {

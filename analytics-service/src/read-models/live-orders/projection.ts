@@ -6,6 +6,7 @@ import {
   OrderRejected,
   contracts,
   type MessageData,
+  type OrderChannel,
   type Registry,
 } from '@shop/contracts';
 import type { Projection, RecordedEvent } from '@shop/platform';
@@ -19,7 +20,7 @@ interface Change {
   orderId: string;
   status: LiveOrderStatus;
   at: string;
-  placed?: { customerId: string; units: number; lines: number };
+  placed?: { customerId: string; units: number; lines: number; channel: OrderChannel };
   total?: { amount: number; currency: string };
   reason?: string;
 }
@@ -36,14 +37,16 @@ const COLUMNS = [
   { name: 'placed_at', type: 'timestamptz' },
   { name: 'updated_at', type: 'timestamptz' },
   { name: 'last_position', type: 'bigint' },
+  { name: 'channel', type: 'text' },
 ];
 /** Columns that only some changes set: a change that does not set one keeps the stored value. */
-const KEPT = ['customer_id', 'line_count', 'units', 'total_amount', 'currency', 'reason', 'placed_at'];
+const KEPT = ['customer_id', 'line_count', 'units', 'total_amount', 'currency', 'reason', 'placed_at', 'channel'];
 
 /**
- * Read model `live_orders`: one row per order with its latest status, for the
- * "last N orders" table. Idempotent: a row only moves forward in archive
- * position.
+ * Read model `live_orders`: one row per order with its latest status and the
+ * channel it was placed through (order.placed v1 reads as 'api', through the
+ * contract's upcaster), for the "last N orders" table. Idempotent: a row
+ * only moves forward in archive position.
  */
 export function liveOrdersProjection(registry: Registry = contracts): Projection {
   const projection: Projection = {
@@ -51,6 +54,8 @@ export function liveOrdersProjection(registry: Registry = contracts): Projection
     filter: { categories: ['order'], types: [OrderPlaced.type, OrderConfirmed.type, OrderRejected.type, OrderCancellationRequested.type, OrderCancelled.type] },
     readsMetadata: false,
     tables: {
+      // `channel` comes last, where migration 0002 added it to tables created before it: the rows of a
+      // table built from this DDL (a fresh database, a rebuild) then read, and checksum, like a migrated one's.
       live_orders: (t) => `
         create table ${t} (
           order_id uuid primary key,
@@ -63,7 +68,8 @@ export function liveOrdersProjection(registry: Registry = contracts): Projection
           reason text,
           placed_at timestamptz,
           updated_at timestamptz not null,
-          last_position bigint not null
+          last_position bigint not null,
+          channel text
         );
         create index on ${t} (placed_at desc nulls last)`,
     },
@@ -86,6 +92,7 @@ export function liveOrdersProjection(registry: Registry = contracts): Projection
           row.line_count = change.placed.lines;
           row.units = change.placed.units;
           row.placed_at = change.at;
+          row.channel = change.placed.channel;
         }
         if (change.total) {
           row.total_amount = change.total.amount;
@@ -111,7 +118,7 @@ function changeOf(event: RecordedEvent, registry: Registry): Change | undefined 
     case OrderPlaced.type: {
       const d = readArchived<MessageData<typeof OrderPlaced>>(event, registry);
       const units = d.lines.reduce((sum, l) => sum + l.quantity, 0);
-      return { orderId: d.orderId, status: 'pending', at: d.placedAt, placed: { customerId: d.customerId, units, lines: d.lines.length } };
+      return { orderId: d.orderId, status: 'pending', at: d.placedAt, placed: { customerId: d.customerId, units, lines: d.lines.length, channel: d.channel } };
     }
     case OrderConfirmed.type: {
       const d = readArchived<MessageData<typeof OrderConfirmed>>(event, registry);

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { OrderChannel } from '@shop/contracts';
 import type { LiveOrderStatus } from './projection';
 
 export interface LiveOrder {
@@ -11,6 +12,8 @@ export interface LiveOrder {
   reason: string | null;
   placedAt: string | null;
   updatedAt: string;
+  /** How the order was placed; null while only later facts about it are archived. */
+  channel: OrderChannel | null;
 }
 
 /** The last `limit` orders placed, newest first, with their current status. */
@@ -31,6 +34,7 @@ export async function liveOrders(db: Knex, options: { limit: number; status?: Li
     reason: string | null;
     placed_at: Date | null;
     updated_at: Date;
+    channel: OrderChannel | null;
   }[];
   return rows.map((r) => ({
     orderId: r.order_id,
@@ -42,5 +46,6 @@ export async function liveOrders(db: Knex, options: { limit: number; status?: Li
     reason: r.reason,
     placedAt: r.placed_at ? r.placed_at.toISOString() : null,
     updatedAt: r.updated_at.toISOString(),
+    channel: r.channel,
   }));
 }

@@ -5,7 +5,7 @@ import { orderViewFrom } from './view';
 const orderId = '5d2e8f1a-3b4c-4d6e-8f0a-1b2c3d4e5f60';
 const customerId = 'customer-gus';
 const total = { amount: 300, currency: 'EUR' };
-const placed: OrderEvent = { type: 'OrderPlaced', orderId, customerId, lines: [{ sku: 'SKU-3', quantity: 3 }], paymentToken: 'tok_approve', placedAt: 't0' };
+const placed: OrderEvent = { type: 'OrderPlaced', orderId, customerId, lines: [{ sku: 'SKU-3', quantity: 3 }], paymentToken: 'tok_approve', channel: 'api', placedAt: 't0' };
 
 describe('the order view folded from a stream', () => {
   it('is absent for an empty stream', () => expect(orderViewFrom([])).toBeUndefined());
