@@ -20,7 +20,7 @@ import {
   type MessageDefinition,
 } from '@shop/contracts';
 import type { ConsumedMessage, MessageProcessor, OutgoingMessage } from '@shop/platform';
-import { clearConsumerPacts, expectMessage } from '@shop/platform/testing/pacts';
+import { clearConsumerPacts, expectMessage, handleOnce } from '@shop/platform/testing/pacts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveEventId, archiveStreamId } from '../src/archive/archive';
 import { archiveProcess, consumed, eur, startAnalytics, type AnalyticsUnderTest } from './support';
@@ -93,11 +93,7 @@ describe('analytics-service as a consumer (Pact)', () => {
   const messageOf = <D extends MessageDefinition>(definition: D, data: MessageData<D>, version = definition.version) =>
     buildMessage(definition, data, { id: randomUUID(), source: definition.producer, correlationId: randomUUID(), time: now() }, { version });
 
-  const handledOnce = async (message: ConsumedMessage) => {
-    const before = processor.stats().handled;
-    await processor.handle(message);
-    expect(processor.stats().handled).toBe(before + 1);
-  };
+  const handledOnce = (message: ConsumedMessage) => handleOnce(processor, message);
 
   /** Sets the scene: earlier facts, each archived in turn. */
   const given = async (...facts: OutgoingMessage[]) => {

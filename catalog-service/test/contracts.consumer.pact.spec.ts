@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { PriceOrderLines, buildMessage, contractJsonSchemas, type MessageData, type MessageDefinition } from '@shop/contracts';
+import { PriceOrderLines, type MessageData, type MessageDefinition } from '@shop/contracts';
 import type { ConsumedMessage, MessageProcessor } from '@shop/platform';
-import { clearConsumerPacts, expectMessage } from '@shop/platform/testing/pacts';
+import { clearConsumerPacts, handleOnce } from '@shop/platform/testing/pacts';
+import { expectContractMessage } from '@shop/contracts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pricingStreamId } from '../src/pricing/pricing';
 import { catalogProcess, freshSku, startCatalog, type Catalog } from './support';
 
 const CONSUMER = 'catalog-service';
-const schemas = contractJsonSchemas([PriceOrderLines]);
 
 /**
  * The commands the catalog service consumes, as pacts with their producer
@@ -28,20 +28,9 @@ describe('catalog-service as a consumer (Pact)', () => {
     await catalog?.stop();
   });
 
-  const handledOnce = async (message: ConsumedMessage) => {
-    const before = processor.stats().handled;
-    await processor.handle(message);
-    expect(processor.stats().handled).toBe(before + 1);
-  };
+  const handledOnce = (message: ConsumedMessage) => handleOnce(processor, message);
   const expect_ = <D extends MessageDefinition>(definition: D, state: string, data: MessageData<D>, handle: (m: ConsumedMessage) => Promise<void>) =>
-    expectMessage({
-      consumer: CONSUMER,
-      provider: definition.producer,
-      state,
-      message: buildMessage(definition, data, { id: randomUUID(), source: definition.producer, correlationId: randomUUID(), time: new Date().toISOString() }),
-      schema: schemas[`${definition.type}@v${definition.version}`] as object,
-      handle,
-    });
+    expectContractMessage(CONSUMER, { definition, state, data, handle });
 
   it('catalog.price-order-lines: prices the lines at the current prices', async () => {
     const sku = freshSku('MUG');

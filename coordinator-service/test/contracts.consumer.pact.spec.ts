@@ -21,7 +21,7 @@ import {
 } from '@shop/contracts';
 import type { ConsumedMessage, MessageProcessor, OutgoingMessage } from '@shop/platform';
 import { startServiceForTest, type ServiceUnderTest } from '@shop/platform/testing';
-import { clearConsumerPacts, expectMessage } from '@shop/platform/testing/pacts';
+import { clearConsumerPacts, expectMessage, handleOnce } from '@shop/platform/testing/pacts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coordinatorService } from '../src/composition';
 import { currentStep, sagaCodec, sagaId, sagaStreamId, type SagaType } from '../src/sagas/saga-state';
@@ -114,11 +114,7 @@ describe('coordinator-service as a consumer (Pact)', () => {
     await running?.stop();
   });
 
-  const handledOnce = async (message: ConsumedMessage) => {
-    const before = processor.stats().handled;
-    await processor.handle(message);
-    expect(processor.stats().handled).toBe(before + 1);
-  };
+  const handledOnce = (message: ConsumedMessage) => handleOnce(processor, message);
 
   /**
    * The participant's message (at `version`, an older one its producer may still publish, else the current one);

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { CommitReservation, ReleaseStock, ReserveStock, buildMessage, contractJsonSchemas, type MessageData, type MessageDefinition } from '@shop/contracts';
+import { CommitReservation, ReleaseStock, ReserveStock, type MessageData, type MessageDefinition } from '@shop/contracts';
 import type { ConsumedMessage, MessageProcessor } from '@shop/platform';
 import type { ServiceUnderTest } from '@shop/platform/testing';
-import { clearConsumerPacts, expectMessage } from '@shop/platform/testing/pacts';
+import { clearConsumerPacts, handleOnce } from '@shop/platform/testing/pacts';
+import { expectContractMessage } from '@shop/contracts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StockLedger } from '../src/stock/stock-ledger';
 import { commandMessage, freshSku, inventoryProcess, startInventoryForTest } from './support';
 
 const CONSUMER = 'inventory-service';
-const schemas = contractJsonSchemas([ReserveStock, ReleaseStock, CommitReservation]);
 
 /**
  * The commands the inventory service consumes, as pacts with their producer
@@ -30,20 +30,9 @@ describe('inventory-service as a consumer (Pact)', () => {
     await running?.stop();
   });
 
-  const handledOnce = async (message: ConsumedMessage) => {
-    const before = processor.stats().handled;
-    await processor.handle(message);
-    expect(processor.stats().handled).toBe(before + 1);
-  };
+  const handledOnce = (message: ConsumedMessage) => handleOnce(processor, message);
   const expect_ = <D extends MessageDefinition>(definition: D, state: string, data: MessageData<D>, handle: (m: ConsumedMessage) => Promise<void> = handledOnce) =>
-    expectMessage({
-      consumer: CONSUMER,
-      provider: definition.producer,
-      state,
-      message: buildMessage(definition, data, { id: randomUUID(), source: definition.producer, correlationId: randomUUID(), time: new Date().toISOString() }),
-      schema: schemas[`${definition.type}@v${definition.version}`] as object,
-      handle,
-    });
+    expectContractMessage(CONSUMER, { definition, state, data, handle });
 
   it('inventory.reserve-stock: reserves the lines', async () => {
     const sku = freshSku();

@@ -1,22 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import {
   AuthorizePayment,
   CancelOrder,
   ConfirmOrder,
   RejectOrder,
   VoidPayment,
-  buildMessage,
-  contractJsonSchemas,
   type MessageData,
   type MessageDefinition,
 } from '@shop/contracts';
 import type { ConsumedMessage, MessageProcessor } from '@shop/platform';
-import { clearConsumerPacts, expectMessage } from '@shop/platform/testing/pacts';
+import { clearConsumerPacts, handleOnce } from '@shop/platform/testing/pacts';
+import { expectContractMessage } from '@shop/contracts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrderService, commandMessage, customer, eur, orderProcess } from './support';
 
 const CONSUMER = 'order-service';
-const schemas = contractJsonSchemas([AuthorizePayment, VoidPayment, ConfirmOrder, RejectOrder, CancelOrder]);
 // One line: a pact holds an array's first element only, so the message Pact hands back has one line.
 const pricedLines = [{ sku: 'SKU-1', quantity: 2, unitPrice: eur(1000), lineTotal: eur(2000) }];
 const orderTotal = eur(2000);
@@ -43,20 +40,9 @@ describe('order-service as a consumer (Pact)', () => {
     await svc?.stop();
   });
 
-  const handledOnce = async (message: ConsumedMessage) => {
-    const before = processor.stats().handled;
-    await processor.handle(message);
-    expect(processor.stats().handled).toBe(before + 1);
-  };
+  const handledOnce = (message: ConsumedMessage) => handleOnce(processor, message);
   const expect_ = <D extends MessageDefinition>(definition: D, state: string, data: MessageData<D>, handle: (m: ConsumedMessage) => Promise<void>) =>
-    expectMessage({
-      consumer: CONSUMER,
-      provider: definition.producer,
-      state,
-      message: buildMessage(definition, data, { id: randomUUID(), source: definition.producer, correlationId: randomUUID(), time: new Date().toISOString() }),
-      schema: schemas[`${definition.type}@v${definition.version}`] as object,
-      handle,
-    });
+    expectContractMessage(CONSUMER, { definition, state, data, handle });
   const typesIn = async (orderId: string) => (await svc.streamOf(orderId)).map((e) => e.type);
   const lastEventOf = async (orderId: string) => (await svc.streamOf(orderId)).at(-1)!;
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { MatchersV3, MessageProviderPact, PactV4, type MessageDescriptor } from '@pact-foundation/pact';
 import type { ConsumedMessage, OutgoingMessage } from '../bus/bus';
 import type { EventMetadata } from '../event-store/event-store';
+import type { MessageProcessor } from '../messaging/message-processor';
 import type { ToMessages } from '../messaging/outbound';
 import { recordedEvents } from './projection-specification';
 
@@ -277,4 +278,19 @@ export function messageOfType(messages: readonly OutgoingMessage[], type: string
   const found = messages.filter((m) => m.headers?.ce_type === type);
   if (found.length !== 1) throw new Error(`expected one ${type} message, got ${found.length} among ${messages.map((m) => m.headers?.ce_type).join(', ') || 'none'}`);
   return found[0]!;
+}
+
+/**
+ * Hands `message` to a consumer's message path and resolves only when it
+ * was handled: a rejection rejects with the reason, and a message ignored
+ * (no handler takes its type) or dropped as a duplicate fails, so a pact
+ * never records a message its consumer does not act on.
+ */
+export async function handleOnce(processor: Pick<MessageProcessor, 'stats' | 'handle'>, message: ConsumedMessage): Promise<void> {
+  const before = processor.stats();
+  await processor.handle(message);
+  const after = processor.stats();
+  if (after.handled !== before.handled + 1) {
+    throw new Error(`${message.headers.ce_type ?? 'the message'} was not handled (ignored ${after.ignored - before.ignored}, duplicates ${after.duplicates - before.duplicates})`);
+  }
 }
