@@ -53,7 +53,8 @@ const timeSeries = { from: timestamp(LAST_HOUR.from), to: timestamp(LAST_HOUR.to
  * client makes of it. A response holds only the fields the panels read, so
  * the service stays free to change the others.
  */
-describe('analytics-dashboard as a consumer of the analytics API (Pact)', () => {
+// Retried: Pact 16.3–16.5's mock server can report an answered request as not received under CPU load (pact-reference #535); 16.2's pact-core 18 has no packages but linux-x64 in the registry, so npm ci cannot install it.
+describe('analytics-dashboard as a consumer of the analytics API (Pact)', { retry: 2 }, () => {
   const pact = new PactV4({ consumer: CONSUMER, provider: PROVIDER, dir: PACTS_DIR, logLevel: 'error' });
   const api = new AdminApi(TOKEN);
 
