@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { ConsumedMessage, MessageMetadata } from '@shop/platform';
-import { expectMessage } from '@shop/platform/testing/pacts';
+import type { ConsumedMessage, MessageMetadata, OutgoingMessage } from '@shop/platform';
+import { expectMessage, messageDescription } from '@shop/platform/testing/pacts';
+import { expect } from 'vitest';
+import { allMessages, contracts } from './index';
 import { publishedJsonSchemas } from './json-schemas';
-import { buildMessage, type MessageData, type MessageDefinition } from './message';
+import { buildMessage, decodeContract, listedVersions, type MessageData, type MessageDefinition } from './message';
 
 export interface ContractInteraction<D extends MessageDefinition> {
   definition: D;
@@ -34,4 +36,29 @@ export function expectContractMessage<D extends MessageDefinition>(consumer: str
     schema: publishedJsonSchemas([i.definition])[`${i.definition.type}@v${version}`] as object,
     handle: i.handle,
   });
+}
+
+/**
+ * A producer's provider spec builds every version it may publish of every
+ * message the catalogue says it produces, no more, each named as its pact
+ * interaction and decoding under its contract.
+ */
+export async function expectProducedMessages(producer: string, messages: Record<string, () => OutgoingMessage | Promise<OutgoingMessage>>): Promise<void> {
+  const produced = allMessages.filter((d) => d.producer === producer).flatMap((d) => listedVersions(d).map((v) => `${d.type} v${v}`));
+  expect(Object.keys(messages).sort()).toEqual(produced.sort());
+  for (const [description, build] of Object.entries(messages)) {
+    const message = await build();
+    expect(messageDescription(message)).toBe(description);
+    expect(() => decodeContract(contracts, { value: message.value, headers: message.headers ?? {} })).not.toThrow();
+  }
+}
+
+/** An outgoing bus message as a consumer receives it (first delivery, partition 0). */
+export function asConsumed(out: OutgoingMessage): ConsumedMessage {
+  return { ...out, headers: out.headers ?? {}, partition: 0, offset: 0, publishedAt: new Date(), attempt: 1 };
+}
+
+/** A coordinator command as a participant receives it from the bus. */
+export function commandMessage<D extends MessageDefinition>(definition: D, data: MessageData<D>, id: string = randomUUID()): ConsumedMessage {
+  return asConsumed(buildMessage(definition, data, { id, source: 'coordinator-service', correlationId: randomUUID() }));
 }

@@ -22,6 +22,7 @@ import {
 import type { ConsumedMessage, MessageProcessor, OutgoingMessage } from '@shop/platform';
 import { startServiceForTest, type ServiceUnderTest } from '@shop/platform/testing';
 import { clearConsumerPacts, expectMessage, handleOnce } from '@shop/platform/testing/pacts';
+import { asConsumed } from '@shop/contracts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coordinatorService } from '../src/composition';
 import { currentStep, sagaCodec, sagaId, sagaStreamId, type SagaType } from '../src/sagas/saga-state';
@@ -146,7 +147,7 @@ describe('coordinator-service as a consumer (Pact)', () => {
   const given = async (o: Order, scenes: readonly Scene[]) => {
     for (const scene of scenes) {
       const m = await scene(o);
-      await handledOnce({ ...m, headers: m.headers ?? {}, partition: 0, offset: 0, publishedAt: new Date(), attempt: 1 });
+      await handledOnce(asConsumed(m));
     }
   };
 

@@ -28,11 +28,7 @@ export function inventoryProcess(store: PostgresEventStore) {
 /** A fresh SKU per test, valid under the contracts' SKU pattern. */
 export const freshSku = (prefix = 'T'): string => `${prefix}-${randomUUID().slice(0, 8).toUpperCase()}`;
 
-/** A coordinator command as the consumer would receive it from the bus. */
-export function commandMessage<D extends MessageDefinition>(definition: D, data: MessageData<D>, id: string = randomUUID()): ConsumedMessage {
-  const out = buildMessage(definition, data, { id, source: 'coordinator-service', correlationId: randomUUID() });
-  return { ...out, headers: out.headers ?? {}, partition: 0, offset: 0, publishedAt: new Date(), attempt: 1 };
-}
+export { commandMessage } from '@shop/contracts/testing';
 
 /** Publishes a coordinator command on the bus, as the coordinator would. */
 export function publishCommand<D extends MessageDefinition>(harness: ServiceUnderTest, definition: D, data: MessageData<D>, id: string = randomUUID()) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildMessage, type MessageData, type MessageDefinition } from '@shop/contracts';
-import { MessageProcessor, decodeEnvelope, systemClock, type ConsumedMessage, type Envelope, type PublishedMessage, type Role } from '@shop/platform';
+import { MessageProcessor, decodeEnvelope, systemClock, type Envelope, type PublishedMessage, type Role } from '@shop/platform';
 import { startServiceForTest, waitFor, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
 import { orderService } from '../src/composition';
 import { ORDER_COMMANDS_CONSUMER, orderCommandHandlers } from '../src/integration/inbound/order-commands';
@@ -125,11 +125,7 @@ export function orderProcess(svc: TestOrderService) {
   return { payments, processor };
 }
 
-/** A coordinator command as the consumer would receive it from the bus. */
-export function commandMessage<D extends MessageDefinition>(definition: D, data: MessageData<D>, id: string = randomUUID()): ConsumedMessage {
-  const out = buildMessage(definition, data, { id, source: 'coordinator-service', correlationId: randomUUID() });
-  return { ...out, headers: out.headers ?? {}, partition: 0, offset: 0, publishedAt: new Date(), attempt: 1 };
-}
+export { commandMessage } from '@shop/contracts/testing';
 
 export function validOrder(paymentToken = 'tok_approve') {
   return {
