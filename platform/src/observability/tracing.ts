@@ -40,9 +40,18 @@ export function markTracingEnabled(shutdown: () => Promise<void>): void {
   (globalThis as TracingGlobal)[ENABLED] = { shutdown };
 }
 
-/** Flushes and stops the SDK, if there is one (the service host's last shutdown step). */
-export async function shutdownTracing(): Promise<void> {
-  await (globalThis as TracingGlobal)[ENABLED]?.shutdown();
+/**
+ * Flushes and stops the SDK, if there is one (the service host's last
+ * shutdown step), for at most `timeoutMs`: when the collector has gone
+ * first (Ctrl-C reaches Jaeger and the services together), each queued
+ * batch would wait out the exporter's retries, and a stop must not hang on
+ * spans nobody can receive any more.
+ */
+export async function shutdownTracing(timeoutMs = 3_000): Promise<void> {
+  const shutdown = (globalThis as TracingGlobal)[ENABLED]?.shutdown();
+  if (!shutdown) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([shutdown, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs).unref()))]).finally(() => clearTimeout(timer));
 }
 
 export interface TraceCarrier {
