@@ -11,6 +11,20 @@ export const SERVICES = [
   { name: 'analytics-service', folder: 'analytics-service', database: 'analytics', port: 4005 },
 ] as const;
 
+/** The tracing preload: starts the OpenTelemetry SDK before a service's modules load, when `OTEL_*` variables ask for traces (platform/src/observability). */
+export const TRACING_PRELOAD = './platform/src/observability/register-tracing.mjs';
+
+/**
+ * How a service is started: node's arguments, relative to the repository
+ * root (the working directory). `npm start` runs this for each service, and
+ * every container image runs the same command with tracing (the preload does
+ * nothing unless `OTEL_*` variables ask for traces); `npm run infra:check`
+ * compares the images' CMD with it.
+ */
+export function serviceCommand(folder: string, options: { tracing: boolean }): string[] {
+  return ['--import', 'tsx', ...(options.tracing ? ['--import', TRACING_PRELOAD] : []), `${folder}/src/main.ts`];
+}
+
 /** The bus the services use: the Postgres bus (default), or Kafka through a broker the launcher runs. */
 export type StackBus =
   | { kind: 'postgres' }

@@ -26,7 +26,6 @@ import fs from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   EmbeddedPostgresServer,
@@ -45,12 +44,10 @@ import {
 import { JAEGER_INSTALL_HINT, JaegerServer, jaegerUnavailableReason } from '../jaeger/jaeger-server';
 import { KAFKA_VERSION, KafkaBroker, KafkaUnavailableError, stopKafkaOrphan } from '../kafka/kafka-broker';
 import { loadDemoAlertRules, loadDemoData } from './demo-data';
-import { BUS_DATABASE, SERVICES, SERVICE_DATABASES, type StackBus, type StackFile } from './stack';
+import { BUS_DATABASE, SERVICES, SERVICE_DATABASES, serviceCommand, type StackBus, type StackFile } from './stack';
 import { Supervisor } from './supervisor';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-/** Starts the OpenTelemetry SDK in a service process before its modules load (see platform/src/observability). */
-const TRACING_PRELOAD = pathToFileURL(path.join(repoRoot, 'platform', 'src', 'observability', 'register-tracing.mjs')).href;
 const { values } = parseArgs({
   options: {
     reset: { type: 'boolean', default: false },
@@ -239,10 +236,9 @@ ${Object.entries(stack.databases)
     }
     urls[service.name] = await supervisor.start({
       name: service.name,
-      entry,
+      args: serviceCommand(service.folder, { tracing: traced }),
       port: await portFor(service.port),
       logFile: path.join(stateDir, 'logs', `${service.name}.log`),
-      ...(traced ? { nodeArgs: ['--import', TRACING_PRELOAD] } : {}),
       env: {
         ...tracingEnv,
         ...(traced ? { OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? service.name } : {}),

@@ -4,13 +4,11 @@ import path from 'node:path';
 
 export interface ServiceSpec {
   name: string;
-  /** The service's entry point (`<service>/src/main.ts`). */
-  entry: string;
+  /** Node's arguments, relative to the repository root (`serviceCommand` in stack.ts: tsx, maybe the tracing preload, the entry point). */
+  args: readonly string[];
   env: Record<string, string>;
   port: number;
   logFile: string;
-  /** Node flags after tsx (the tracing preload). */
-  nodeArgs?: string[];
 }
 
 export interface SupervisorEvents {
@@ -52,7 +50,7 @@ export class Supervisor {
     const log = fs.createWriteStream(spec.logFile, { flags: 'a' });
     // SHOP_SERVICE_NODE_ARGS: extra node flags for every service (`--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses).
     const extraArgs = (process.env.SHOP_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', ...(spec.nodeArgs ?? []), spec.entry], {
+    const child = spawn(process.execPath, [...extraArgs, ...spec.args], {
       cwd: this.repoRoot,
       env: { ...process.env, ...spec.env, PORT: String(spec.port) },
       stdio: ['ignore', 'pipe', 'pipe'],

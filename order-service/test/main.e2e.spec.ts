@@ -55,4 +55,54 @@ describe('order-service main.ts run directly', () => {
     expect(await exited).toBe(143);
     expect(stdout).toContain('"msg":"shutdown hook done"');
   });
+
+  it('--migrate applies the platform\'s and its own migrations with only DATABASE_URL set (production mode, no secret), then exits 0; again changes nothing', async () => {
+    const migrateDb = await createTestDatabase('order_migrate');
+    try {
+      const run = () =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'order-service/src/main.ts'), '--migrate'], {
+            cwd: repoRoot,
+            env: { PATH: process.env.PATH, SHOP_ENV: 'production', DATABASE_URL: urlOf(migrateDb) },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let out = '';
+          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+          child.once('exit', (code) => resolve({ code, out }));
+        });
+      const first = await run();
+      expect(first, first.out).toMatchObject({ code: 0 });
+      expect(first.out).toContain('migrations applied');
+      const db = createKnex(migrateDb);
+      try {
+        const sets = await db('pg_tables').where('tablename', 'like', 'knex_migrations_%').andWhere('tablename', 'not like', '%_lock').pluck('tablename');
+        expect(sets.sort()).toEqual(
+          ['event_store', 'http_idempotency', 'inbox', 'order', 'outbox', 'projections'].map((s) => `knex_migrations_${s}`).sort(),
+        );
+        const applied = Number((await db('knex_migrations_event_store').count({ n: '*' }))[0]!.n);
+        expect(applied).toBeGreaterThan(0);
+        const second = await run();
+        expect(second.code).toBe(0);
+        expect(Number((await db('knex_migrations_event_store').count({ n: '*' }))[0]!.n)).toBe(applied);
+      } finally {
+        await db.destroy();
+      }
+    } finally {
+      await migrateDb.drop();
+    }
+  });
+
+  it('--migrate without DATABASE_URL exits 1 naming it', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'order-service/src/main.ts'), '--migrate'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, SHOP_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain('DATABASE_URL: required but not set');
+  });
 });

@@ -17,6 +17,7 @@ import {
   messageConsumer,
   outboxRelay,
   projectionRunner,
+  migrateServiceDatabase,
   runWhenMain,
   startServiceHost,
   type HostConfig,
@@ -205,10 +206,12 @@ export function serviceConfig<const Own extends ConfigShape = Record<never, neve
  * A service's `main.ts`: the function that starts it from an environment
  * (what tests and the local stack call), which also runs it, with signal
  * handling, when the calling module is the process's entry point
- * (`node --import tsx <service>/src/main.ts`).
+ * (`node --import tsx <service>/src/main.ts`). With `--migrate` it applies
+ * the service's migrations to `DATABASE_URL` and exits instead (the
+ * containers' migration job and init container).
  */
 export function serviceMain<S extends ConfigShape>(importMetaUrl: string, definition: ServiceDefinition<S>): (env?: NodeJS.ProcessEnv) => Promise<HostedService> {
   const start = (environment: NodeJS.ProcessEnv = process.env) => startService(definition, environment);
-  runWhenMain(importMetaUrl, start);
+  runWhenMain(importMetaUrl, start, (environment) => migrateServiceDatabase(definition.migrations, environment));
   return start;
 }

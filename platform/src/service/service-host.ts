@@ -8,7 +8,7 @@ import { busMetrics, collectRuntimeMetrics, outboxMetrics, projectionMetrics } f
 import { shutdownTracing, trace, tracingEnabled } from '../observability/tracing';
 import { busReadiness, consumerReadiness } from '../bus/bus-readiness';
 import { createBusFromEnv } from '../bus/create-bus';
-import { ConfigError, parseDatabaseUrl } from '../config/config';
+import { ConfigError, loadConfig, parseDatabaseUrl, serviceConfigShape } from '../config/config';
 import { TOKENS, bindFactory, bindValue, resolve, systemClock, token } from '../di/container';
 import { StreamStateCache } from '../event-store/unit-of-work';
 import { MessageProcessor } from '../messaging/message-processor';
@@ -201,6 +201,36 @@ export interface HostedService {
 }
 
 /**
+ * A service's database schema: the platform's migration sets (event store,
+ * projections, outbox, inbox, HTTP idempotency), then the service's own.
+ * Each set is applied under knex's migration lock, so replicas starting
+ * together, or a migration job beside them, apply each migration once.
+ */
+export async function runServiceMigrations(db: Knex, own: ServiceHostOptions['migrations']): Promise<void> {
+  await runMigrations(db, 'event_store', eventStoreMigrations);
+  await runMigrations(db, 'projections', projectionMigrations);
+  await runMigrations(db, 'outbox', outboxMigrations);
+  await runMigrations(db, 'inbox', inboxMigrations);
+  await runMigrations(db, 'http_idempotency', idempotencyMigrations);
+  await runMigrations(db, own.set, own.migrations);
+}
+
+/**
+ * `<service>/src/main.ts --migrate`: applies the service's migrations to
+ * `DATABASE_URL` and returns, without the rest of its configuration (a
+ * migration job or init container needs only its database).
+ */
+export async function migrateServiceDatabase(migrations: ServiceHostOptions['migrations'], env: NodeJS.ProcessEnv): Promise<void> {
+  const { DATABASE_URL } = loadConfig({ DATABASE_URL: serviceConfigShape.DATABASE_URL }, env);
+  const db = createKnex(parseDatabaseUrl(DATABASE_URL), { max: 1 });
+  try {
+    await runServiceMigrations(db, migrations);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/**
  * Starts a service the way every service starts: platform and own
  * migrations, topics, projections, outbox relay, consumers, workers, then
  * HTTP (routes, `/healthz`, `/readyz` over database, bus, consumers and
@@ -228,12 +258,7 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
     started.push(part);
   };
   try {
-    await runMigrations(db, 'event_store', eventStoreMigrations);
-    await runMigrations(db, 'projections', projectionMigrations);
-    await runMigrations(db, 'outbox', outboxMigrations);
-    await runMigrations(db, 'inbox', inboxMigrations);
-    await runMigrations(db, 'http_idempotency', idempotencyMigrations);
-    await runMigrations(db, o.migrations.set, o.migrations.migrations);
+    await runServiceMigrations(db, o.migrations);
     await bus.createTopics(o.topics);
 
     if ((o.projections ?? []).length > 0 || o.relay) {
@@ -333,8 +358,25 @@ function registerMetricSources(o: ServiceHostOptions, bus: Bus): () => void {
  * Runs `start` when the calling module is the process's entry point
  * (`node --import tsx <service>/src/main.ts`), with signal handling.
  */
-export function runWhenMain(importMetaUrl: string, start: (env: NodeJS.ProcessEnv) => Promise<HostedService>): void {
+export function runWhenMain(
+  importMetaUrl: string,
+  start: (env: NodeJS.ProcessEnv) => Promise<HostedService>,
+  migrate?: (env: NodeJS.ProcessEnv) => Promise<void>,
+): void {
   if (!process.argv[1] || importMetaUrl !== pathToFileURL(process.argv[1]).href) return;
+  if (migrate && process.argv.slice(2).includes('--migrate')) {
+    migrate(process.env).then(
+      () => {
+        console.log('migrations applied');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error(err instanceof ConfigError ? err.message : err);
+        process.exit(1);
+      },
+    );
+    return;
+  }
   start(process.env).then(
     (service) => service.handleSignals(),
     (err: unknown) => {
