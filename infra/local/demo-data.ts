@@ -41,7 +41,19 @@ async function post(url: string, token: string, body: unknown, idempotencyKey: s
   });
 }
 
-/** Loads the demo data; a product that already exists (409) counts as loaded. */
+/** Whether the SKU's stock has had a receipt (a run before this one loaded it). */
+async function receivedBefore(inventoryUrl: string, token: string, sku: string): Promise<boolean> {
+  const res = await fetch(`${inventoryUrl}/v1/stock/${sku}`, { headers: { authorization: `Bearer ${token}` } });
+  if (res.status === 404) return false;
+  if (!res.ok) throw new Error(`reading the stock of ${sku}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { received: number }).received > 0;
+}
+
+/**
+ * Loads the demo data; a product that already exists (409) counts as loaded,
+ * and its stock is received only if it never was (a run that stopped
+ * half-way is completed, one that finished changes nothing).
+ */
 export async function loadDemoData(urls: { catalog: string; inventory: string }, adminToken: string): Promise<number> {
   let loaded = 0;
   for (const p of demoProducts()) {
@@ -52,6 +64,10 @@ export async function loadDemoData(urls: { catalog: string; inventory: string },
       `demo-product-${p.sku}`,
     );
     if (!added.ok && added.status !== 409) throw new Error(`adding ${p.sku}: ${added.status} ${await added.text()}`);
+    if (added.status === 409 && (await receivedBefore(urls.inventory, adminToken, p.sku))) {
+      loaded++;
+      continue;
+    }
     const received = await post(`${urls.inventory}/v1/stock/${p.sku}/receipts`, adminToken, { quantity: p.stock }, `demo-stock-${p.sku}`);
     if (!received.ok) throw new Error(`receiving ${p.sku}: ${received.status} ${await received.text()}`);
     loaded++;
@@ -66,14 +82,21 @@ export const DEMO_ALERT_RULES = [
   { name: 'Saga p95 above 2 s over 5 min', metric: 'saga_p95_ms', comparator: 'above', threshold: 2_000, windowMinutes: 5, minSamples: 10, severity: 'warning' },
 ] as const;
 
+/** Adds the demo alert rules that are not there yet (by name), so a job that runs again adds none twice; returns how many it added. */
 export async function loadDemoAlertRules(analyticsUrl: string, adminToken: string): Promise<number> {
+  const listed = await fetch(`${analyticsUrl}/v1/alerts/rules`, { headers: { authorization: `Bearer ${adminToken}` } });
+  if (!listed.ok) throw new Error(`listing alert rules: ${listed.status} ${await listed.text()}`);
+  const existing = new Set(((await listed.json()) as { items: { name: string }[] }).items.map((r) => r.name));
+  let added = 0;
   for (const rule of DEMO_ALERT_RULES) {
+    if (existing.has(rule.name)) continue;
     const res = await fetch(`${analyticsUrl}/v1/alerts/rules`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
       body: JSON.stringify(rule),
     });
     if (!res.ok) throw new Error(`adding alert rule "${rule.name}": ${res.status} ${await res.text()}`);
+    added++;
   }
-  return DEMO_ALERT_RULES.length;
+  return added;
 }
