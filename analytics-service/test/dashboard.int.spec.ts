@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderPlaced } from '@shop/contracts';
 import { openStream } from './dashboard-support';
+import { apiRootOf } from '../src/dashboard/client/api';
 import { startAnalytics, type AnalyticsUnderTest, message } from './support';
 
 interface Notice {
@@ -36,6 +37,20 @@ describe('dashboard: page and event stream (analytics-service in-process)', () =
       expect(html).toContain('<link rel="stylesheet" href="/dashboard/app.css" />');
       expect(html).not.toMatch(/(src|href)="https?:/);
       expect((await fetch(`${svc.service.url}/dashboard/`)).status).toBe(200);
+    });
+
+    it("links its assets under the prefix a gateway stripped, and takes the API's root from its script's URL", async () => {
+      const behind = await fetch(`${svc.service.url}/dashboard`, { headers: { 'x-forwarded-prefix': '/analytics' } });
+      const html = await behind.text();
+      expect(html).toContain('<script type="module" src="/analytics/dashboard/app.js"></script>');
+      expect(html).toContain('<link rel="stylesheet" href="/analytics/dashboard/app.css" />');
+      // A prefix that is not plain path segments is never echoed into the page.
+      for (const bad of ['/a"><script>x</script>', '/analytics/../admin', 'analytics', '//evil.example']) {
+        const page = await (await fetch(`${svc.service.url}/dashboard`, { headers: { 'x-forwarded-prefix': bad } })).text();
+        expect(page, bad).toContain('<script type="module" src="/dashboard/app.js"></script>');
+      }
+      expect(apiRootOf('http://localhost:8080/analytics/dashboard/app.js')).toBe('/analytics');
+      expect(apiRootOf('http://127.0.0.1:4005/dashboard/app.js')).toBe('');
     });
 
     it('serves the script bundled from node_modules, with no address to fetch anything from', async () => {

@@ -49,8 +49,22 @@ export function dashboardMounts(options: DashboardOptions): HttpMount[] {
   ];
 }
 
-const ASSET_TYPES: Record<string, { type: string; body: (a: DashboardAssets) => string | Uint8Array }> = {
-  '/': { type: 'text/html; charset=utf-8', body: (a) => a.html },
+/**
+ * The prefix a gateway stripped before the request reached the service
+ * (Traefik's StripPrefix sets `X-Forwarded-Prefix`, e.g. `/analytics`), so
+ * the page links its script and style sheet where the browser can fetch
+ * them. Only plain path segments are taken: anything else is ignored, never
+ * echoed into the page.
+ */
+export function forwardedPrefix(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && /^(\/[A-Za-z0-9._~-]+)+$/.test(value) && !/\/\.\.?(\/|$)/.test(value) ? value : '';
+}
+
+const withPrefix = (html: string, prefix: string) => (prefix ? html.replaceAll(`="${DASHBOARD_PATH}/`, `="${prefix}${DASHBOARD_PATH}/`) : html);
+
+const ASSET_TYPES: Record<string, { type: string; body: (a: DashboardAssets, prefix: string) => string | Uint8Array }> = {
+  '/': { type: 'text/html; charset=utf-8', body: (a, prefix) => withPrefix(a.html, prefix) },
   '/app.js': { type: 'text/javascript; charset=utf-8', body: (a) => a.js },
   '/app.css': { type: 'text/css; charset=utf-8', body: (a) => a.css },
 };
@@ -66,7 +80,7 @@ function pageHandler(assets: Promise<DashboardAssets>): Handler {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       throw new MethodNotAllowedError(`${req.method} is not allowed on this resource`, ['GET', 'HEAD', 'OPTIONS']);
     }
-    const body = asset.body(await assets);
+    const body = asset.body(await assets, forwardedPrefix(req.headers['x-forwarded-prefix']));
     res.status(200).set(PAGE_HEADERS).type(asset.type);
     res.send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   };

@@ -135,13 +135,21 @@ export class ApiError extends Error {
 export type Query = Record<string, string | number | undefined>;
 
 export class AdminApi {
-  constructor(private readonly token: string) {}
+  /**
+   * `root`: the path the service's API is under as the browser sees it —
+   * empty when the page is served by the service itself, `/analytics` behind
+   * a gateway that strips that prefix (see `apiRootOf`).
+   */
+  constructor(
+    private readonly token: string,
+    readonly root = '',
+  ) {}
 
   async get<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<T> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const search = params.toString();
-    const url = search ? `${path}?${search}` : path;
+    const url = search ? `${this.root}${path}?${search}` : `${this.root}${path}`;
     // (A RequestInit the DOM and Node typings agree on: `cache` is typed in the DOM's only.)
     const init: RequestInit & { cache?: string } = { headers: this.headers(), cache: 'no-store', ...(signal ? { signal } : {}) };
     const res = await fetch(url, init as RequestInit);
@@ -166,4 +174,14 @@ export async function problemDetail(res: Response): Promise<string> {
     // Not a problem body: the status says enough.
   }
   return `HTTP ${res.status}`;
+}
+
+/**
+ * The API's root path from the page script's own URL: the script is served
+ * at `<root>/dashboard/app.js`, so whatever prefix a gateway put in front of
+ * the service (and stripped before it) is in that URL, and the API is under
+ * the same prefix.
+ */
+export function apiRootOf(scriptUrl: string): string {
+  return new URL('..', scriptUrl).pathname.replace(/\/+$/, '');
 }

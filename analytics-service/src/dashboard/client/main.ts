@@ -1,7 +1,7 @@
 // The page's entry point, bundled by esbuild (see ../dashboard-assets.ts).
 // Type-checked with the browser's types by ./tsconfig.json (`npm run
 // typecheck`), apart from the server code, which must not see them.
-import { AccessError, AdminApi, type ProjectionStatus } from './api';
+import { AccessError, AdminApi, apiRootOf, type ProjectionStatus } from './api';
 import { followEventStream, type ServerSentEvent, type StreamState } from './event-stream';
 import { clock } from './format';
 import { alertsPanel } from './panels/alerts-panel';
@@ -16,7 +16,9 @@ import { sagasPanel } from './panels/sagas-panel';
 import { stockPanel } from './panels/stock-panel';
 import { forgetToken, saveToken, savedToken, takeTokenFromUrl } from './token';
 
-const STREAM_URL = '/v1/stream';
+/** The API is under the same prefix as the page's script (`/analytics` behind the gateway, none without one). */
+const API_ROOT = apiRootOf(import.meta.url);
+const STREAM_URL = `${API_ROOT}/v1/stream`;
 /** Time-window panels roll forward even when nothing happens. */
 const CLOCK_REFRESH_MS = 30_000;
 
@@ -100,7 +102,7 @@ function start(token: string): void {
   byId('panels').hidden = false;
   byId('sign-out').hidden = false;
 
-  const api = new AdminApi(token);
+  const api = new AdminApi(token, API_ROOT);
   const load = async (panel: Panel) => {
     if (signal.aborted) return;
     try {
