@@ -56,8 +56,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import kafkajs from 'kafkajs';
-import { LocalStack, repoRoot, stopAllStacks } from '../test/support/local-stack';
-import { SERVICES } from '../local/stack';
+import { LocalStack, stopAllStacks } from '../test/support/local-stack';
+import { SERVICES, serviceEntry } from '../local/stack';
 import { PrometheusServer, prometheusPath } from '../observability/prometheus-server';
 import { runBarePipeline, perOrder } from './bare-pipeline';
 import { hasPendingOrders, httpRequest, ordersOf, percentile, placeOrdersOpenLoop, type OrderOutcome } from './order-load';
@@ -395,7 +395,7 @@ async function stackMeasurement(stack: LocalStack): Promise<StackMeasurement> {
   const brokerPid = bus === 'kafka' ? readPid(path.join(stateDir, 'kafka', 'broker.pid')) : undefined;
   const busUrl = stack.stack.databases.bus!.url;
   const serviceBusUrl = stack.stack.databases.bus!.socketUrl ?? busUrl;
-  const entries = new Map(SERVICES.map((s) => [path.join(repoRoot, s.folder, 'src', 'main.ts'), s.name]));
+  const entries = new Map(SERVICES.map((s) => [serviceEntry(s.folder), s.name]));
   const meter = new CpuMeter((pid, stat) => {
     const pgGroup = postgresGroup(postmasterPid, pid, stat);
     if (pgGroup) return pgGroup;

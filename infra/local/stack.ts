@@ -22,7 +22,12 @@ export const TRACING_PRELOAD = './platform/src/observability/register-tracing.mj
  * compares the images' CMD with it.
  */
 export function serviceCommand(folder: string, options: { tracing: boolean }): string[] {
-  return ['--import', 'tsx', ...(options.tracing ? ['--import', TRACING_PRELOAD] : []), `${folder}/src/main.ts`];
+  return ['--import', 'tsx', ...(options.tracing ? ['--import', TRACING_PRELOAD] : []), serviceEntry(folder)];
+}
+
+/** A service's entry point as its command names it (relative to the repository root): how its process is recognised in `/proc/<pid>/cmdline`. */
+export function serviceEntry(folder: string): string {
+  return `${folder}/src/main.ts`;
 }
 
 /** The bus the services use: the Postgres bus (default), or Kafka through a broker the launcher runs. */

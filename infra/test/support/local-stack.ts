@@ -7,7 +7,7 @@ import path from 'node:path';
 import { signToken } from '@shop/platform';
 import { waitFor } from '@shop/platform/testing';
 import { KafkaBroker } from '../../kafka/kafka-broker';
-import type { StackBus, StackFile } from '../../local/stack';
+import { serviceEntry, type StackBus, type StackFile } from '../../local/stack';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
@@ -203,7 +203,7 @@ export class LocalStack {
 
   /** The pid of this stack's process running `service`: its entry point, with this stack's bus in its environment. */
   servicePid(service: string): number | undefined {
-    const entry = path.join(repoRoot, service, 'src', 'main.ts');
+    const entry = serviceEntry(service);
     const bus = `BUS_DATABASE_URL=${this.stack.databases.bus!.socketUrl ?? this.stack.databases.bus!.url}`;
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
