@@ -1,9 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { serviceCommand } from '../local/stack';
-import { execForm, parseDockerfile, stageLineage as lineage, type DockerStage } from '../images/dockerfile';
+import { existsSync } from 'node:fs';
+import { contextCopies, dockerIgnore, execForm, parseDockerfile, stageLineage as lineage, type DockerStage } from '../images/dockerfile';
 import type { CheckResult } from './check-result';
 import { SERVICE_FOLDERS } from './service-requirements';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
 /**
  * What checkov cannot know about the images: the service image has a final
@@ -15,6 +18,23 @@ import { SERVICE_FOLDERS } from './service-requirements';
  */
 
 const last = (instructions: DockerStage['instructions'], keyword: string) => instructions.filter((i) => i.keyword === keyword).at(-1)?.args;
+
+/**
+ * Every path a stage COPYs from the build context (the repository root)
+ * exists and is not left out by .dockerignore: the build would fail on
+ * either, or ship an image without the file.
+ */
+function contextProblems(file: string, stages: DockerStage[], context: string): string[] {
+  const ignored = dockerIgnore(context);
+  return stages.flatMap((stage) =>
+    contextCopies(stage).flatMap((source) => {
+      const relative = source.replace(/^\.\//, '').replace(/\/$/, '');
+      if (!existsSync(path.join(context, relative))) return [`${file} stage ${stage.name}: COPY ${source}: no such file in the build context`];
+      if (relative !== '.' && ignored(relative)) return [`${file} stage ${stage.name}: COPY ${source}: excluded by .dockerignore`];
+      return [];
+    }),
+  );
+}
 
 /** The rules every final (shipped) stage follows. */
 function finalStageProblems(file: string, stages: DockerStage[], stage: DockerStage, options: { healthcheck: boolean }): string[] {
@@ -32,9 +52,9 @@ function finalStageProblems(file: string, stages: DockerStage[], stage: DockerSt
 }
 
 /** The service image: one final stage per service, its CMD the local start command. */
-export async function serviceDockerfileCheck(file: string, label = path.basename(file)): Promise<CheckResult> {
+export async function serviceDockerfileCheck(file: string, label = path.basename(file), context = REPO_ROOT): Promise<CheckResult> {
   const stages = parseDockerfile(await fs.readFile(file, 'utf8'));
-  const problems: string[] = [];
+  const problems: string[] = contextProblems(label, stages, context);
   for (const folder of SERVICE_FOLDERS) {
     const stage = stages.find((s) => s.name === folder);
     if (!stage) {
@@ -50,13 +70,13 @@ export async function serviceDockerfileCheck(file: string, label = path.basename
     const copied = lineage(stages, stage).instructions.some((i) => i.keyword === 'COPY' && i.args.split(/\s+/)[0]?.replace(/\/$/, '') === folder);
     if (!copied) problems.push(`${label} stage ${folder}: does not COPY ${folder}/`);
   }
-  return { name: `${label}: a stage per service, its CMD npm start's command, non-root, Node 22 slim, SIGTERM, HEALTHCHECK`, ok: problems.length === 0, problems };
+  return { name: `${label}: COPY sources exist, a stage per service, its CMD npm start's command, non-root, Node 22 slim, SIGTERM, HEALTHCHECK`, ok: problems.length === 0, problems };
 }
 
 /** Any other image (shop/tools): its final stage follows the same rules, without the HTTP healthcheck. */
-export async function toolsDockerfileCheck(file: string, label = path.basename(file)): Promise<CheckResult> {
+export async function toolsDockerfileCheck(file: string, label = path.basename(file), context = REPO_ROOT): Promise<CheckResult> {
   const stages = parseDockerfile(await fs.readFile(file, 'utf8'));
   const final = stages.at(-1);
-  const problems = final ? finalStageProblems(label, stages, final, { healthcheck: false }) : [`${label}: no FROM`];
-  return { name: `${label}: non-root, Node 22 slim, SIGTERM, exec-form CMD`, ok: problems.length === 0, problems };
+  const problems = [...contextProblems(label, stages, context), ...(final ? finalStageProblems(label, stages, final, { healthcheck: false }) : [`${label}: no FROM`])];
+  return { name: `${label}: COPY sources exist, non-root, Node 22 slim, SIGTERM, exec-form CMD`, ok: problems.length === 0, problems };
 }

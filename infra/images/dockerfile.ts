@@ -4,6 +4,9 @@
  * the repository's Dockerfiles: continuation lines, comments, `FROM image
  * AS name`, `${ARG}` defaults in FROM.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 export interface DockerStage {
   name: string;
   /** The FROM image, ARG defaults expanded; another stage's name when built on it. */
@@ -56,4 +59,31 @@ export function execForm(args: string | undefined): string[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** .dockerignore's patterns: a path is excluded when it or one of its parent directories matches one. */
+export function dockerIgnore(context: string): (relative: string) => boolean {
+  const patterns = readFileSync(path.join(context, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.replace(/^\/+|\/+$/g, ''));
+  return (relative) => {
+    const parts = relative.split('/');
+    return parts.some((_, i) => {
+      const candidate = parts.slice(0, i + 1).join('/');
+      // path.matchesGlob: experimental on Node 20 (a warning), stable on 22.
+      return patterns.some((p) => path.matchesGlob(candidate, p));
+    });
+  };
+}
+
+/** The build-context paths a stage COPYs (not those `--from` another stage). */
+export function contextCopies(stage: DockerStage): string[] {
+  return stage.instructions
+    .filter((i) => i.keyword === 'COPY' && !/(^|\s)--from=/.test(i.args))
+    .flatMap((i) => {
+      const words = i.args.split(/\s+/).filter((w) => !w.startsWith('--'));
+      return words.slice(0, -1);
+    });
 }

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createKnex, EmbeddedPostgresServer, freePort, migrateBus, provisionDatabase } from '@shop/platform';
 import { toolCacheDir } from '../tools/tool-cache';
-import { execForm, parseDockerfile } from './dockerfile';
+import { dockerIgnore, execForm, parseDockerfile } from './dockerfile';
 
 const run = promisify(execFile);
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -58,23 +58,6 @@ function stageChain(stages: Stage[], target: string, seen = new Set<string>()): 
   if (!stage || seen.has(target)) return [];
   seen.add(target);
   return [...stageChain(stages, stage.base, seen), ...stage.fromStages.flatMap((s) => stageChain(stages, s, seen)), stage];
-}
-
-/** .dockerignore's patterns: a path is excluded when it or one of its parent directories matches one. */
-function dockerIgnore(): (relative: string) => boolean {
-  const patterns = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => l.replace(/^\/+|\/+$/g, ''));
-  return (relative) => {
-    const parts = relative.split('/');
-    return parts.some((_, i) => {
-      const candidate = parts.slice(0, i + 1).join('/');
-      // path.matchesGlob: experimental on Node 20 (a warning), stable on 22.
-      return patterns.some((p) => path.matchesGlob(candidate, p));
-    });
-  };
 }
 
 async function copyFromContext(source: string, dest: string, ignored: (relative: string) => boolean): Promise<number> {
@@ -131,7 +114,7 @@ async function main(): Promise<void> {
   // World-traversable: as root, the embedded PostgreSQL runs as the postgres user, which must reach its data directory.
   await fs.chmod(work, 0o755);
   const app = path.join(work, 'app');
-  const ignored = dockerIgnore();
+  const ignored = dockerIgnore(REPO_ROOT);
   const started = Date.now();
   let files = 0;
   for (const stage of chain) {

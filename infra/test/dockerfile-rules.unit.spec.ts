@@ -57,6 +57,13 @@ describe('infra:check image rules', () => {
     expect(unhealthy.problems.join('\n')).toMatch(/stage inventory-service: no HEALTHCHECK on \/healthz/);
   });
 
+  it('fails a COPY of a file that does not exist, or that .dockerignore leaves out of the build context', async () => {
+    const missing = await toolsDockerfileCheck(broken(TOOLS, 'COPY infra/local/demo-data.ts infra/local/demo-data.ts', 'COPY infra/local/demo-data-loader.ts infra/local/demo-data.ts'), 'tools.Dockerfile');
+    expect(missing.problems.join('\n')).toMatch(/stage tools: COPY infra\/local\/demo-data-loader\.ts: no such file in the build context/);
+    const ignored = await serviceDockerfileCheck(broken(SERVICE, 'COPY tsconfig.json ./', 'COPY tsconfig.json ./\nCOPY node_modules/ node_modules/'), 'service.Dockerfile');
+    expect(ignored.problems.join('\n')).toMatch(/stage app: COPY node_modules\/: excluded by \.dockerignore/);
+  });
+
   it('fails a shell-form CMD (the shell, not the service, would get SIGTERM)', async () => {
     const result = await toolsDockerfileCheck(broken(TOOLS, /^CMD \[.*\]$/m, 'CMD node --import tsx infra/deploy/demo-data-job.ts'), 'tools.Dockerfile');
     expect(result.problems.join('\n')).toMatch(/CMD is not in exec form/);
