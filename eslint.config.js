@@ -12,6 +12,17 @@ export default tseslint.config(
         'error',
         { selector: "CallExpression[callee.object.name=/^(it|describe|test)$/][callee.property.name=/^(only|skip)$/]", message: 'no focused or skipped tests in main' },
       ],
+      // The EventStoreDB client is imported in one module only, so switching packages is one file.
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['@kurrent/kurrentdb-client', '@eventstore/db-client'].map((name) => ({
+            name,
+            message: 'import the EventStoreDB client through platform/src/event-store/eventstoredb/client.ts',
+          })),
+        },
+      ],
     },
   },
+  { files: ['platform/src/event-store/eventstoredb/client.ts'], rules: { 'no-restricted-imports': 'off' } },
 );

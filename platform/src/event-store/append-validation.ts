@@ -11,14 +11,26 @@ export interface NormalisedEvent {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const streamIdSchema = z.string().min(1, 'stream id is empty').max(512, 'stream id is longer than 512 characters');
+// `$` starts EventStoreDB's system streams and event types ($all, $ce-..., $metadata): refused by every
+// adapter, so a stream id or type that works on one store works on the other.
+const streamIdSchema = z
+  .string()
+  .min(1, 'stream id is empty')
+  .max(512, 'stream id is longer than 512 characters')
+  .refine((id) => !id.startsWith('$'), 'stream id starts with $ (reserved for system streams)')
+  // The EventStoreDB adapter keeps its inbox markers in `inbox~...` streams, outside the port's log.
+  .refine((id) => !id.startsWith('inbox~'), 'stream id starts with inbox~ (reserved for inbox markers)');
 const expectedSchema = z.union([
   z.literal(['any', 'no_stream', 'stream_exists']),
   z.number().int('expected revision must be an integer').min(0, 'expected revision must be >= 0'),
 ]);
 const eventSchema = z.object({
   id: z.uuid('event id must be a UUID').optional(),
-  type: z.string().min(1, 'event type is empty').max(256),
+  type: z
+    .string()
+    .min(1, 'event type is empty')
+    .max(256)
+    .refine((type) => !type.startsWith('$'), 'event type starts with $ (reserved for system events)'),
   schemaVersion: z.number().int().min(1, 'schema version must be >= 1').optional(),
   data: z.unknown(),
   metadata: z.record(z.string(), z.unknown()).optional(),
@@ -89,6 +101,7 @@ export function normaliseUnit(unit: UnitToCommit): NormalisedUnit {
       typeof e.type === 'string' &&
       e.type.length > 0 &&
       e.type.length <= 256 &&
+      !e.type.startsWith('$') &&
       (e.schemaVersion === undefined || (Number.isInteger(e.schemaVersion) && e.schemaVersion >= 1)) &&
       (e.metadata === undefined || (typeof e.metadata === 'object' && e.metadata !== null && !Array.isArray(e.metadata)));
     if (!plain) {
