@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MaxAppendSizeExceededError, WrongExpectedVersionError } from '../src/event-store/eventstoredb/client';
 import { InvalidAppendError, WrongExpectedRevisionError, matchesFilter, type LogFilter } from '../src/event-store/event-store';
 import { fromCurrentState, mapAppendError, toStreamState } from '../src/event-store/eventstoredb/revisions';
+import { CorruptEventError } from '../src/event-store/event-codec';
+import { decodeEvent, encodeEvent, type ServerEvent } from '../src/event-store/eventstoredb/event-layout';
 import { isAfter, toPortPosition, toReadPosition } from '../src/event-store/eventstoredb/positions';
 import { StreamNames, escapeRegex, streamNameRegex, typesOnlyOnServer, typesRegex } from '../src/event-store/eventstoredb/stream-names';
 
@@ -135,5 +137,84 @@ describe('EventStoreDB revisions and append errors', () => {
     expect((large as InvalidAppendError).status).toBe(400);
     const other = new Error('unavailable');
     expect(mapAppendError(other, 'order-4', 'any')).toBe(other);
+  });
+});
+
+describe('EventStoreDB event layout', () => {
+  const names = new StreamNames('order-service.');
+  const event = {
+    id: '0b0c7c1e-5d38-4f44-9d37-6a2f1e0c9b11',
+    type: 'order.placed',
+    schemaVersion: 2,
+    data: { orderId: 'o-1', lines: [{ sku: 'SKU-1', quantity: 2 }], note: null },
+    metadata: { correlationId: 'corr-1', causationId: 'cause-1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'shop=1', tenant: { id: 7 } },
+  };
+  /** What the server hands back for what `encodeEvent` wrote. */
+  const asStored = (written: ReturnType<typeof encodeEvent>, over: Partial<ServerEvent> = {}): ServerEvent => ({
+    streamId: names.of('order-o-1'),
+    id: written.id,
+    revision: 3n,
+    type: written.type,
+    created: new Date('2026-12-02T10:00:00.123Z'),
+    isJson: true,
+    data: written.data,
+    metadata: written.metadata,
+    position: { commit: 4096n, prepare: 4096n },
+    ...over,
+  });
+
+  it('round-trips type, schema version, data, metadata (correlation, causation, traceparent and the rest) and the recorded time', () => {
+    const written = encodeEvent(event);
+    expect(written.metadata).toMatchObject({ $correlationId: 'corr-1', $causationId: 'cause-1', schemaVersion: '2' });
+    for (const value of Object.values(written.metadata as object)) expect(typeof value).toBe('string');
+    expect(decodeEvent(asStored(written), names, true)).toEqual({
+      ...event,
+      streamId: 'order-o-1',
+      revision: 3,
+      position: 4096,
+      recordedAt: new Date('2026-12-02T10:00:00.123Z'),
+    });
+  });
+
+  it('stores schema version 1 and empty metadata as nothing, and reads them back as 1 and {}', () => {
+    const written = encodeEvent({ ...event, schemaVersion: 1, metadata: {} });
+    expect(written.metadata).toEqual({});
+    expect(decodeEvent(asStored(written), names, true)).toMatchObject({ schemaVersion: 1, metadata: {} });
+  });
+
+  it('leaves the metadata out when the reader does not want it, and ignores keys the server adds', () => {
+    const written = encodeEvent(event);
+    expect(decodeEvent(asStored(written), names, false)!.metadata).toEqual({});
+    const extra = asStored(written, { metadata: { ...(written.metadata as object), $v: '2' } });
+    expect(decodeEvent(extra, names, true)!.metadata).toEqual(event.metadata);
+  });
+
+  it("shows nothing of another service's, an inbox or a system stream", () => {
+    const written = encodeEvent(event);
+    expect(decodeEvent(asStored(written, { streamId: 'catalog-service.product-1' }), names, true)).toBeUndefined();
+    expect(decodeEvent(asStored(written, { streamId: names.inbox('coordinator', 'm-1') }), names, true)).toBeUndefined();
+    expect(decodeEvent(asStored(written, { streamId: '$ce-order' }), new StreamNames(), true)).toBeUndefined();
+  });
+
+  it('refuses a record it did not write, naming it: binary data, no position, an explicit transaction, a bad schema version or metadata', () => {
+    const written = encodeEvent(event);
+    const cases: Array<[string, Partial<ServerEvent>, RegExp]> = [
+      ['binary', { isJson: false, data: new Uint8Array([1]) }, /not JSON/],
+      ['no position', { position: undefined }, /no log position/],
+      ['transaction', { position: { commit: 5000n, prepare: 4000n } }, /commit 5000, prepare 4000/],
+      ['schema version', { metadata: { schemaVersion: 'two' } }, /schemaVersion two/],
+      ['metadata', { metadata: { metadata: '{not json' } }, /metadata is not JSON/],
+    ];
+    for (const [name, over, reason] of cases) {
+      let err: unknown;
+      try {
+        decodeEvent(asStored(written, over), names, true);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, name).toBeInstanceOf(CorruptEventError);
+      expect((err as Error).message, name).toMatch(reason);
+      expect((err as Error).message, name).toMatch(/order-o-1/);
+    }
   });
 });
