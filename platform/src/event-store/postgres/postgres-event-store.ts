@@ -24,7 +24,7 @@ import {
   type Subscription,
 } from '../event-store';
 import { PgNotifier } from '../../persistence/pg-notifier';
-import { LogSubscription } from './log-subscription';
+import { LogSubscription } from '../log-subscription';
 import type { Inbox } from '../../inbox/inbox';
 
 export interface PostgresEventStoreOptions {

@@ -1,14 +1,26 @@
-import type { LogPage, ReadAllOptions, SubscribeOptions, Subscription } from '../event-store';
-import type { PgNotifier } from '../../persistence/pg-notifier';
+import type { LogPage, ReadAllOptions, SubscribeOptions, Subscription } from './event-store';
 
 interface LogReader {
   readAll(options: ReadAllOptions): Promise<LogPage>;
 }
 
 /**
- * Catch-up then live: reads pages from the checkpoint until a page comes back
- * short, then sleeps until the next append notification. A safety timer
- * re-reads now and then in case a notification was lost with a connection.
+ * What tells a subscription that the log may have moved: Postgres'
+ * LISTEN/NOTIFY (`PgNotifier`), or an EventStoreDB live subscription used as
+ * a doorbell. A wake-up is only a hint: positions come from reads alone, so a
+ * lost or spurious one costs latency, never an event.
+ */
+export interface LogWakeups {
+  /** Resolves once wake-ups are being received (reconnecting if they were lost). */
+  ready(): Promise<void>;
+  /** Resolves at the next wake-up after the call. */
+  nextWake(): Promise<void>;
+}
+
+/**
+ * Catch-up then live, on any adapter's `readAll`: reads pages from the
+ * checkpoint until a page comes back short, then sleeps until the next
+ * wake-up. A safety timer re-reads now and then in case a wake-up was lost.
  */
 export class LogSubscription implements Subscription {
   readonly done: Promise<void>;
@@ -19,7 +31,7 @@ export class LogSubscription implements Subscription {
 
   constructor(
     private readonly reader: LogReader,
-    private readonly notifier: PgNotifier,
+    private readonly notifier: LogWakeups,
     private readonly options: SubscribeOptions,
     private readonly safetyPollMs: number,
   ) {
