@@ -5,15 +5,12 @@
  * and prints the normalised project as JSON. Built once from the Go module
  * proxy into a cache, as infra/jaeger builds Jaeger.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { goCommand, toolCacheDir } from '../tools/tool-cache';
+import { GoToolchainMissingError, buildGoBinary } from '../tools/go-build';
+import { toolCacheDir } from '../tools/tool-cache';
 
-const run = promisify(execFile);
 const MODULE_DIR = path.join(import.meta.dirname, 'compose-validator-go');
 
 /** compose-go's version, as `compose-validator-go/go.mod` pins it. */
@@ -35,21 +32,11 @@ function validatorVersion(): string {
 
 /** The validator's binary: from `$SHOP_COMPOSE_VALIDATOR_CACHE` (or `~/.cache/shop-platform/compose-validator-<version>`), built there once. */
 export async function buildComposeValidator(log: (line: string) => void = () => undefined): Promise<string> {
-  const dir = toolCacheDir('SHOP_COMPOSE_VALIDATOR_CACHE', `compose-validator-${validatorVersion()}`);
-  const binary = path.join(dir, 'compose-validator');
-  if (existsSync(binary)) return binary;
-  const go = await run(goCommand(), ['version']).catch(() => undefined);
-  if (!go) throw new Error(`cannot build the compose validator: no Go toolchain (install Go 1.24+ from https://go.dev/dl/ or your package manager; it fetches compose-go ${composeGoVersion()} from the Go module proxy)`);
-  log(`building the compose validator (compose-go ${composeGoVersion()}) into ${dir}...`);
-  await fs.mkdir(dir, { recursive: true });
-  const partial = `${binary}.partial-${process.pid}`;
+  const binary = path.join(toolCacheDir('SHOP_COMPOSE_VALIDATOR_CACHE', `compose-validator-${validatorVersion()}`), 'compose-validator');
   try {
-    await run(goCommand(), ['build', '-o', partial, '.'], { cwd: MODULE_DIR, env: { ...process.env, CGO_ENABLED: '0' }, maxBuffer: 64 * 1024 * 1024 });
-    await fs.rename(partial, binary);
+    return await buildGoBinary({ label: `the compose validator (compose-go ${composeGoVersion()})`, binary, build: { cwd: MODULE_DIR, target: '.' } }, log);
   } catch (err) {
-    await fs.rm(partial, { force: true });
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`building the compose validator failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-5).join(' / ')}`, { cause: err });
+    if (err instanceof GoToolchainMissingError) throw new Error(`${err.message}: install Go 1.24+ (https://go.dev/dl/ or your package manager; it fetches compose-go from the Go module proxy)`, { cause: err });
+    throw err;
   }
-  return binary;
 }

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { goCommand, toolCacheDir } from '../tools/tool-cache';
+import { GoToolchainMissingError, buildGoBinary } from '../tools/go-build';
+import { toolCacheDir } from '../tools/tool-cache';
 import type { CheckResult } from './check-result';
 import { buildComposeValidator } from './compose-validator';
 
@@ -57,31 +58,15 @@ function pinLines(): string {
     .join('\n')}\n`;
 }
 
-/** A Go tool's binary: from its cache, or `go install <pkg>@<version>` into it (GOBIN) once. */
+/** A Go tool's binary: from its cache, or `go install <pkg>@<version>` into it once. */
 export async function ensureGoTool(tool: GoTool, log: (line: string) => void = () => undefined): Promise<string> {
-  const dir = goToolCacheDir(tool);
-  const binary = path.join(dir, tool.name);
-  if (existsSync(binary)) return binary;
-  const go = await run(goCommand(), ['version']).catch(() => undefined);
-  if (!go) throw new ToolUnavailableError(`${tool.name} is not built in ${dir} and there is no Go toolchain to build it: install Go 1.24+ (https://go.dev/dl/)`);
-  log(`building ${tool.name} (${tool.pkg}@${tool.version}) into ${dir} (once)...`);
-  // Into a scratch GOBIN first, so an interrupted build never leaves a half-written binary where the cache looks.
-  const scratch = `${dir}.partial-${process.pid}`;
-  await fs.mkdir(scratch, { recursive: true });
+  const binary = path.join(goToolCacheDir(tool), tool.name);
   try {
-    await run(goCommand(), ['install', `${tool.pkg}@${tool.version}`], {
-      env: { ...process.env, GOBIN: scratch, CGO_ENABLED: '0' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    await fs.mkdir(dir, { recursive: true });
-    await fs.rename(path.join(scratch, tool.name), binary);
+    return await buildGoBinary({ label: `${tool.name} (${tool.pkg}@${tool.version})`, binary, build: { install: `${tool.pkg}@${tool.version}` } }, log);
   } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`building ${tool.name} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-5).join(' / ')}`, { cause: err });
-  } finally {
-    await fs.rm(scratch, { recursive: true, force: true });
+    if (err instanceof GoToolchainMissingError) throw new ToolUnavailableError(`${err.message}: install Go 1.24+ (https://go.dev/dl/)`);
+    throw err;
   }
-  return binary;
 }
 
 /** The venv with the PyPI pins: reused when its marker lists the same pins, else (re)created with `python3 -m venv` and pip. */

@@ -20,6 +20,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '@shop/platform';
+import { buildGoBinary } from '../tools/go-build';
 import { goCommand, toolCacheDir } from '../tools/tool-cache';
 
 const run = promisify(execFile);
@@ -53,27 +54,11 @@ export async function jaegerUnavailableReason(): Promise<string | undefined> {
 
 /** The Jaeger binary: from the cache, or built once into it (a few minutes the first time). */
 export async function ensureJaeger(log: (line: string) => void = () => undefined): Promise<string> {
-  const dir = jaegerCacheDir();
-  const binary = path.join(dir, 'jaeger');
+  const binary = path.join(jaegerCacheDir(), 'jaeger');
   if (existsSync(binary)) return binary;
   const reason = await jaegerUnavailableReason();
   if (reason) throw new JaegerUnavailableError(reason);
-  log(`building Jaeger (${TOOL}@${JAEGER_MODULE_VERSION}) into ${dir} (once, a few minutes)...`);
-  await fs.mkdir(dir, { recursive: true });
-  const partial = `${binary}.partial-${process.pid}`;
-  try {
-    await run(goCommand(), ['build', '-o', partial, TOOL], {
-      cwd: MODULE_DIR,
-      env: { ...process.env, CGO_ENABLED: '0' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    await fs.rename(partial, binary);
-  } catch (err) {
-    await fs.rm(partial, { force: true });
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`building Jaeger failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-5).join(' / ')}`, { cause: err });
-  }
-  return binary;
+  return buildGoBinary({ label: `Jaeger (${TOOL}@${JAEGER_MODULE_VERSION})`, binary, build: { cwd: MODULE_DIR, target: TOOL } }, log);
 }
 
 export interface JaegerServerOptions {

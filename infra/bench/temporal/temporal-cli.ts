@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import { goCommand, toolCacheDir } from '../../tools/tool-cache';
-
-const run = promisify(execFile);
+import { GoToolchainMissingError, buildGoBinary } from '../../tools/go-build';
+import { toolCacheDir } from '../../tools/tool-cache';
 
 /** The Temporal CLI whose dev server `bench:saga --peer temporal` runs (MIT; built from the Go module proxy). */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -29,17 +26,11 @@ export async function ensureTemporalCli(log: (line: string) => void): Promise<Te
   const dir = temporalCliDir();
   const binary = path.join(dir, 'temporal');
   if (await isExecutable(binary)) return { path: binary, version: TEMPORAL_CLI_VERSION, built: false };
-  const go = await run(goCommand(), ['version']).catch(() => undefined);
-  if (!go) return { skipped: `the Temporal CLI is not in ${dir} and there is no Go toolchain to build it (go install ${MODULE})` };
-  log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} into ${dir} (${go.stdout.trim()}; once, a few minutes)...`);
-  await fs.mkdir(dir, { recursive: true });
   try {
-    await run(goCommand(), ['install', MODULE], { env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' }, maxBuffer: 64 * 1024 * 1024 });
+    await buildGoBinary({ label: `the Temporal CLI ${TEMPORAL_CLI_VERSION}`, binary, build: { install: MODULE } }, log);
   } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    return { skipped: `go install ${MODULE} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-3).join(' / ')}` };
+    return { skipped: err instanceof GoToolchainMissingError ? `${err.message} (go install ${MODULE})` : (err as Error).message };
   }
-  if (!(await isExecutable(binary))) return { skipped: `go install ${MODULE} left no binary in ${dir}` };
   return { path: binary, version: TEMPORAL_CLI_VERSION, built: true };
 }
 
