@@ -9,11 +9,12 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomSecret, writeSecretFile } from '../deploy/secret-file';
+import { SERVICES } from '../local/stack';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /** The databases of docker-compose.yml, one password each (`<NAME>_DB_PASSWORD`). */
-export const COMPOSE_DATABASES = ['catalog', 'inventory', 'orders', 'coordinator', 'analytics'] as const;
+const DATABASES = SERVICES.map((s) => s.database);
 
 /** The content of a fresh `.env`: every variable docker-compose.yml interpolates. */
 export function composeEnvContent(): string {
@@ -21,7 +22,7 @@ export function composeEnvContent(): string {
     '# Written by `npm run compose:env`; see .env.example. Keep it: the databases were created with these passwords.',
     // 32 random bytes as 64 hex characters: above the 32-byte minimum of AUTH_JWT_SECRET.
     `AUTH_JWT_SECRET=${randomSecret(32)}`,
-    ...COMPOSE_DATABASES.map((db) => `${db.toUpperCase()}_DB_PASSWORD=${randomSecret(24)}`),
+    ...DATABASES.map((db) => `${db.toUpperCase()}_DB_PASSWORD=${randomSecret(24)}`),
     `GRAFANA_ADMIN_PASSWORD=${randomSecret(16)}`,
   ];
   return `${lines.join('\n')}\n`;

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { CheckResult } from './check-result';
+import { imageBuilds } from '../images/build-images';
 import { isKnownVariable, requiredVariables, SERVICE_FOLDERS } from './service-requirements';
 import { outputLines, runTool } from './tool-process';
 
@@ -144,12 +145,9 @@ async function checkEnvironment(project: ComposeProject): Promise<CheckResult> {
   return result("every variable a service's config requires is set (and none it does not know)", problems);
 }
 
-function packageVersion(dir: string): string | undefined {
-  return (JSON.parse(readFileSync(path.join(REPO_ROOT, dir, 'package.json'), 'utf8')) as { version?: string }).version;
-}
-
 function checkImageTags(project: ComposeProject): CheckResult {
   const problems: string[] = [];
+  const builtTags = new Map(imageBuilds().map((b) => [b.tag.slice(0, b.tag.lastIndexOf(':')), b.tag.slice(b.tag.lastIndexOf(':') + 1)]));
   for (const [name, service] of Object.entries(project.services)) {
     if (!service.image) {
       problems.push(`${name}: no image`);
@@ -160,9 +158,8 @@ function checkImageTags(project: ComposeProject): CheckResult {
     const tag = lastPart.includes(':') ? lastPart.split(':').pop() : undefined;
     if (!tag) problems.push(`${name}: image ${service.image} has no tag`);
     else if (tag === 'latest') problems.push(`${name}: image ${service.image} uses latest`);
-    // The images `npm run images` builds are tagged with their package's version.
-    const folder = serviceFolderOf(service);
-    const own = folder ? packageVersion(folder) : service.image.startsWith('shop/tools:') ? packageVersion('.') : undefined;
+    // The images `npm run images` builds: their tag is the one it gives them (the package's version).
+    const own = builtTags.get(service.image.slice(0, service.image.length - (tag ? tag.length + 1 : 0)));
     if (own && tag && tag !== own) problems.push(`${name}: image ${service.image}, but npm run images tags it ${own} (its package.json version)`);
   }
   return result("every image has a pinned tag (the shop images their package's version)", problems);

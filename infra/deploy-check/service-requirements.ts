@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, serviceConfig, type Env } from '@shop/platform';
+import { SERVICES } from '../local/stack';
 
 /**
  * Which environment variables each service's typed config requires, read
@@ -11,8 +12,7 @@ import { ConfigError, loadConfig, serviceConfig, type Env } from '@shop/platform
  */
 
 /** The five service workspaces, as folder names at the repository's top level. */
-export const SERVICE_FOLDERS = ['catalog-service', 'inventory-service', 'order-service', 'coordinator-service', 'analytics-service'] as const;
-export type ServiceFolder = (typeof SERVICE_FOLDERS)[number];
+export const SERVICE_FOLDERS = SERVICES.map((s) => s.folder);
 
 /** A config shape (a schema per variable), as loadConfig takes it. */
 type ConfigShape = Parameters<typeof loadConfig>[0];

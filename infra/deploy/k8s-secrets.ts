@@ -11,10 +11,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SERVICES } from '../local/stack';
 import { randomSecret, writeSecretFile } from './secret-file';
 
-/** The database of each service, as the manifests name them (`<name>-db`, user and database `<name>`). */
-export const K8S_DATABASES = ['catalog', 'inventory', 'orders', 'coordinator', 'analytics'] as const;
+/** The database of each service, as the manifests name them (`<name>-db`, user and database `<name>`), the names the local stack gives them. */
+const DATABASES = SERVICES.map((s) => s.database);
 
 const DEFAULT_OVERLAY = fileURLToPath(new URL('../k8s/overlays/k3s', import.meta.url));
 
@@ -24,7 +25,7 @@ export function k8sSecretFiles(): Record<string, string> {
   const files: Record<string, string> = {
     'jwt-signing-key.env': `${header('jwt-signing-key.env')}AUTH_JWT_SECRET=${randomSecret(32)}\n`,
   };
-  for (const db of K8S_DATABASES) {
+  for (const db of DATABASES) {
     const password = randomSecret(24);
     const file = `${db}-db-credentials.env`;
     files[file] = `${header(file)}POSTGRES_PASSWORD=${password}\nDATABASE_URL=postgres://${db}:${password}@${db}-db:5432/${db}\n`;
