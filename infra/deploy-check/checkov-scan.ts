@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CheckResult } from './check-result';
-import { runTool } from './tool-process';
+import { runTool } from '../tools/tool-process';
 
 /**
  * checkov over the deployment files, with zero failed checks required. Its

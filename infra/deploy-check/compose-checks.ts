@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import type { CheckResult } from './check-result';
 import { imageBuilds } from '../images/build-images';
 import { isKnownVariable, requiredVariables, SERVICE_FOLDERS } from './service-requirements';
-import { outputLines, runTool } from './tool-process';
+import { outputLines, runTool } from '../tools/tool-process';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 /** The repo's Prometheus configuration: its job names are the ones the alerts and dashboards select on. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import type { CheckResult } from './check-result';
-import { runTool } from './tool-process';
+import { runTool } from '../tools/tool-process';
 
 /**
  * Strict schema validation of rendered manifests: `kubernetes-validate

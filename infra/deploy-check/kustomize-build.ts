@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CheckResult } from './check-result';
-import { outputLines, runTool } from './tool-process';
+import { outputLines, runTool } from '../tools/tool-process';
 
 /** The overlays infra:check builds, relative to infra/k8s. */
 export const OVERLAYS = ['overlays/k3s', 'overlays/dev'] as const;

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CheckResult } from './check-result';
-import { runTool } from './tool-process';
+import { runTool } from '../tools/tool-process';
 
 interface ActionlintError {
   message: string;

@@ -1,24 +1,16 @@
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_PREFIXES, type SmokeResult } from '../deploy/smoke-order';
+import { runTool, type ToolOutput } from '../tools/tool-process';
 import { LocalStack, repoRoot, stopAllStacks } from './support/local-stack';
 
-const execFileAsync = promisify(execFile);
 const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /** Runs a script the way the compose and K3s jobs do; resolves with its exit code and output, never throws on a non-zero exit. */
-async function run(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(tsx, [script, ...args], { cwd: repoRoot, env: { PATH: process.env.PATH, ...env }, timeout: 180_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function run(script: string, args: string[], env: Record<string, string> = {}): Promise<ToolOutput> {
+  return runTool(tsx, [script, ...args], { cwd: repoRoot, env: { PATH: process.env.PATH, ...env }, timeoutMs: 180_000 });
 }
 
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1)!) as T;

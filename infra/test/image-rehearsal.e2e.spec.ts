@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_FOLDERS } from '../deploy-check/service-requirements';
+import { runTool } from '../tools/tool-process';
 
 /**
  * The images without Docker (npm run images:rehearse): for each service,
@@ -15,16 +14,10 @@ import { SERVICE_FOLDERS } from '../deploy-check/service-requirements';
  * images themselves is the GitHub workflow's job, where Docker exists.)
  */
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
 
 async function rehearse(args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'infra/images/rehearse-image.ts'), ...args], { cwd: REPO_ROOT, timeout: 170_000 });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, out: (e.stdout ?? '') + (e.stderr ?? '') };
-  }
+  const { code, stdout, stderr } = await runTool(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'infra/images/rehearse-image.ts'), ...args], { cwd: REPO_ROOT, timeoutMs: 170_000 });
+  return { code, out: stdout + stderr };
 }
 
 describe('the images, rehearsed without Docker (production install, migrate, CMD, /healthz, SIGTERM)', () => {

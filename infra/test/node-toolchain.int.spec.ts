@@ -1,11 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runTool, type ToolOutput } from '../tools/tool-process';
 
 /**
  * infra/ci/node-toolchain.sh, which gives CI its Node 22 from the npm
@@ -16,7 +16,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
  */
 const SCRIPT = fileURLToPath(new URL('../ci/node-toolchain.sh', import.meta.url));
 const VERSION = '22.23.5';
-const execFileAsync = promisify(execFile);
 
 const integrityOf = (file: string) => `sha512-${createHash('sha512').update(fs.readFileSync(file)).digest('base64')}`;
 
@@ -69,15 +68,9 @@ describe('infra/ci/node-toolchain.sh', () => {
     fs.writeFileSync(path.join(shims, 'uname'), `#!/bin/sh\n[ "$1" = -s ] && echo Linux || echo ${fake.machine ?? 'x86_64'}\n`, { mode: 0o755 });
   }
 
-  async function run(): Promise<{ code: number; stdout: string; stderr: string }> {
+  function run(): Promise<ToolOutput> {
     const env = { PATH: `${path.join(dir, 'shims')}:${process.env.PATH}`, HOME: dir, SHOP_NODE_CACHE: cache };
-    try {
-      const { stdout, stderr } = await execFileAsync('bash', [SCRIPT], { env, timeout: 30_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
+    return runTool('bash', [SCRIPT], { env, timeoutMs: 30_000 });
   }
 
   const npmCalls = () => (fs.existsSync(npmLog) ? fs.readFileSync(npmLog, 'utf8').trim().split('\n') : []);
