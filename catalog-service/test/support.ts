@@ -5,12 +5,13 @@ import { createTestDatabase, startServiceForTest, type ServiceUnderTest, type Te
 import { catalogService } from '../src/composition';
 import { CONSUMER, catalogCommandHandlers } from '../src/integration/inbound/catalog-commands';
 import { OrderPricing } from '../src/pricing/order-pricing';
+import { databaseUrl } from '@shop/platform';
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
 /** A test database's connection URL (for a service started as a process). */
 export const urlOf = (d: TestDatabase): string =>
-  `postgres://${d.user}:${encodeURIComponent(d.password)}@${d.host}:${d.port}/${d.database}`;
+  databaseUrl(d);
 
 /** A SKU no other test uses. */
 export const freshSku = (prefix = 'T'): string => `${prefix}-${randomBytes(5).toString('hex').toUpperCase()}`;

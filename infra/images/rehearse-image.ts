@@ -17,7 +17,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { createKnex, EmbeddedPostgresServer, freePort, migrateBus, provisionDatabase } from '@shop/platform';
+import { createKnex, databaseUrl, EmbeddedPostgresServer, freePort, migrateBus, provisionDatabase } from '@shop/platform';
 import { toolCacheDir } from '../tools/tool-cache';
 import { dockerIgnore, execForm, parseDockerfile } from './dockerfile';
 
@@ -147,9 +147,8 @@ async function main(): Promise<void> {
     const bus = await provisionDatabase(admin, 'rehearsal_bus');
     const busKnex = createKnex(bus, { max: 1 });
     await migrateBus(busKnex).finally(() => busKnex.destroy());
-    const url = (c: typeof db) => `postgres://${c.user}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${c.database}`;
     // Only what the image and compose give the container, not this shell's environment.
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: path.join(work, 'tmp'), NODE_ENV: 'production', SHOP_ENV: 'production', DATABASE_URL: url(db) };
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: path.join(work, 'tmp'), NODE_ENV: 'production', SHOP_ENV: 'production', DATABASE_URL: databaseUrl(db) };
     await fs.mkdir(env.TMPDIR, { recursive: true });
     const mainFile = cmd.find((a) => a.endsWith('/src/main.ts'))!;
     const migrated = await run(node, ['--import', 'tsx', mainFile, '--migrate'], { cwd: app, env });
@@ -158,7 +157,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const [command, ...args] = cmd;
     if (command !== 'node') throw new Error(`CMD starts ${command}, not node`);
-    const serviceEnv = { ...env, PORT: String(port), HOST: '127.0.0.1', AUTH_JWT_SECRET: 'x'.repeat(48), BUS: 'postgres', BUS_DATABASE_URL: url(bus),
+    const serviceEnv = { ...env, PORT: String(port), HOST: '127.0.0.1', AUTH_JWT_SECRET: 'x'.repeat(48), BUS: 'postgres', BUS_DATABASE_URL: databaseUrl(bus),
       // As compose sets them: the tracing preload registers the OpenTelemetry hooks from the production install (nothing listens: spans are dropped).
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_SERVICE_NAME: target, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
     const proc = spawn(node, args, { cwd: app, env: serviceEnv, stdio: ['ignore', 'ignore', 'pipe'] });

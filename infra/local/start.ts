@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import {
   EmbeddedPostgresServer,
   createKnex,
+  databaseUrl,
   eventStoreMigrations,
   inboxMigrations,
   migrateBus,
@@ -193,8 +194,8 @@ async function main(): Promise<void> {
       await knex.destroy();
     }
     stack.databases[name] = {
-      url: `postgres://${conn.user}:${encodeURIComponent(conn.password)}@${conn.host}:${conn.port}/${conn.database}`,
-      ...(viaSocket ? { socketUrl: `postgres://${conn.user}:${encodeURIComponent(conn.password)}@${conn.host}:${conn.port}/${conn.database}${viaSocket}` } : {}),
+      url: databaseUrl(conn),
+      ...(viaSocket ? { socketUrl: `${databaseUrl(conn)}${viaSocket}` } : {}),
       database: conn.database,
       user: conn.user,
     };

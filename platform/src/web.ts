@@ -67,6 +67,7 @@ export {
   env,
   isDevMode,
   loadConfig,
+  databaseUrl,
   parseDatabaseUrl,
   parseDuration,
   secret,

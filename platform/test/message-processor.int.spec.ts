@@ -16,9 +16,9 @@ import { createKnex, runMigrations } from '../src/persistence/migrations';
 import { createTestDatabase } from '../src/testing';
 import { waitFor } from '../src/testing/event-store-conformance';
 import { Increment, Noticed, TEST_TOPIC, counterHandlers, counterKit, counterStream, increment, raw } from './fixtures/counter-contract';
+import { databaseUrl } from '../src/config/config';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
-const urlOf = (d: TestDb) => `postgres://${d.user}:${encodeURIComponent(d.password)}@${d.host}:${d.port}/${d.database}`;
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
 describe('the message path (MessageProcessor)', () => {
@@ -209,7 +209,7 @@ describe('the message path (MessageProcessor)', () => {
     function startProcess(env: Record<string, string>) {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'platform', 'test', 'fixtures', 'message-processor-process.ts')], {
         cwd: repoRoot,
-        env: { ...process.env, BUS: 'postgres', BUS_DATABASE_URL: urlOf(busDb), BUS_HEARTBEAT_MS: '200', BUS_SESSION_TIMEOUT_MS: '1500', SERVICE_DATABASE_URL: urlOf(dbConn), ...env },
+        env: { ...process.env, BUS: 'postgres', BUS_DATABASE_URL: databaseUrl(busDb), BUS_HEARTBEAT_MS: '200', BUS_SESSION_TIMEOUT_MS: '1500', SERVICE_DATABASE_URL: databaseUrl(dbConn), ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';

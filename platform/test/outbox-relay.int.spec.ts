@@ -10,9 +10,9 @@ import { OutboxRelay, outboxMigrations } from '../src/outbox/outbox-relay';
 import { createKnex, runMigrations } from '../src/persistence/migrations';
 import { createTestDatabase, waitFor } from '../src/testing';
 import { relayedMessage } from './fixtures/relayed-message';
+import { databaseUrl } from '../src/config/config';
 
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
-const urlOf = (d: Db) => `postgres://${d.user}:${encodeURIComponent(d.password)}@${d.host}:${d.port}/${d.database}`;
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const TOPIC = 'orders.changed';
 const RELAY = 'order-service';
@@ -71,8 +71,8 @@ describe('outbox relay', () => {
       env: {
         ...process.env,
         BUS: 'postgres',
-        BUS_DATABASE_URL: urlOf(busDb),
-        SERVICE_DATABASE_URL: urlOf(serviceDb),
+        BUS_DATABASE_URL: databaseUrl(busDb),
+        SERVICE_DATABASE_URL: databaseUrl(serviceDb),
         RELAY_NAME: RELAY,
         TOPIC,
         PUBLISH_PAUSE_MS: '150',

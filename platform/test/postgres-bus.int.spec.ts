@@ -2,6 +2,7 @@ import { PostgresBus, migrateBus } from '../src/bus/postgres/postgres-bus';
 import { createKnex } from '../src/persistence/migrations';
 import { createTestDatabase } from '../src/testing';
 import { describeBusConformance } from '../src/testing/bus-conformance';
+import { databaseUrl } from '../src/config/config';
 
 const HEARTBEAT_MS = 200;
 const SESSION_TIMEOUT_MS = 1_500;
@@ -15,7 +16,7 @@ describeBusConformance('postgres', async () => {
   const options = { connection: busDb, heartbeatMs: HEARTBEAT_MS, sessionTimeoutMs: SESSION_TIMEOUT_MS };
   const bus = new PostgresBus(options);
   const clients: PostgresBus[] = [];
-  const url = `postgres://${busDb.user}:${encodeURIComponent(busDb.password)}@${busDb.host}:${busDb.port}/${busDb.database}`;
+  const url = databaseUrl(busDb);
   return {
     bus,
     newClient() {

@@ -15,9 +15,9 @@ import { UndeclaredTopicError, defineService, serviceConfig, startService, toDec
 import { createTestDatabase } from '../src/testing';
 import { waitFor } from '../src/testing/event-store-conformance';
 import { Increment, TEST_TOPIC, counter, counterHandlers, counterKit, type CounterEvent } from './fixtures/counter-contract';
+import { databaseUrl } from '../src/config/config';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
-const urlOf = (d: TestDb) => `postgres://${d.user}:${encodeURIComponent(d.password)}@${d.host}:${d.port}/${d.database}`;
 
 /** What the counter service publishes: a `test.noticed` on its own topic per increment. */
 const EVENTS_TOPIC = 'test.events';
@@ -64,9 +64,9 @@ describe('a service definition run by the host (startService)', () => {
       SHOP_ENV: 'test',
       LOG_LEVEL: 'silent',
       PORT: '0',
-      DATABASE_URL: urlOf(serviceDb),
+      DATABASE_URL: databaseUrl(serviceDb),
       BUS: 'postgres',
-      BUS_DATABASE_URL: urlOf(busDb),
+      BUS_DATABASE_URL: databaseUrl(busDb),
       BUS_HEARTBEAT_MS: '200',
       TOPIC_PARTITIONS: '3',
     });

@@ -213,6 +213,11 @@ export function parseDatabaseUrl(url: string): DatabaseConnection {
   };
 }
 
+/** The `postgres://` URL of a connection: what `parseDatabaseUrl` reads back (user and password escaped). */
+export function databaseUrl(c: DatabaseConnection): string {
+  return `postgres://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${c.database}`;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }

@@ -19,6 +19,7 @@ import { inboxHandler, inboxMigrations } from '../inbox/inbox';
 import { createKnex, runMigrations } from '../persistence/migrations';
 import type { DatabaseConnection } from '../embedded-postgres/provision';
 import { waitFor } from './event-store-conformance';
+import { databaseUrl } from '../config/config';
 
 export interface BusFixture {
   bus: Bus;
@@ -580,7 +581,7 @@ export function describeBusConformance(adapter: string, createFixture: () => Pro
 }
 
 function startConsumerProcess(fixture: BusFixture, env: Record<string, string>) {
-  const effectsUrl = `postgres://${fixture.effectsDb.user}:${encodeURIComponent(fixture.effectsDb.password)}@${fixture.effectsDb.host}:${fixture.effectsDb.port}/${fixture.effectsDb.database}`;
+  const effectsUrl = databaseUrl(fixture.effectsDb);
   // One process (node with tsx's loader), so that SIGKILL kills the consumer
   // itself and not a launcher that would leave it running.
   const child = spawn(process.execPath, ['--import', 'tsx', consumerProcess], {

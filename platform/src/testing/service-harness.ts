@@ -1,16 +1,13 @@
 import type { Knex } from 'knex';
 import { signToken, type Role } from '../auth/jwt';
 import { migrateBus, PostgresBus } from '../bus/postgres/postgres-bus';
-import { DEV_AUTH_JWT_SECRET, type ConfigShape } from '../config/config';
+import { DEV_AUTH_JWT_SECRET, databaseUrl, type ConfigShape } from '../config/config';
 import { PostgresEventStore } from '../event-store/postgres/postgres-event-store';
 import { createKnex } from '../persistence/migrations';
 import { startService, type ServiceDefinition } from '../service/service-definition';
 import type { HostedService } from '../service/service-host';
 import { createTestDatabase } from './databases';
 
-type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
-
-const urlOf = (d: TestDatabase) => `postgres://${d.user}:${encodeURIComponent(d.password)}@${d.host}:${d.port}/${d.database}`;
 
 /** The auth settings the harness starts services with, for signing test tokens. */
 export const TEST_AUTH = { secret: DEV_AUTH_JWT_SECRET, issuer: 'urn:shop:auth', audience: 'urn:shop:api' };
@@ -64,9 +61,9 @@ export async function startServiceForTest<S extends ConfigShape>(
     LOG_LEVEL: 'silent',
     HOST: '127.0.0.1',
     PORT: '0',
-    DATABASE_URL: urlOf(serviceDb),
+    DATABASE_URL: databaseUrl(serviceDb),
     BUS: 'postgres',
-    BUS_DATABASE_URL: urlOf(busDbConn),
+    BUS_DATABASE_URL: databaseUrl(busDbConn),
     BUS_HEARTBEAT_MS: '200',
     BUS_SESSION_TIMEOUT_MS: '2000',
     AUTH_JWT_SECRET: TEST_AUTH.secret,
