@@ -6,6 +6,8 @@ const STACK_TESTS = 'infra/test/**/*.e2e.spec.ts';
 const PROVIDER_PACTS = '**/*.provider.pact.spec.ts';
 /** The contracts gate: after the providers verified the pacts of this run. */
 const CONTRACTS_GATE = 'infra/test/contracts.gate.spec.ts';
+/** The tests that need an EventStoreDB server (EVENTSTORE_URL; the GitHub workflow's `eventstore` job): skipped, with the reason printed, without one. */
+const EVENTSTORE_TESTS = '**/*.esdb.spec.ts';
 
 export default defineConfig({
   test: {
@@ -20,7 +22,7 @@ export default defineConfig({
         test: {
           name: 'services',
           include: ['**/*.spec.ts'],
-          exclude: ['**/node_modules/**', '**/.data/**', STACK_TESTS, PROVIDER_PACTS, CONTRACTS_GATE],
+          exclude: ['**/node_modules/**', '**/.data/**', STACK_TESTS, PROVIDER_PACTS, CONTRACTS_GATE, EVENTSTORE_TESTS],
           // One PostgreSQL server and one Kafka broker for the whole project.
           globalSetup: ['platform/src/testing/global-setup.ts', 'infra/kafka/kafka-global-setup.ts'],
           sequence: { groupOrder: 0 },
@@ -33,6 +35,11 @@ export default defineConfig({
           include: [PROVIDER_PACTS],
           sequence: { groupOrder: 1 },
         },
+      },
+      {
+        // One file at a time against the one server; each file keeps to a stream prefix of its own.
+        extends: true,
+        test: { name: 'eventstore', include: [EVENTSTORE_TESTS], fileParallelism: false, sequence: { groupOrder: 1 } },
       },
       {
         extends: true,

@@ -13,7 +13,7 @@ import {
   type MessageDefinition,
   type OrderChannel,
 } from '@shop/contracts';
-import { MessageProcessor, type ConsumedMessage, type OutgoingMessage, type PostgresEventStore, type PublishedMessage } from '@shop/platform';
+import { MessageProcessor, type ConsumedMessage, type OutgoingMessage, type EventStore, type Inbox, type PublishedMessage } from '@shop/platform';
 import { startServiceForTest, waitFor, type GivenEvent, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
 import { archivedEvent } from '../src/archive/archive';
 import { analyticsService } from '../src/composition';
@@ -87,7 +87,7 @@ export function archived(m: OutgoingMessage, offset = 0): GivenEvent {
  * test can hand it messages directly (the running service's projections then
  * read what it archived).
  */
-export const archiveProcess = (store: PostgresEventStore): MessageProcessor =>
+export const archiveProcess = (store: EventStore & Inbox): MessageProcessor =>
   new MessageProcessor({ consumer: ARCHIVE_CONSUMER, handlers: archiveHandlers(), store, inbox: store });
 
 /** What the analytics tests add to the platform's harness: reads, publishing on the bus, waiting for the archive and the projections. */

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { contracts, decodeContract } from '@shop/contracts';
-import { MessageProcessor, systemClock, type Bus, type Envelope, type PostgresEventStore } from '@shop/platform';
+import { MessageProcessor, systemClock, type Bus, type Envelope, type EventStore, type Inbox } from '@shop/platform';
 import { createTestDatabase, startServiceForTest, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
 import { catalogService } from '../src/composition';
 import { CONSUMER, catalogCommandHandlers } from '../src/integration/inbound/catalog-commands';
@@ -44,7 +44,7 @@ export async function startCatalog(label: string): Promise<Catalog> {
  * harness's event store: the platform's message path over the real pricing,
  * so a test can hand it messages directly.
  */
-export function catalogProcess(store: PostgresEventStore) {
+export function catalogProcess(store: EventStore & Inbox) {
   const processor = new MessageProcessor({ consumer: CONSUMER, handlers: catalogCommandHandlers(new OrderPricing(systemClock)), store, inbox: store });
   return { processor };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildMessage, contracts, decodeContract, type MessageData, type MessageDefinition } from '@shop/contracts';
-import { MessageProcessor, deterministicId, systemClock, type Consumer, type Decider, type Envelope, type HostedService, type PostgresEventStore, type Role } from '@shop/platform';
+import { MessageProcessor, deterministicId, systemClock, type Consumer, type Decider, type Envelope, type HostedService, type EventStore, type Inbox, type Role } from '@shop/platform';
 import { startServiceForTest, waitFor, type GivenEvent, type SagaStep, type ServiceUnderTest, type TestResponse } from '@shop/platform/testing';
 import { coordinatorService } from '../src/composition';
 import { COORDINATOR_CONSUMER, participantEventHandlers } from '../src/integration/inbound/participant-events';
@@ -131,7 +131,7 @@ export class CoordinatorFixture {
  * harness's event store: its sagas and the platform's message path over
  * them, so a test can hand it messages directly.
  */
-export function coordinatorProcess(store: PostgresEventStore, deadlines: DeadlineSettings = DEFAULT_DEADLINES) {
+export function coordinatorProcess(store: EventStore & Inbox, deadlines: DeadlineSettings = DEFAULT_DEADLINES) {
   const sagas = new Sagas(store, systemClock, deadlines);
   const processor = new MessageProcessor({ consumer: COORDINATOR_CONSUMER, handlers: participantEventHandlers(sagas), store, inbox: store });
   return { sagas, processor };

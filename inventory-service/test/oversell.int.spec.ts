@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ReserveStock } from '@shop/contracts';
-import type { ConsumedMessage, PostgresEventStore } from '@shop/platform';
+import type { ConsumedMessage, EventStore, Inbox } from '@shop/platform';
 import type { ServiceUnderTest } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reservations } from '../src/reservations/reservations';
@@ -14,7 +14,7 @@ const ORDERS = 1_000;
 
 describe('oversell: 1,000 concurrent one-unit reservations against 100 units of one SKU', () => {
   let running: ServiceUnderTest;
-  let store: PostgresEventStore;
+  let store: EventStore & Inbox;
   let ledger: StockLedger;
   let reservations: Reservations;
   let handle: (message: ConsumedMessage) => Promise<void>;

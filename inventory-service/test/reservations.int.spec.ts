@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommitReservation, ReleaseStock, ReserveStock } from '@shop/contracts';
-import { commitWork, decodeEnvelope, deterministicId, executeCommand, type ConsumedMessage, type PostgresEventStore } from '@shop/platform';
+import { commitWork, decodeEnvelope, deterministicId, executeCommand, type ConsumedMessage, type EventStore, type Inbox } from '@shop/platform';
 import type { ServiceUnderTest } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMessages } from '../src/integration/outbound/to-messages';
@@ -12,7 +12,7 @@ import { commandMessage, freshSku, inventoryProcess, startInventoryForTest } fro
 
 describe('reservations through the inbound handler', () => {
   let running: ServiceUnderTest;
-  let store: PostgresEventStore;
+  let store: EventStore & Inbox;
   let ledger: StockLedger;
   let reservations: Reservations;
   let handle: (message: ConsumedMessage) => Promise<void>;

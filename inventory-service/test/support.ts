@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildMessage, type MessageData, type MessageDefinition } from '@shop/contracts';
-import { MessageProcessor, systemClock, type ConsumedMessage, type PostgresEventStore } from '@shop/platform';
+import { MessageProcessor, systemClock, type ConsumedMessage, type EventStore, type Inbox } from '@shop/platform';
 import { startServiceForTest, type ServiceUnderTest } from '@shop/platform/testing';
 import { inventoryService } from '../src/composition';
 import { CONSUMER_GROUP, inventoryCommandHandlers } from '../src/integration/inbound/inventory-commands';
@@ -18,7 +18,7 @@ export const startInventoryForTest = (label: string, env?: Record<string, string
  * can hand it messages directly. Two of them are two processes: their
  * in-process queues do not serialise each other.
  */
-export function inventoryProcess(store: PostgresEventStore) {
+export function inventoryProcess(store: EventStore & Inbox) {
   const ledger = new StockLedger(store);
   const reservations = new Reservations(store, ledger, systemClock);
   const processor = new MessageProcessor({ consumer: CONSUMER_GROUP, handlers: inventoryCommandHandlers(reservations), store, inbox: store, cache: ledger.cache });

@@ -1,6 +1,9 @@
 export * from './errors/errors';
 export * from './event-store/event-store';
-export { PostgresEventStore, type CommitListener, type CommittedEvent, type PostgresEventStoreOptions } from './event-store/postgres/postgres-event-store';
+export { PostgresEventStore, type PostgresEventStoreOptions } from './event-store/postgres/postgres-event-store';
+export type { CommitListener, CommittedEvent } from './event-store/commit-observers';
+export { EventStoreDbEventStore, type EventStoreDbOptions } from './event-store/eventstoredb/eventstoredb-event-store';
+export { createEventStoreFromEnv, eventStoreConfigShape, type EventStoreConfig } from './event-store/create-event-store';
 export { eventStoreMigrations } from './event-store/postgres/event-store-migrations';
 export { createKnex, runMigrations } from './persistence/migrations';
 export { EmbeddedPostgresServer, freePort, type EmbeddedPostgresOptions, type SuperuserConnection } from './embedded-postgres/server';

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
 import type { Knex } from 'knex';
 import {
-  PostgresEventStore,
+  createEventStoreFromEnv,
   ProjectionRunner,
   applyEvents,
   checksumTables,
@@ -44,6 +44,8 @@ export interface ReplayOptions {
   out?: NodeJS.WritableStream;
   /** `auto`: a progress bar on a TTY, plain lines otherwise. */
   progress?: 'auto' | 'bar' | 'lines' | 'off';
+  /** The service's environment (its event store: EVENT_STORE, EVENTSTORE_URL, EVENTSTORE_STREAM_PREFIX); `process.env` when absent. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ReplayProjectionReport {
@@ -51,7 +53,7 @@ export interface ReplayProjectionReport {
   tables: string[];
   from: number;
   head: number;
-  /** head − from: the archive positions to replay. */
+  /** head − from: the archive positions to replay (events on Postgres, whose positions are dense; log bytes on EventStoreDB). */
   eventsToReplay: number;
   /** Absent on a dry run. */
   rebuilt?: { position: number; eventsApplied: number; checksum: string; expectedChecksum: string; ok: boolean };
@@ -190,7 +192,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
         : 'lines'
       : options.progress;
   const db = createKnex(connection, { max: 4 });
-  const store = new PostgresEventStore({ connection, poolSize: 2 });
+  // The service's own store, by the same variables as the service (EVENT_STORE, EVENTSTORE_URL, EVENTSTORE_STREAM_PREFIX).
+  const store = createEventStoreFromEnv(options.env ?? process.env, connection, { poolSize: 2 });
+  await store.ready?.();
   const report: ReplayReport = { ok: true, dryRun: options.dryRun ?? false, projections: [] };
   try {
     for (const projection of projections) {

@@ -141,7 +141,24 @@ export interface CommitResult {
   position: number | undefined;
 }
 
+/**
+ * What an adapter promises where the port lets adapters differ; the
+ * conformance suite asserts exactly what each declares (docs/guarantees.md).
+ */
+export interface EventStoreGuarantees {
+  /**
+   * true: an event id is unique in the whole log, so reusing one in another
+   * stream is a `DuplicateEventIdError` (Postgres: a unique key). false: an
+   * id is unique within its stream only, and the same id in another stream is
+   * that stream's own event (EventStoreDB: the server keeps no global id
+   * index). Within a stream every adapter refuses a reused id and absorbs a
+   * retry.
+   */
+  eventIdsUniqueAcrossStreams: boolean;
+}
+
 export interface EventStore {
+  readonly guarantees: EventStoreGuarantees;
   append(streamId: string, events: EventToAppend[], options?: AppendOptions): Promise<AppendResult>;
   /**
    * Commits a unit of work atomically. Throws `CommitConflictError` (a
@@ -160,6 +177,8 @@ export interface EventStore {
   /** Position of the last committed event, 0 when the log is empty. */
   headPosition(): Promise<number>;
   close(): Promise<void>;
+  /** Resolves once the store can serve (a remote server answered and has what the adapter needs); the service host awaits it at start-up. Optional. */
+  ready?(): Promise<void>;
   /** Observes what is committed (see `PostgresEventStore.onCommitted`); returns the removal. Optional: an adapter may not offer it. */
   onCommitted?(listener: (events: readonly { streamId: string; type: string; data: unknown }[]) => void): () => void;
 }

@@ -171,6 +171,11 @@ export const eventStoreMetrics = {
     help: 'Events stored (committed) in the event store.',
     registers,
   }),
+  doorbellMissed: counter({
+    name: 'shop_eventstore_doorbell_missed_total',
+    help: 'Times the EventStoreDB live subscription that wakes readers missed events for a whole safety-poll interval and was re-created (the silent-hang failure).',
+    registers,
+  }),
 };
 
 export const sagaMetrics = {

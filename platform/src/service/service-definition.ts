@@ -2,6 +2,7 @@ import type { Container } from 'inversify';
 import type { Knex } from 'knex';
 import type { OutgoingMessage, TopicSpec } from '../bus/bus';
 import { busConfigShape } from '../bus/create-bus';
+import { eventStoreConfigShape } from '../event-store/create-event-store';
 import { env, hostTuningConfigShape, loadConfig, serviceConfigShape, type ConfigOf, type ConfigShape } from '../config/config';
 import { TOKENS, createContainer, resolve, type Token } from '../di/container';
 import type { HttpMount } from '../http/http-app';
@@ -189,7 +190,8 @@ export function toDeclaredTopics(source: string, toMessages: ToMessages, topics:
  * A service's configuration shape: what every service reads (its name, HTTP,
  * database, auth, the host's tuning, and the bus: `BUS`, `BUS_DATABASE_URL`,
  * `KAFKA_BROKERS`..., read again by `createBusFromEnv` but declared here so a
- * bad value fails with the rest), then its own variables.
+ * bad value fails with the rest; the event store likewise: `EVENT_STORE`,
+ * `EVENTSTORE_URL`, `EVENTSTORE_STREAM_PREFIX`), then its own variables.
  */
 export function serviceConfig<const Own extends ConfigShape = Record<never, never>>(name: string, own?: Own) {
   return {
@@ -198,6 +200,7 @@ export function serviceConfig<const Own extends ConfigShape = Record<never, neve
     SERVICE_NAME: env.string().default(name),
     HOST: env.string().default('127.0.0.1'),
     ...busConfigShape,
+    ...eventStoreConfigShape,
     ...(own ?? ({} as Own)),
   };
 }

@@ -15,8 +15,9 @@ import { MessageProcessor } from '../messaging/message-processor';
 import type { MessageHandlers } from '../messaging/message-handlers';
 import { LogFanOut } from '../projections/log-fan-out';
 import { eventStoreMigrations } from '../event-store/postgres/event-store-migrations';
-import { PostgresEventStore } from '../event-store/postgres/postgres-event-store';
+import { createEventStoreFromEnv } from '../event-store/create-event-store';
 import type { EventStore } from '../event-store/event-store';
+import type { Inbox } from '../inbox/inbox';
 import { databaseReadiness } from '../http/health';
 import { createHttpApp, type HttpMount } from '../http/http-app';
 import { startHttpServer } from '../http/http-server';
@@ -63,9 +64,10 @@ export function bindPlatformAdapters(c: Container, config: HostConfig, env: Node
   bindValue(c, TOKENS.Clock, systemClock);
   bindFactory(c, TOKENS.Logger, [], () => serviceLogger(config));
   bindFactory(c, TOKENS.Database, [], () => createKnex(database, { max: 10 }));
-  bindFactory(c, POSTGRES_STORE, [], () => new PostgresEventStore({ connection: database }));
-  bindFactory(c, TOKENS.EventStore, [POSTGRES_STORE], (store) => store);
-  bindFactory(c, TOKENS.Inbox, [POSTGRES_STORE], (store) => store);
+  // One store is both: a message's inbox record is written atomically with its effects, where the events are.
+  bindFactory(c, EVENT_STORE, [], () => createEventStoreFromEnv(env, database));
+  bindFactory(c, TOKENS.EventStore, [EVENT_STORE], (store) => store);
+  bindFactory(c, TOKENS.Inbox, [EVENT_STORE], (store) => store);
   bindFactory(c, TOKENS.StreamCache, [], () => new StreamStateCache(config.STREAM_CACHE_SIZE));
   bindFactory(c, TOKENS.Bus, [TOKENS.Logger], (logger) => createBusFromEnv(env, { logger }));
   bindFactory(c, TOKENS.TokenVerifier, [], () => createTokenVerifier(authSettingsFromConfig(config)));
@@ -73,7 +75,7 @@ export function bindPlatformAdapters(c: Container, config: HostConfig, env: Node
 }
 
 
-const POSTGRES_STORE = token<PostgresEventStore>('shop.PostgresEventStore');
+const EVENT_STORE = token<EventStore & Inbox>('shop.ConfiguredEventStore');
 
 /** The version every service reports (OpenAPI, logs, the trace resource). */
 export const SERVICE_VERSION = '1.0.0';
@@ -258,6 +260,7 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
     started.push(part);
   };
   try {
+    await store.ready?.();
     await runServiceMigrations(db, o.migrations);
     await bus.createTopics(o.topics);
 

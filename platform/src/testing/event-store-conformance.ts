@@ -147,8 +147,19 @@ export function describeEventStoreConformance(adapter: string, createFixture: ()
         await expect(store.append(stream, [a, event('B', {}, { id: randomUUID() })])).rejects.toBeInstanceOf(
           DuplicateEventIdError,
         );
-        await expect(store.append(newStream(), [a])).rejects.toBeInstanceOf(DuplicateEventIdError);
         expect(await store.headPosition()).toBe(head);
+        expect(await store.readStream(stream)).toHaveLength(1);
+        // The same id in another stream: refused where the store declares ids unique across streams, else that stream's own event.
+        const other = newStream();
+        const reused = store.append(other, [a]);
+        if (store.guarantees.eventIdsUniqueAcrossStreams) {
+          await expect(reused).rejects.toBeInstanceOf(DuplicateEventIdError);
+          expect(await store.headPosition()).toBe(head);
+          expect(await store.readStream(other)).toEqual([]);
+        } else {
+          await reused;
+          expect((await store.readStream(other)).map((e) => [e.id, e.revision])).toEqual([[a.id, 0]]);
+        }
         expect(await store.readStream(stream)).toHaveLength(1);
       });
     });
@@ -279,19 +290,46 @@ export function describeEventStoreConformance(adapter: string, createFixture: ()
         expect(await store.headPosition()).toBe(head);
       });
 
-      it('refuses a unit that reuses an event id of another stream, writing nothing', async () => {
+      it('refuses a unit that reuses an event id of another stream where ids are unique across streams, writing nothing', async () => {
         const [a, b] = [newStream(), newStream()];
         const id = randomUUID();
         await store.append(a, [event('A0', {}, { id })]);
+        const reused = store.commit({
+          streams: [{ streamId: b, expectedRevision: 'any' }],
+          events: [
+            { streamId: b, ...event('B0', {}, { id: randomUUID() }) },
+            { streamId: b, ...event('B1', {}, { id }) },
+          ],
+        });
+        if (store.guarantees.eventIdsUniqueAcrossStreams) {
+          await expect(reused).rejects.toBeInstanceOf(DuplicateEventIdError);
+          expect(await store.readStream(b)).toEqual([]);
+        } else {
+          await reused;
+          expect((await store.readStream(b)).map((e) => e.type)).toEqual(['B0', 'B1']);
+        }
+        expect((await store.readStream(a)).map((e) => e.type)).toEqual(['A0']);
+      });
+
+      it('refuses a unit that reuses an id already in the same stream, writing nothing', async () => {
+        const [a, b] = [newStream(), newStream()];
+        const id = randomUUID();
+        await store.append(a, [event('A0', {}, { id })]);
+        const head = await store.headPosition();
         await expect(
           store.commit({
-            streams: [{ streamId: b, expectedRevision: 'any' }],
+            streams: [
+              { streamId: a, expectedRevision: 'any' },
+              { streamId: b, expectedRevision: 'no_stream' },
+            ],
             events: [
               { streamId: b, ...event('B0', {}, { id: randomUUID() }) },
-              { streamId: b, ...event('B1', {}, { id }) },
+              { streamId: a, ...event('A1', {}, { id: randomUUID() }) },
+              { streamId: a, ...event('A2', {}, { id }) },
             ],
           }),
         ).rejects.toBeInstanceOf(DuplicateEventIdError);
+        expect(await store.headPosition()).toBe(head);
         expect(await store.readStream(b)).toEqual([]);
       });
 

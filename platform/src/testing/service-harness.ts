@@ -2,7 +2,9 @@ import type { Knex } from 'knex';
 import { signToken, type Role } from '../auth/jwt';
 import { migrateBus, PostgresBus } from '../bus/postgres/postgres-bus';
 import { DEV_AUTH_JWT_SECRET, databaseUrl, type ConfigShape } from '../config/config';
-import { PostgresEventStore } from '../event-store/postgres/postgres-event-store';
+import { createEventStoreFromEnv } from '../event-store/create-event-store';
+import type { EventStore } from '../event-store/event-store';
+import type { Inbox } from '../inbox/inbox';
 import { createKnex } from '../persistence/migrations';
 import { startService, type ServiceDefinition } from '../service/service-definition';
 import type { HostedService } from '../service/service-host';
@@ -29,7 +31,7 @@ export interface ServiceUnderTest {
   env: Record<string, string>;
   /** The service's own database, its event store, and the bus, as the test sees them. */
   db: Knex;
-  store: PostgresEventStore;
+  store: EventStore & Inbox;
   bus: PostgresBus;
   busDb: Knex;
   /** Another instance of the service on the same databases (a second process, in effect). */
@@ -76,7 +78,8 @@ export async function startServiceForTest<S extends ConfigShape>(
     return instance;
   };
   const db = createKnex(serviceDb);
-  const store = new PostgresEventStore({ connection: serviceDb });
+  // The store the service was configured with (EVENT_STORE=eventstoredb reaches it through `options.env` or the process's environment).
+  const store = createEventStoreFromEnv(env, serviceDb);
   const bus = new PostgresBus({ connection: busDbConn, heartbeatMs: 200, sessionTimeoutMs: 2_000 });
   const stopInstances = async () => {
     const running = instances.splice(0);

@@ -13,6 +13,8 @@
  */
 export {
   ANY,
+  AppendConsistencyViolationError,
+  AppendRecordSizeExceededError,
   BACKWARDS,
   END,
   FORWARDS,
@@ -20,11 +22,17 @@ export {
   NO_STREAM,
   START,
   STREAM_EXISTS,
+  STREAM_STATE,
   StreamNotFoundError,
   MaxAppendSizeExceededError,
+  TransactionMaxSizeExceededError,
+  UnsupportedError,
   WrongExpectedVersionError,
   eventTypeFilter,
   jsonEvent,
   streamNameFilter,
 } from '@kurrent/kurrentdb-client';
-export type { AppendStreamState, CurrentStreamState, Position } from '@kurrent/kurrentdb-client';
+export type { AppendStreamState, ConsistencyCheck, CurrentStreamState, Position } from '@kurrent/kurrentdb-client';
+import type { AllStreamRecordedEvent, RecordedEvent } from '@kurrent/kurrentdb-client';
+/** An event as the client reads it, from a stream or from `$all`. */
+export type ServerRecordedEvent = AllStreamRecordedEvent | RecordedEvent;

@@ -75,7 +75,9 @@ export function decodeEvent(event: ServerEvent, names: StreamNames, withMetadata
     throw new CorruptEventError(where, (err as Error).message);
   }
   const stored = (event.metadata ?? {}) as StoredMetadata;
-  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) throw new CorruptEventError(where, 'its metadata is not an object');
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored) || stored instanceof Uint8Array) {
+    throw new CorruptEventError(where, 'its metadata is not a JSON object (a record this adapter did not write)');
+  }
   const schemaVersion = stored.schemaVersion === undefined ? 1 : Number(stored.schemaVersion);
   if (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1) throw new CorruptEventError(where, `schemaVersion ${String(stored.schemaVersion)} is not a positive integer`);
   let metadata: EventMetadata = {};

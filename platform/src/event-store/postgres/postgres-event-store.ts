@@ -2,7 +2,8 @@ import pg from 'pg';
 import type { DatabaseConnection } from '../../embedded-postgres/provision';
 import { normaliseAppend, normaliseUnit } from '../append-validation';
 import { eventStoreMetrics } from '../../observability/metrics';
-import { activeCarrier, tracingEnabled } from '../../observability/tracing';
+import { withTraceContext } from '../trace-context';
+import { CommitObservers, type CommitListener, type CommittedEvent } from '../commit-observers';
 import { GroupCommit, type ItemOutcome } from '../../persistence/group-commit';
 import {
   AlreadyHandledError,
@@ -50,26 +51,6 @@ export interface PostgresEventStoreOptions {
 
 type AppendRequest = ReturnType<typeof normaliseAppend>;
 
-/**
- * Events stored with the trace context of the span active when they are
- * appended, unless they carry one (a message handler's events carry their
- * message's process span): what the outbox relay's publish span continues.
- */
-function withTraceContext<E extends EventToAppend>(events: readonly E[]): E[] {
-  const carrier = activeCarrier();
-  if (!carrier.traceparent) return events as E[];
-  return events.map((e) => (e.metadata?.traceparent ? e : { ...e, metadata: { ...e.metadata, ...carrier } }));
-}
-
-/** An event just stored, as commit observers see it. */
-export interface CommittedEvent {
-  streamId: string;
-  type: string;
-  data: unknown;
-}
-
-export type CommitListener = (events: readonly CommittedEvent[]) => void;
-
 interface BatchRow {
   appended: boolean;
   failure: string | null;
@@ -116,7 +97,9 @@ export class PostgresEventStore implements EventStore, Inbox {
   private readonly notifier: PgNotifier;
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
-  private readonly listeners = new Set<CommitListener>();
+  private readonly observers = new CommitObservers();
+  /** `es_events.event_id` is the primary key. */
+  readonly guarantees = { eventIdsUniqueAcrossStreams: true };
 
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.pool = new pg.Pool({ ...options.connection, max: options.poolSize ?? 10 });
@@ -141,25 +124,17 @@ export class PostgresEventStore implements EventStore, Inbox {
    * ended). It must be quick and must not throw. Returns its removal.
    */
   onCommitted(listener: CommitListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.observers.add(listener);
   }
 
   private committed(events: CommittedEvent[]): void {
-    eventStoreMetrics.eventsAppended.inc(events.length);
-    for (const listener of this.listeners) {
-      try {
-        listener(events);
-      } catch {
-        // An observer's failure is not the writer's.
-      }
-    }
+    this.observers.committed(events);
   }
 
   append(streamId: string, events: EventToAppend[], options: AppendOptions = {}): Promise<AppendResult> {
     let request: ReturnType<typeof normaliseAppend>;
     try {
-      request = normaliseAppend(streamId, tracingEnabled() ? withTraceContext(events) : events, options.expectedRevision ?? 'any');
+      request = normaliseAppend(streamId, withTraceContext(events), options.expectedRevision ?? 'any');
     } catch (err) {
       return Promise.reject(err);
     }
@@ -222,7 +197,7 @@ export class PostgresEventStore implements EventStore, Inbox {
 
   /** One statement (`es_commit`): the unit's checks, events and inbox rows, all or nothing. */
   async commit(unit: UnitToCommit): Promise<CommitResult> {
-    const u = normaliseUnit(tracingEnabled() ? { ...unit, events: withTraceContext(unit.events) } : unit);
+    const u = normaliseUnit({ ...unit, events: withTraceContext(unit.events) });
     if (this.closed) throw new Error('event store is closed');
     let rows: CommitRow[];
     const timer = eventStoreMetrics.appendDuration.startTimer({ operation: 'commit' });
