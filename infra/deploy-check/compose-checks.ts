@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { CheckResult } from './check-result';
 import { imageBuilds } from '../images/build-images';
-import { isKnownVariable, requiredVariables, SERVICE_FOLDERS } from './service-requirements';
+import { isKnownVariable, requiredVariables, SERVICE_FOLDERS, streamPrefixProblems } from './service-requirements';
 import { outputLines, runTool } from '../tools/tool-process';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -145,6 +145,12 @@ async function checkEnvironment(project: ComposeProject): Promise<CheckResult> {
   return result("every variable a service's config requires is set (and none it does not know)", problems);
 }
 
+/** Services on one EventStoreDB server each have a stream prefix of their own (service-requirements.ts streamPrefixProblems). */
+function checkStreamPrefixes(project: ComposeProject): CheckResult {
+  const services = Object.entries(project.services).map(([name, service]) => ({ name, environment: setVariables(service) }));
+  return result('services sharing an EventStoreDB server have stream prefixes of their own', streamPrefixProblems(services));
+}
+
 function checkImageTags(project: ComposeProject): CheckResult {
   const problems: string[] = [];
   const builtTags = new Map(imageBuilds().map((b) => [b.tag.slice(0, b.tag.lastIndexOf(':')), b.tag.slice(b.tag.lastIndexOf(':') + 1)]));
@@ -214,6 +220,7 @@ export async function checkCompose(options: { file: string; envFile: string; val
     checkLimits(project),
     checkDatabaseNetworks(project),
     await checkEnvironment(project),
+    checkStreamPrefixes(project),
     checkImageTags(project),
     checkPrometheusJobs(project),
   ];

@@ -1,13 +1,14 @@
 import { parseAllDocuments } from 'yaml';
 import type { CheckResult } from './check-result';
-import { isKnownVariable, requiredVariables, SERVICE_FOLDERS } from './service-requirements';
+import { isKnownVariable, requiredVariables, SERVICE_FOLDERS, streamPrefixProblems, type EventStoreSettings } from './service-requirements';
 
 /**
  * The project's rules for rendered manifests, which no schema can see
  * because they relate objects to each other or to the services' typed
  * config: every workload container is bounded and locked down, every
  * service has its probes, disruption budget, autoscaler (k3s), network
- * policy and service account, and gets every variable its config requires.
+ * policy and service account, and gets every variable its config requires;
+ * services sharing an EventStoreDB server have stream prefixes of their own.
  */
 
 interface Container {
@@ -138,6 +139,7 @@ export async function manifestRulesCheck(options: { yaml: string; label: string;
     for (const hpa of manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler')) problems.push(`${ref(hpa)}: this overlay runs one replica of everything and must have no autoscaler`);
   }
 
+  const eventStores: EventStoreSettings[] = [];
   for (const folder of SERVICE_FOLDERS) {
     const deployment = byRef.get(`Deployment/${folder}`);
     if (!deployment) {
@@ -170,6 +172,8 @@ export async function manifestRulesCheck(options: { yaml: string; label: string;
     for (const variable of environment.variables.keys()) {
       if (!(await isKnownVariable(folder, variable))) problems.push(`${owner} container ${app.name}: sets ${variable}, which ${folder}'s config does not read`);
     }
+    eventStores.push({ name: owner, environment: Object.fromEntries(environment.variables) });
   }
+  problems.push(...streamPrefixProblems(eventStores));
   return { name, ok: problems.length === 0, problems };
 }

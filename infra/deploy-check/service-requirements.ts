@@ -44,9 +44,10 @@ export async function configShapeOf(folder: string): Promise<ConfigShape> {
  * The variables service `folder` requires in a deployment (production mode:
  * `SHOP_ENV=production`, where secrets have no default), given what
  * `environment` sets: each variable without a default that is not optional,
- * each secret, and the bus's conditional ones (`createBusFromEnv`): with
+ * each secret, the bus's conditional ones (`createBusFromEnv`): with
  * `BUS=kafka`, `KAFKA_BROKERS`; otherwise (`BUS=postgres`, the default),
- * `BUS_DATABASE_URL`.
+ * `BUS_DATABASE_URL`; and the event store's (`createEventStoreFromEnv`):
+ * with `EVENT_STORE=eventstoredb`, `EVENTSTORE_URL`.
  */
 export async function requiredVariables(folder: string, environment: Env = {}): Promise<string[]> {
   const shape = await configShapeOf(folder);
@@ -64,7 +65,45 @@ export async function requiredVariables(folder: string, environment: Env = {}): 
     })
     .map(([variable]) => variable);
   if ('BUS' in shape) required.push(environment.BUS === 'kafka' ? 'KAFKA_BROKERS' : 'BUS_DATABASE_URL');
+  if ('EVENT_STORE' in shape && environment.EVENT_STORE === 'eventstoredb') required.push('EVENTSTORE_URL');
   return required;
+}
+
+/** A service's event-store variables as a deployment sets them (literal values; undefined when unset or not literal). */
+export interface EventStoreSettings {
+  /** The compose service or the manifest object, as a problem names it. */
+  name: string;
+  environment: Record<string, string | undefined>;
+}
+
+/**
+ * Services on one EventStoreDB server are kept apart by their stream prefixes
+ * alone (the server cannot make a prefix private: docs/eventstoredb.md §4), so
+ * among the services with `EVENT_STORE=eventstoredb` and the same server (their
+ * `EVENTSTORE_URL` without its query), no prefix may be empty, equal to
+ * another's or the start of another's: that service would read the other's
+ * streams as its own.
+ */
+export function streamPrefixProblems(services: readonly EventStoreSettings[]): string[] {
+  const server = (url: string | undefined) => url?.split('?')[0];
+  const onServer = services.filter((s) => s.environment.EVENT_STORE === 'eventstoredb' && server(s.environment.EVENTSTORE_URL) !== undefined);
+  const problems: string[] = [];
+  for (const service of onServer) {
+    const prefix = service.environment.EVENTSTORE_STREAM_PREFIX ?? '';
+    const neighbours = onServer.filter((other) => other !== service && server(other.environment.EVENTSTORE_URL) === server(service.environment.EVENTSTORE_URL));
+    if (neighbours.length === 0) continue;
+    if (prefix === '') {
+      problems.push(`${service.name}: no EVENTSTORE_STREAM_PREFIX, on the EventStoreDB server ${server(service.environment.EVENTSTORE_URL)} it shares with ${neighbours.map((n) => n.name).join(', ')}`);
+      continue;
+    }
+    for (const other of neighbours) {
+      const otherPrefix = other.environment.EVENTSTORE_STREAM_PREFIX ?? '';
+      if (otherPrefix === '' || !otherPrefix.startsWith(prefix)) continue;
+      const relation = otherPrefix === prefix ? `is also ${other.name}'s` : `begins ${other.name}'s (${otherPrefix})`;
+      problems.push(`${service.name}: EVENTSTORE_STREAM_PREFIX ${prefix} ${relation} on the same EventStoreDB server: it would read ${other.name}'s streams as its own`);
+    }
+  }
+  return problems;
 }
 
 /** Every variable service `folder`'s config reads (its shape's keys); see also PLATFORM_VARIABLES. */

@@ -11,6 +11,25 @@ export const SERVICES = [
   { name: 'analytics-service', folder: 'analytics-service', database: 'analytics', port: 4005 },
 ] as const;
 
+/**
+ * The event-store variables the launcher gives service `folder`, from its own
+ * environment `launcher`: nothing on the Postgres event store (the default:
+ * each service's own database, and the environment passes on untouched), and
+ * with `EVENT_STORE=eventstoredb` the store, its server and a stream prefix of
+ * the service's own, `<EVENTSTORE_STREAM_PREFIX><folder>.`: the services share
+ * one server, and a shared prefix would let each read the others' streams as
+ * its own (docs/eventstoredb.md §4).
+ */
+export function serviceEventStoreEnv(folder: string, launcher: NodeJS.ProcessEnv): Record<string, string> {
+  if (launcher.EVENT_STORE !== 'eventstoredb') return {};
+  return {
+    EVENT_STORE: launcher.EVENT_STORE,
+    // Unset, the service's config refuses to start and names it.
+    ...(launcher.EVENTSTORE_URL ? { EVENTSTORE_URL: launcher.EVENTSTORE_URL } : {}),
+    EVENTSTORE_STREAM_PREFIX: `${launcher.EVENTSTORE_STREAM_PREFIX ?? ''}${folder}.`,
+  };
+}
+
 /** The tracing preload: starts the OpenTelemetry SDK before a service's modules load, when `OTEL_*` variables ask for traces (platform/src/observability). */
 export const TRACING_PRELOAD = './platform/src/observability/register-tracing.mjs';
 

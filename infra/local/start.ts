@@ -13,6 +13,11 @@
  * `<state>/kafka`, port 9092 if free) and gives the services BUS=kafka and
  * KAFKA_BROKERS instead of the Postgres bus; it stops after the services.
  *
+ * With `EVENT_STORE=eventstoredb` and `EVENTSTORE_URL` in its environment, the
+ * services keep their events on that EventStoreDB/KurrentDB server (one the
+ * launcher does not run), each under its own stream prefix
+ * (`<EVENTSTORE_STREAM_PREFIX><service>.`); their databases keep the rest.
+ *
  * `--tracing` also runs Jaeger v2 (infra/jaeger, in memory, free ports) and
  * starts every service with the OpenTelemetry SDK exporting OTLP to it
  * (`OTEL_EXPORTER_OTLP_ENDPOINT`, sampling everything), and prints the
@@ -45,7 +50,7 @@ import {
 import { JAEGER_INSTALL_HINT, JaegerServer, jaegerUnavailableReason } from '../jaeger/jaeger-server';
 import { KAFKA_VERSION, KafkaBroker, KafkaUnavailableError, stopKafkaOrphan } from '../kafka/kafka-broker';
 import { loadDemoAlertRules, loadDemoData } from './demo-data';
-import { BUS_DATABASE, SERVICES, SERVICE_DATABASES, serviceCommand, type StackBus, type StackFile } from './stack';
+import { BUS_DATABASE, SERVICES, SERVICE_DATABASES, serviceCommand, serviceEventStoreEnv, type StackBus, type StackFile } from './stack';
 import { Supervisor } from './supervisor';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -249,6 +254,7 @@ ${Object.entries(stack.databases)
         // With Kafka the bus database stays provisioned but unused.
         BUS_DATABASE_URL: busUrl,
         ...busEnv,
+        ...serviceEventStoreEnv(service.folder, process.env),
         AUTH_JWT_SECRET: auth.secret,
         AUTH_ISSUER: auth.issuer,
         AUTH_AUDIENCE: auth.audience,

@@ -1,3 +1,5 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../deploy-check/check-result';
@@ -34,7 +36,19 @@ describe('checkCompose', () => {
   it('passes docker-compose.yml on every check', async () => {
     const results = await check(path.join(ROOT, 'docker-compose.yml'));
     expect(results.filter((r) => !r.ok)).toEqual([]);
-    expect(results.length).toBe(8);
+    expect(results.length).toBe(9);
+  });
+
+  it('passes docker-compose.yml on the Postgres event store too (EVENT_STORE=postgres, the documented way back)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'compose-postgres-store-'));
+    try {
+      const envFile = path.join(dir, '.env');
+      writeFileSync(envFile, `${readFileSync(ENV_FILE, 'utf8')}\nEVENT_STORE=postgres\n`);
+      const results = await checkCompose({ file: path.join(ROOT, 'docker-compose.yml'), envFile, validator });
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails docker-compose.yml when the env file lacks a secret (required interpolation)', async () => {
@@ -59,6 +73,26 @@ describe('checkCompose', () => {
     const result = failed(await check(path.join(FIXTURES, 'missing-database-url.yml')), 'config requires');
     expect(result.ok).toBe(false);
     expect(result.problems).toEqual(["order-service: DATABASE_URL is required by order-service's config but not set"]);
+  });
+
+  it('fails a service on EventStoreDB without EVENTSTORE_URL (required only when EVENT_STORE=eventstoredb)', async () => {
+    const results = await check(path.join(FIXTURES, 'missing-eventstore-url.yml'));
+    const result = failed(results, 'config requires');
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual(["order-service: EVENTSTORE_URL is required by order-service's config but not set"]);
+    expect(results.filter((r) => !r.ok).map((r) => r.name)).toEqual([result.name, 'compose: Prometheus jobs match the repo']);
+  });
+
+  it('fails two services sharing a KurrentDB server under one stream prefix', async () => {
+    const results = await check(path.join(FIXTURES, 'shared-stream-prefix.yml'));
+    const result = failed(results, 'stream prefixes');
+    expect(result.ok).toBe(false);
+    // compose-go lists the services by name.
+    expect(result.problems).toEqual([
+      "catalog-service: EVENTSTORE_STREAM_PREFIX shop. is also order-service's on the same EventStoreDB server: it would read order-service's streams as its own",
+      "order-service: EVENTSTORE_STREAM_PREFIX shop. is also catalog-service's on the same EventStoreDB server: it would read catalog-service's streams as its own",
+    ]);
+    expect(results.filter((r) => !r.ok).map((r) => r.name)).toEqual([result.name, 'compose: Prometheus jobs match the repo']);
   });
 
   it('fails a depends_on that waits only for a start', async () => {

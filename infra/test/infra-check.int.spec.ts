@@ -134,6 +134,29 @@ describe('the K3s checks fail on a broken copy of infra/k8s', () => {
     expect(problemsOf(results, /overlays\/k3s: manifest rules/)).toContain("Deployment/order-service container order-service: AUTH_JWT_SECRET is not set, and order-service's config requires it");
   });
 
+  it('two services under one stream prefix on the shared KurrentDB server (manifest rules)', async () => {
+    const results = await k8sCheck(
+      await brokenK8s('overlays/k3s/kustomization.yaml', (doc) => {
+        const coordinator = (doc.get('configMapGenerator') as { items: { get(key: string): unknown; set(key: string, value: unknown): void }[] }).items.find(
+          (item) => item.get('name') === 'coordinator-service',
+        )!;
+        coordinator.set('literals', doc.createNode(['EVENTSTORE_STREAM_PREFIX=order-service.']));
+      }),
+    );
+    for (const overlay of ['k3s', 'dev']) {
+      expect(problemsOf(results, new RegExp(`overlays/${overlay}: manifest rules`))).toContain(
+        "Deployment/order-service: EVENTSTORE_STREAM_PREFIX order-service. is also Deployment/coordinator-service's on the same EventStoreDB server: it would read Deployment/coordinator-service's streams as its own",
+      );
+    }
+  });
+
+  it('EVENT_STORE=eventstoredb without EVENTSTORE_URL (manifest rules, the conditional requirement)', async () => {
+    const k8s = await brokenK8s('overlays/k3s/kustomization.yaml', () => undefined);
+    await fs.writeFile(path.join(k8s, 'overlays/k3s/event-store.env'), 'EVENT_STORE=eventstoredb\n');
+    const problems = problemsOf(await k8sCheck(k8s), /overlays\/k3s: manifest rules/);
+    expect(problems).toContain("Deployment/order-service container order-service: EVENTSTORE_URL is not set, and order-service's config requires it");
+  });
+
   it('a service without its HorizontalPodAutoscaler in k3s (manifest rules)', async () => {
     const results = await k8sCheck(
       await brokenK8s('base/order-service/kustomization.yaml', (doc) => {

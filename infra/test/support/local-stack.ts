@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -80,6 +80,18 @@ export async function stopAllStacks(): Promise<void> {
 }
 
 /**
+ * On EventStoreDB, the stream prefix of the stack in `dataDir`, ahead of the
+ * launcher's per-service one: every stack of a run shares the one server, and
+ * a fresh data directory (a fresh Postgres) must not meet an earlier stack's
+ * streams, while a restart on the same directory finds its own again.
+ */
+function stackStreamPrefix(dataDir: string): Record<string, string> {
+  if (process.env.EVENT_STORE !== 'eventstoredb') return {};
+  const stack = createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
+  return { EVENTSTORE_STREAM_PREFIX: `${process.env.EVENTSTORE_STREAM_PREFIX ?? ''}stack-${stack}.` };
+}
+
+/**
  * The local stack started exactly as `npm start` starts it (infra/local/start.ts
  * in its own process group), with helpers to drive it through the services'
  * public HTTP APIs only.
@@ -104,7 +116,7 @@ export class LocalStack {
     const child = spawn(tsx, ['infra/local/start.ts', '--data-dir', dataDir, ...args], {
       cwd: repoRoot,
       detached: true,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, LOG_LEVEL: 'warn', ...stackStreamPrefix(dataDir), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (c: Buffer) => (this.output += c.toString()));
