@@ -30,10 +30,10 @@ import {
 import { LogSubscription } from '../log-subscription';
 import { withTraceContext } from '../trace-context';
 import {
-  ANY,
   AppendConsistencyViolationError,
   AppendRecordSizeExceededError,
   BACKWARDS,
+  DeadlineExceededError,
   END,
   EventStoreDbClient,
   FORWARDS,
@@ -41,6 +41,7 @@ import {
   START,
   STREAM_STATE,
   StreamNotFoundError,
+  TimeoutError,
   TransactionMaxSizeExceededError,
   UnsupportedError,
   eventTypeFilter,
@@ -70,6 +71,10 @@ export interface EventStoreDbOptions {
 /** An `any` append converted to an exact one retries at most this often under concurrent writers. */
 const MAX_ANY_ATTEMPTS = 10;
 const INBOX_EVENT_TYPE = '$MessageHandled';
+/** A write whose reply timed out may or may not have happened: it is looked for, then tried again, this often. */
+const MAX_UNKNOWN_OUTCOMES = 3;
+/** What `appendRecords` (the v2 API) accepts as an event type, NFC-normalised; `appendToStream` takes more. */
+const RECORD_TYPE = /^[\p{L}\p{N}_.$:-]+$/u;
 
 /**
  * The EventStore port on EventStoreDB / KurrentDB ≥ 26.1 (docs/eventstoredb.md).
@@ -96,6 +101,8 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
   private readonly readConcurrency: number;
   private headFallback = false;
   private probed: Promise<void> | undefined;
+  /** Identical `any` appends in flight in this process share one attempt: the server drops concurrent duplicates unanswered. */
+  private readonly inFlight = new Map<string, Promise<AppendResult>>();
   private closed = false;
 
   private constructor(
@@ -143,22 +150,32 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
    * EVENTSTORE_URL otherwise, so the service refuses to start.
    */
   ready(): Promise<void> {
-    this.probed ??= this.probe();
+    // A failed probe is tried again by the next call (the server may be starting).
+    this.probed ??= this.probe().catch((err: unknown) => {
+      this.probed = undefined;
+      throw err;
+    });
     return this.probed;
   }
 
   private async probe(): Promise<void> {
     await first(this.client.readAll({ maxCount: 1, requiresLeader: true }));
+    // One marker through appendRecords, in a stream the port never shows: written on the first start, refused
+    // (the stream exists) on every later one. Either answer proves the method; an old server's is UnsupportedError.
+    const streamName = this.names.inbox('__probe', 'appendRecords');
     try {
-      // A check on a stream that never exists, expecting any: writes nothing, and only a server with appendRecords answers it.
-      await this.client.appendRecords([], [{ type: STREAM_STATE, streamName: this.names.of('__probe'), expectedState: ANY }]);
+      await this.client.appendRecords(
+        [{ streamName, record: encodeEvent({ id: deterministicId('probe', streamName), type: INBOX_EVENT_TYPE, schemaVersion: 1, data: {}, metadata: {} }) }],
+        [{ type: STREAM_STATE, streamName, expectedState: NO_STREAM }],
+      );
     } catch (err) {
+      if (err instanceof AppendConsistencyViolationError) return;
       if (err instanceof UnsupportedError) {
         throw new ConfigError([
           { variable: 'EVENTSTORE_URL', message: `the server is older than KurrentDB ${err.minimumVersion}, which ${err.feature} (atomic units of work) needs` },
         ]);
       }
-      // Any other answer (say, a refusal of an empty request) came from a server that has the method.
+      throw err;
     }
   }
 
@@ -190,22 +207,36 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
     }
   }
 
-  /** One `appendToStream` with the port's expectation; the server absorbs an exact retry. */
+  /**
+   * One `appendToStream` with the port's expectation; the server absorbs an
+   * exact retry. A reply that timed out leaves the outcome unknown: the
+   * events are looked for where the expectation put them (their ids are
+   * fixed for this call), and the append is tried again if they are not there.
+   */
   private async appendExpecting(streamId: string, events: NormalisedEvent[], expected: ExpectedRevision): Promise<AppendResult> {
-    let result;
-    try {
-      result = await this.client.appendToStream(this.names.of(streamId), events.map(encodeEvent), { streamState: toStreamState(expected), requiresLeader: true });
-    } catch (err) {
-      throw mapAppendError(err, streamId, expected);
+    for (let attempt = 1; ; attempt++) {
+      let result;
+      try {
+        result = await this.client.appendToStream(this.names.of(streamId), events.map(encodeEvent), { streamState: toStreamState(expected), requiresLeader: true });
+      } catch (err) {
+        if (outcomeUnknown(err) && attempt < MAX_UNKNOWN_OUTCOMES) {
+          const stored = await this.storedRun(streamId, events, expected);
+          if (stored) return this.appended(streamId, events, { nextExpectedRevision: stored.revision, position: stored.position });
+          continue;
+        }
+        throw mapAppendError(err, streamId, expected);
+      }
+      const nextExpectedRevision = Number(result.nextExpectedRevision);
+      // The reply's position is the last event's (commit = prepare); an idempotent retry's reply may carry none.
+      const position =
+        events.length === 1 && result.position ? toPortPosition(result.position) : (await this.eventAt(streamId, nextExpectedRevision)).position;
+      return this.appended(streamId, events, { nextExpectedRevision, position });
     }
-    const nextExpectedRevision = Number(result.nextExpectedRevision);
-    // The reply's position is unambiguous for one new event; an idempotent
-    // retry has none, and which event of several the reply names is not
-    // documented, so those read the stream's last event back.
-    const position =
-      events.length === 1 && result.position ? toPortPosition(result.position) : (await this.eventAt(streamId, nextExpectedRevision)).position;
+  }
+
+  private appended(streamId: string, events: readonly NormalisedEvent[], result: AppendResult): AppendResult {
     this.observers.committed(events.map((e) => ({ streamId, type: e.type, data: e.data })));
-    return { nextExpectedRevision, position };
+    return result;
   }
 
   /**
@@ -213,16 +244,29 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
    * so read the stream's tail, answer a retry from it, refuse ids it holds
    * otherwise, and append at its exact revision (again on a race).
    */
-  private async appendAtTail(streamId: string, events: NormalisedEvent[]): Promise<AppendResult> {
-    for (let attempt = 1; ; attempt++) {
+  private appendAtTail(streamId: string, events: NormalisedEvent[]): Promise<AppendResult> {
+    const key = `${streamId}\n${events.map((e) => e.id).join(',')}`;
+    let attempt = this.inFlight.get(key);
+    if (!attempt) {
+      attempt = this.appendAtTailOnce(streamId, events).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, attempt);
+    }
+    return attempt;
+  }
+
+  private async appendAtTailOnce(streamId: string, events: NormalisedEvent[]): Promise<AppendResult> {
+    for (let attempt = 1; attempt <= MAX_ANY_ATTEMPTS; attempt++) {
       const tail = await this.tailOf(streamId, events);
       if (tail.stored) return { nextExpectedRevision: tail.stored.revision, position: tail.stored.position };
       try {
         return await this.appendExpecting(streamId, events, tail.revision < 0 ? 'no_stream' : tail.revision);
       } catch (err) {
-        if (!(err instanceof WrongExpectedRevisionError) || attempt >= MAX_ANY_ATTEMPTS) throw err;
+        if (!(err instanceof WrongExpectedRevisionError)) throw err;
       }
     }
+    // A stream this hot keeps moving under every exact attempt; `any` never conflicts, so append as `any`
+    // (a retry of this very call is then deduplicated only by the server's cache of recent ids).
+    return this.appendExpecting(streamId, events, 'any');
   }
 
   /**
@@ -264,6 +308,12 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
 
   private async commitNormalised(u: NormalisedUnit, callerIds: boolean): Promise<CommitResult> {
     if (u.events.length === 0 && !u.inbox) return this.checkOnly(u);
+    if (u.events.length === 0 && u.inbox) {
+      // Only inbox markers to write, each with a deterministic id: the server would absorb a second unit as a
+      // retry of the first, so a message handled already is looked for first.
+      const handled = await this.handled(u.inbox.consumer, u.inbox.messageIds);
+      if (handled.size > 0) throw new AlreadyHandledError(u.inbox.consumer, u.inbox.messageIds.filter((id) => handled.has(id)));
+    }
     if (u.streams.length === 1 && !u.inbox) {
       const [{ streamId, expected }] = u.streams as [NormalisedUnit['streams'][number]];
       const result =
@@ -273,7 +323,10 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.appendUnit(u, callerIds);
       if (outcome.done) return outcome.done;
-      if (attempt >= MAX_ANY_ATTEMPTS) throw new CommitConflictError(outcome.convertedConflicts);
+      if (attempt >= MAX_ANY_ATTEMPTS) {
+        if (outcome.convertedConflicts.length > 0) throw new CommitConflictError(outcome.convertedConflicts);
+        throw new Error(`EventStoreDB left a unit of work unanswered ${MAX_ANY_ATTEMPTS} times, and it is not stored`);
+      }
     }
   }
 
@@ -288,18 +341,24 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
     callerIds: boolean,
   ): Promise<{ done: CommitResult; convertedConflicts?: never } | { done?: never; convertedConflicts: ConstructorParameters<typeof CommitConflictError>[0] }> {
     const eventsOf = u.streams.map((_, i) => u.events.filter((e) => e.stream === i));
+    for (const e of u.events) {
+      if (!RECORD_TYPE.test(e.type) || e.type.normalize('NFC') !== e.type) {
+        throw new InvalidAppendError(`event type ${e.type}: a unit of work on EventStoreDB takes letters, digits and _ . $ : - only (NFC)`, { field: 'events' });
+      }
+    }
     const checks: ConsistencyCheck[] = [];
-    const checked: { stream: number; converted: boolean }[] = [];
+    /** Per server stream name: the unit's stream it checks, and whether the check stands for an `any` made exact. */
+    const checked = new Map<string, { stream: number; converted: boolean }>();
     const stored: (RecordedEvent | undefined)[] = [];
     for (const [i, s] of u.streams.entries()) {
       if (s.expected === 'any' && callerIds && eventsOf[i]!.length > 0) {
         const tail = await this.tailOf(s.streamId, eventsOf[i]!);
         stored[i] = tail.stored;
         checks.push({ type: STREAM_STATE, streamName: this.names.of(s.streamId), expectedState: tail.revision < 0 ? NO_STREAM : BigInt(tail.revision) });
-        checked.push({ stream: i, converted: true });
+        checked.set(this.names.of(s.streamId), { stream: i, converted: true });
       } else if (s.expected !== 'any') {
         checks.push({ type: STREAM_STATE, streamName: this.names.of(s.streamId), expectedState: toStreamState(s.expected) });
-        checked.push({ stream: i, converted: false });
+        checked.set(this.names.of(s.streamId), { stream: i, converted: false });
       }
     }
     const storedCount = stored.filter(Boolean).length;
@@ -309,7 +368,6 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
       if (retry) return { done: retry };
       throw new DuplicateEventIdError(u.streams[stored.findIndex(Boolean)]!.streamId);
     }
-    const inboxChecksFrom = checks.length;
     const inboxRecords = (u.inbox?.messageIds ?? []).map((id) => {
       const streamName = this.names.inbox(u.inbox!.consumer, id);
       checks.push({ type: STREAM_STATE, streamName, expectedState: NO_STREAM });
@@ -324,6 +382,15 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
         }),
       };
     });
+    // appendRecords groups records by stream name ignoring case: two names that differ only in case would merge.
+    const byFold = new Map<string, string>();
+    for (const name of [...u.streams.map((st) => this.names.of(st.streamId)), ...inboxRecords.map((r) => r.streamName)]) {
+      const other = byFold.get(name.toUpperCase());
+      if (other !== undefined && other !== name) {
+        throw new InvalidAppendError(`streams ${other} and ${name} differ only in case, which one EventStoreDB unit of work cannot tell apart`, { field: 'streams' });
+      }
+      byFold.set(name.toUpperCase(), name);
+    }
     // Inbox markers first, so that the unit's last record is its last event.
     const records = [...inboxRecords, ...u.events.map((e) => ({ streamName: this.names.of(u.streams[e.stream]!.streamId), record: encodeEvent(e) }))];
     let written;
@@ -331,17 +398,26 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
       written = await this.client.appendRecords(records, checks);
     } catch (err) {
       if (err instanceof AppendConsistencyViolationError) {
-        const handled = err.violations.filter((v) => v.checkIndex >= inboxChecksFrom).map((v) => u.inbox!.messageIds[v.checkIndex - inboxChecksFrom]!);
+        const inboxPrefix = this.names.inbox(u.inbox?.consumer ?? '', '');
+        const handled = u.inbox ? err.violations.filter((v) => v.streamName.startsWith(inboxPrefix)).map((v) => v.streamName.slice(inboxPrefix.length)) : [];
         if (handled.length > 0) throw new AlreadyHandledError(u.inbox!.consumer, handled);
         const retry = await this.storedResult(u);
         if (retry) return { done: retry };
         const conflicts = err.violations.map((v) => {
-          const { stream, converted } = checked[v.checkIndex]!;
-          return { streamId: u.streams[stream]!.streamId, expected: u.streams[stream]!.expected, actual: fromCurrentState(v.actualState), converted };
+          const check = checked.get(v.streamName);
+          const streamId = check ? u.streams[check.stream]!.streamId : (this.names.strip(v.streamName) ?? v.streamName);
+          const expected = check ? u.streams[check.stream]!.expected : 'any';
+          return { streamId, expected, actual: fromCurrentState(v.actualState), converted: check?.converted ?? false };
         });
         const real = conflicts.filter((c) => !c.converted);
         if (real.length > 0) throw new CommitConflictError(real.map(({ converted: _, ...c }) => c));
         return { convertedConflicts: conflicts.map(({ converted: _, ...c }) => c) };
+      }
+      if (outcomeUnknown(err)) {
+        // The reply timed out: a unit that is stored now is done; one that is not is tried again by the caller's loop.
+        const retry = await this.storedResult(u);
+        if (retry) return { done: retry };
+        return { convertedConflicts: [] };
       }
       throw mapUnitError(err, u.streams[0]!.streamId);
     }
@@ -376,8 +452,7 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
 
   /**
    * The result of a committed unit whose retry this is, or undefined: every
-   * stream holds its events as one run, where its expectation put them (for
-   * `any` and `stream_exists`, anywhere among its last events).
+   * stream holds its events as one run where its expectation put them.
    */
   private async storedResult(u: NormalisedUnit): Promise<CommitResult | undefined> {
     if (u.events.length === 0) return undefined;
@@ -389,17 +464,27 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
         revisions[s.streamId] = (await this.currentRevisions([s.streamId]))[0]!;
         continue;
       }
-      const candidates =
-        typeof s.expected === 'number' || s.expected === 'no_stream'
-          ? await this.readStream(s.streamId, { fromRevision: s.expected === 'no_stream' ? 0 : s.expected + 1, maxCount: mine.length })
-          : (await this.readStream(s.streamId, { direction: 'backwards', maxCount: mine.length + this.window })).reverse();
-      const first = candidates.findIndex((e) => e.id === mine[0]!.id);
-      if (first < 0 || !mine.every((e, k) => candidates[first + k]?.id === e.id)) return undefined;
-      const last = candidates[first + mine.length - 1]!;
+      const last = await this.storedRun(s.streamId, mine, s.expected);
+      if (!last) return undefined;
       revisions[s.streamId] = last.revision;
       position = Math.max(position, last.position);
     }
     return { revisions, position };
+  }
+
+  /**
+   * The last event of `events` if the stream holds them all, in order, as one
+   * run where `expected` put them (for `any` and `stream_exists`: among its
+   * last events); else undefined.
+   */
+  private async storedRun(streamId: string, events: readonly Pick<NormalisedEvent, 'id'>[], expected: ExpectedRevision): Promise<RecordedEvent | undefined> {
+    const candidates =
+      typeof expected === 'number' || expected === 'no_stream'
+        ? await this.readStream(streamId, { fromRevision: expected === 'no_stream' ? 0 : expected + 1, maxCount: events.length })
+        : (await this.readStream(streamId, { direction: 'backwards', maxCount: events.length + this.window })).reverse();
+    const start = candidates.findIndex((e) => e.id === events[0]!.id);
+    if (start < 0 || !events.every((e, k) => candidates[start + k]?.id === e.id)) return undefined;
+    return candidates[start + events.length - 1];
   }
 
   /** A stream's revision after a successful check that wrote nothing to it. */
@@ -570,6 +655,11 @@ export class EventStoreDbEventStore implements EventStore, Inbox {
     if (!event) return undefined;
     return decodeEvent(event as ServerEvent, this.names, withMetadata);
   }
+}
+
+/** A write whose reply never came (the server drops a concurrent duplicate of a write in progress unanswered). */
+function outcomeUnknown(err: unknown): boolean {
+  return err instanceof DeadlineExceededError || err instanceof TimeoutError;
 }
 
 function expectationMet(expected: ExpectedRevision, actual: number): boolean {

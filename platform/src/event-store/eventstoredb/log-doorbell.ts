@@ -29,7 +29,8 @@ export interface LogDoorbellOptions {
  */
 export class LogDoorbell implements LogWakeups {
   private live: LiveSubscription | undefined;
-  private waiters: (() => void)[] = [];
+  /** One promise for every reader waiting (they wait between every short page: no list that grows while the log is quiet). */
+  private wake: { promise: Promise<void>; resolve: () => void } | undefined;
   private delivered = 0;
   /** The head the previous watchdog tick saw; a miss is a head not delivered within one whole interval. */
   private headAtLastTick: number | undefined;
@@ -50,7 +51,12 @@ export class LogDoorbell implements LogWakeups {
   }
 
   nextWake(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (!this.wake) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.wake = { promise, resolve };
+    }
+    return this.wake.promise;
   }
 
   private async start(): Promise<void> {
@@ -62,6 +68,9 @@ export class LogDoorbell implements LogWakeups {
 
   private subscribe(): void {
     if (this.stopped) return;
+    // A new subscription starts at the end: what came before it is the readers' to find (the ring on loss), so the
+    // watchdog measures it from its next tick only, instead of counting a miss for events it never could deliver.
+    this.headAtLastTick = undefined;
     const live = this.client.subscribeToAll({ fromPosition: END, filter: streamNameFilter({ regex: this.options.scopeRegex }) });
     this.live = live;
     live.on('data', (resolved) => {
@@ -99,10 +108,14 @@ export class LogDoorbell implements LogWakeups {
     }
     const previous = this.headAtLastTick;
     this.headAtLastTick = head;
-    if (previous === undefined || this.delivered >= previous || this.live === undefined) return;
+    if (previous === undefined) {
+      // The first tick of a (re)created subscription: what is in the log now came before it could deliver anything.
+      this.delivered = Math.max(this.delivered, head);
+      return;
+    }
+    if (this.delivered >= previous || this.live === undefined) return;
     // The head of one interval ago was never delivered: the subscription hangs.
     eventStoreMetrics.doorbellMissed.inc();
-    this.delivered = head;
     this.ring();
     const hung = this.live;
     this.live = undefined;
@@ -111,9 +124,9 @@ export class LogDoorbell implements LogWakeups {
   }
 
   private ring(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.resolve();
   }
 
   async stop(): Promise<void> {
