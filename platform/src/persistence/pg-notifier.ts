@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { WakeSignal } from './wake-signal';
 
 /**
  * One LISTEN connection shared by every reader of a channel (the event
@@ -10,7 +11,7 @@ import pg from 'pg';
 export class PgNotifier {
   private client: pg.Client | undefined;
   private connecting: Promise<void> | undefined;
-  private wake: { promise: Promise<void>; resolve: () => void } | undefined;
+  private readonly wake = new WakeSignal();
   private readonly filtered = new Set<{ matches: (payload: string) => boolean; resolve: () => void }>();
   private closed = false;
   private backoffMs = 100;
@@ -30,12 +31,7 @@ export class PgNotifier {
 
   /** A promise for the next notification (or connection loss). Take it before reading. */
   nextWake(): Promise<void> {
-    if (!this.wake) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.wake = { promise, resolve };
-    }
-    return this.wake.promise;
+    return this.wake.next();
   }
 
   /**
@@ -51,9 +47,7 @@ export class PgNotifier {
   }
 
   private fire(payload?: string): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.resolve();
+    this.wake.fire();
     for (const waiter of this.filtered) {
       if (payload === undefined || waiter.matches(payload)) {
         this.filtered.delete(waiter);

@@ -1,4 +1,5 @@
 import { eventStoreMetrics } from '../../observability/metrics';
+import { WakeSignal } from '../../persistence/wake-signal';
 import type { LogWakeups } from '../log-subscription';
 import { END, streamNameFilter, type EventStoreDbClient } from './client';
 import { toPortPosition } from './positions';
@@ -29,8 +30,7 @@ export interface LogDoorbellOptions {
  */
 export class LogDoorbell implements LogWakeups {
   private live: LiveSubscription | undefined;
-  /** One promise for every reader waiting (they wait between every short page: no list that grows while the log is quiet). */
-  private wake: { promise: Promise<void>; resolve: () => void } | undefined;
+  private readonly wake = new WakeSignal();
   private delivered = 0;
   /** The head the previous watchdog tick saw; a miss is a head not delivered within one whole interval. */
   private headAtLastTick: number | undefined;
@@ -51,12 +51,7 @@ export class LogDoorbell implements LogWakeups {
   }
 
   nextWake(): Promise<void> {
-    if (!this.wake) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.wake = { promise, resolve };
-    }
-    return this.wake.promise;
+    return this.wake.next();
   }
 
   private async start(): Promise<void> {
@@ -124,9 +119,7 @@ export class LogDoorbell implements LogWakeups {
   }
 
   private ring(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.resolve();
+    this.wake.fire();
   }
 
   async stop(): Promise<void> {
