@@ -162,8 +162,8 @@ export class LocalStack {
     return url;
   }
 
-  token(role: 'admin' | 'customer', sub = role === 'admin' ? 'admin' : `customer-${randomUUID().slice(0, 8)}`): Promise<string> {
-    return signToken({ sub, roles: [role], ttl: '1h' }, this.auth);
+  token(role: 'admin' | 'customer', sub = role === 'admin' ? 'admin' : `customer-${randomUUID().slice(0, 8)}`, ttl = '1h'): Promise<string> {
+    return signToken({ sub, roles: [role], ttl }, this.auth);
   }
 
   async request<T>(service: string, method: string, route: string, token?: string, body?: unknown, headers: Record<string, string> = {}) {
