@@ -39,11 +39,11 @@ export default defineConfig({
       {
         // One file at a time against the one server; each file keeps to a stream prefix of its own.
         extends: true,
-        test: { name: 'eventstore', include: [EVENTSTORE_TESTS], fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: { name: 'eventstore', include: [EVENTSTORE_TESTS], fileParallelism: false, sequence: { groupOrder: 2 } },
       },
       {
         extends: true,
-        test: { name: 'contracts-gate', include: [CONTRACTS_GATE], sequence: { groupOrder: 2 } },
+        test: { name: 'contracts-gate', include: [CONTRACTS_GATE], sequence: { groupOrder: 3 } },
       },
       {
         // After everything else, one file at a time: a stack has the machine's
@@ -56,7 +56,7 @@ export default defineConfig({
           include: [STACK_TESTS],
           fileParallelism: false,
           globalSetup: ['infra/kafka/kafka-availability-setup.ts'],
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
     ],
