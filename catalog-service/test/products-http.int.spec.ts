@@ -263,8 +263,7 @@ describe('catalog HTTP API', () => {
     it('is ready once its database, bus and consumer are, and documents its API', async () => {
       const ready = await catalog.call('GET', '/readyz');
       expect(ready.status).toBe(200);
-      const checks = (ready.json as { checks: { name: string; status: string }[] }).checks;
-      expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['database', 'bus', 'consumer:catalog-commands']));
+      expect(ready.json).toEqual({ status: 'ready' });
       const doc = (await catalog.call('GET', '/v1/openapi.json')).json as { openapi: string; paths: Record<string, unknown> };
       expect(doc.openapi).toMatch(/^3\.1/);
       expect(Object.keys(doc.paths)).toEqual(

@@ -48,7 +48,7 @@ describe('inventory commands and replies through the bus', () => {
 
   const send = <D extends MessageDefinition>(definition: D, data: MessageData<D>, id?: string) => publishCommand(running, definition, data, id);
   const receive = async (sku: string, quantity: number) => {
-    const res = await running.request('POST', `/v1/stock/${sku}/receipts`, { token: admin, body: { quantity } });
+    const res = await running.request('POST', `/v1/stock/${sku}/receipts`, { token: admin, body: { quantity }, headers: { 'idempotency-key': randomUUID() } });
     expect(res.status).toBe(200);
   };
   const levels = async (sku: string) => (await running.request('GET', `/v1/stock/${sku}`)).json as Record<string, number>;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { waitFor, type ServiceUnderTest } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshSku, startInventoryForTest } from './support';
@@ -15,11 +16,12 @@ describe('inventory HTTP API', () => {
     await running?.stop();
   });
 
-  const call = async (method: string, path: string, options: { token?: string; body?: unknown } = {}) => {
+  const call = async (method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
     const res = await running.request(method, path, options);
     return { status: res.status, type: res.headers.get('content-type'), body: res.json as Record<string, unknown> | undefined };
   };
-  const receive = (sku: string, quantity: unknown, token = admin) => call('POST', `/v1/stock/${sku}/receipts`, { token, body: { quantity } });
+  const receive = (sku: string, quantity: unknown, token = admin, key: string = randomUUID()) =>
+    call('POST', `/v1/stock/${sku}/receipts`, { token, body: { quantity }, headers: { 'idempotency-key': key } });
   const adjust = (sku: string, delta: unknown, reason: unknown = 'stock count', token = admin) =>
     call('POST', `/v1/stock/${sku}/adjustments`, { token, body: { delta, reason } });
 
@@ -28,6 +30,32 @@ describe('inventory HTTP API', () => {
       const sku = freshSku();
       expect(await receive(sku, 7)).toMatchObject({ status: 200, body: { sku, onHand: 7, reserved: 0, available: 7, sold: 0, received: 7 } });
       expect((await receive(sku, 3)).body).toMatchObject({ onHand: 10, received: 10 });
+    });
+    it('counts a receipt once per Idempotency-Key: retries, concurrent repeats and a repeat after the HTTP record expired', async () => {
+      const sku = freshSku();
+      const key = `delivery-note-${randomUUID()}`;
+      const first = await Promise.all(Array.from({ length: 8 }, () => receive(sku, 5, admin, key)));
+      for (const res of first) expect(res).toMatchObject({ status: 200, body: { received: 5, onHand: 5 } });
+      expect(await receive(sku, 5, admin, key)).toMatchObject({ status: 200, body: { received: 5 } });
+      // The same key for another quantity is another request: refused, nothing counted.
+      expect((await receive(sku, 6, admin, key)).status).toBe(422);
+      // Once the HTTP record is gone (purged on its schedule), the stream still knows the receipt.
+      await running.db.raw('delete from http_idempotency');
+      expect(await receive(sku, 5, admin, key)).toMatchObject({ status: 200, body: { received: 5, onHand: 5 } });
+      await running.db.raw('delete from http_idempotency');
+      expect((await receive(sku, 6, admin, key)).status).toBe(409);
+      // Another key is another receipt, also when another admin sends the first one's key.
+      expect((await receive(sku, 2)).body).toMatchObject({ received: 7 });
+      expect((await receive(sku, 5, await running.token('admin', 'admin-2'), key)).body).toMatchObject({ received: 7 });
+      expect((await call('GET', `/v1/stock/${sku}`)).body).toMatchObject({ received: 7, onHand: 7 });
+      expect(await running.store.readStream(`stock-${sku}`)).toHaveLength(2);
+    });
+    it('requires an Idempotency-Key (400 naming the header), counting nothing without one', async () => {
+      const sku = freshSku();
+      const res = await call('POST', `/v1/stock/${sku}/receipts`, { token: admin, body: { quantity: 1 } });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toContain('Idempotency-Key');
+      expect((await call('GET', `/v1/stock/${sku}`)).body).toMatchObject({ received: 0 });
     });
     it('refuses a quantity that is not a positive integer with a 400 problem', async () => {
       const sku = freshSku();

@@ -8,7 +8,8 @@ import { createTokenVerifier, signToken, type AuthSettings } from '../src/auth/j
 import { NotFoundError } from '../src/errors/errors';
 import { createHttpApp } from '../src/http/http-app';
 import { startHttpServer, type RunningHttpServer } from '../src/http/http-server';
-import { IdempotencyStore } from '../src/http/idempotency';
+import { IdempotencyStore, idempotencyPurgeSchedule } from '../src/http/idempotency';
+import { loadConfig, serviceConfigShape } from '../src/config/config';
 import { idempotencyMigrations } from '../src/http/idempotency-migrations';
 import { defineRoute } from '../src/http/routes';
 import { createKnex, runMigrations } from '../src/persistence/migrations';
@@ -213,5 +214,41 @@ describe('Idempotency-Key', () => {
     });
     expect({ ran, replayed, status: response.status }).toEqual({ ran: 1, replayed: false, status: 200 });
     expect(await store.execute(request, async () => ({ status: 500, headers: {} }))).toMatchObject({ replayed: true, response: { body: { ok: true } } });
+  });
+
+  it('expires completed records on its schedule, older than the retention only, and never a claim in progress', async () => {
+    const scope = `subject:expiry-${randomUUID()}`;
+    const insert = (key: string, state: 'completed' | 'in_progress', age: string) =>
+      knex.raw(
+        `insert into http_idempotency (scope, key, request_hash, state, owner, created_at, claimed_at, response_status, response_headers)
+         values (?, ?, 'h', ?, ?, now() - ?::interval, now() - ?::interval, 200, '{}')`,
+        [scope, key, state, randomUUID(), age, age],
+      );
+    await insert('old-done', 'completed', '2 hours');
+    await insert('old-running', 'in_progress', '2 hours');
+    await insert('recent-done', 'completed', '10 minutes');
+    const logged: unknown[] = [];
+    const schedule = idempotencyPurgeSchedule(new IdempotencyStore(knex), {
+      retentionMs: 3_600_000,
+      everyMs: 100,
+      logger: { info: (o) => void logged.push(o), warn: (o) => void logged.push(o) },
+    });
+    schedule.start();
+    try {
+      const keysLeft = async () =>
+        ((await knex('http_idempotency').where({ scope }).orderBy('key').pluck('key')) as string[]);
+      const deadline = Date.now() + 5_000;
+      while ((await keysLeft()).includes('old-done') && Date.now() < deadline) await sleep(50);
+      expect(await keysLeft()).toEqual(['old-running', 'recent-done']);
+      expect(logged).toContainEqual(expect.objectContaining({ deleted: expect.any(Number), retentionMs: 3_600_000 }));
+    } finally {
+      await schedule.stop();
+    }
+  });
+
+  it('is on the service host schedule: IDEMPOTENCY_RETENTION and IDEMPOTENCY_PURGE_EVERY are part of every service configuration', () => {
+    const config = loadConfig(serviceConfigShape, { SERVICE_NAME: 's', DATABASE_URL: 'postgres://u:p@h/d', SHOP_ENV: 'test', IDEMPOTENCY_RETENTION: '2h', IDEMPOTENCY_PURGE_EVERY: '30s' });
+    expect({ retention: config.IDEMPOTENCY_RETENTION, every: config.IDEMPOTENCY_PURGE_EVERY }).toEqual({ retention: 7_200_000, every: 30_000 });
+    expect(() => loadConfig(serviceConfigShape, { SERVICE_NAME: 's', DATABASE_URL: 'postgres://u:p@h/d', SHOP_ENV: 'test', IDEMPOTENCY_RETENTION: 'soon' })).toThrow(/IDEMPOTENCY_RETENTION/);
   });
 });

@@ -221,9 +221,9 @@ export function availability(s: Session, skus: readonly string[], kind: Kind = '
   return call<{ items: Availability[] }>(s, { service: 'inventory', method: 'GET', path: '/v1/stock', query: { skus: skus.join(',') }, name: 'inventory.availability', kind });
 }
 
-/** POST /v1/stock/{sku}/receipts (admin). Not idempotent: each call is one more receipt. */
-export function receiveStock(s: Session, sku: string, quantity: number): Reply<StockLevels> {
-  return call<StockLevels>(s, { service: 'inventory', method: 'POST', path: `/v1/stock/${sku}/receipts`, body: { quantity }, token: s.admin, name: 'inventory.receive', kind: 'write' });
+/** POST /v1/stock/{sku}/receipts (admin). `receiptKey` is the Idempotency-Key: the same key on the same SKU counts the stock once. */
+export function receiveStock(s: Session, sku: string, quantity: number, receiptKey: string): Reply<StockLevels> {
+  return call<StockLevels>(s, { service: 'inventory', method: 'POST', path: `/v1/stock/${sku}/receipts`, body: { quantity }, headers: { 'Idempotency-Key': receiptKey }, token: s.admin, name: 'inventory.receive', kind: 'write' });
 }
 
 /** POST /v1/stock/{sku}/adjustments (admin). */

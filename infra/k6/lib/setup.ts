@@ -133,7 +133,7 @@ export function createStockedProduct(s: Session, sku: string, stock: number, n: 
   });
   if (!added.ok) fail(`setup: adding product ${sku}: ${describe(added)}`);
   if (stock > 0) {
-    const received = receiveStock(s, sku, stock);
+    const received = receiveStock(s, sku, stock, `k6-stock-${sku}`);
     if (!received.ok) fail(`setup: receiving ${stock} of ${sku}: ${describe(received)}`);
   }
   const levels = stockLevels(s, sku, 'admin');

@@ -1,5 +1,5 @@
 import { Sku } from '@shop/contracts';
-import { defineRoute, type Clock, type Route } from '@shop/platform';
+import { defineRoute, deterministicId, IDEMPOTENCY_KEY_HEADER, type Clock, type Route } from '@shop/platform';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { stockLevelsOf } from './read-models/stock-levels/query';
@@ -45,13 +45,18 @@ export function stockRoutes(deps: { ledger: StockLedger; db: Knex; clock: Clock 
       method: 'POST',
       path: '/stock/:sku/receipts',
       summary: 'Record received stock',
-      description: 'Adds the quantity to the stock received and on hand. Not idempotent: each call is one more receipt.',
+      description:
+        'Adds the quantity to the stock received and on hand. Idempotent: the `Idempotency-Key` names the receipt (a delivery note number, say), ' +
+        'and the same key on the same SKU counts the stock once — a retry gets the first answer; after the HTTP record has expired, the ' +
+        'stream still knows the receipt, so a repeat with the same quantity changes nothing and one with another quantity is a 409.',
       tags: ['stock'],
       auth: ['admin'],
+      idempotent: true,
       request: { params: skuParams, body: receipt },
       responses: { 200: stockView },
-      handler: async ({ params, body }) => {
-        const state = await ledger.execute({ type: 'ReceiveStock', sku: params.sku, quantity: body.quantity, now: clock.now().toISOString() });
+      handler: async ({ params, body, req }) => {
+        const receiptId = deterministicId('receipt', params.sku, req.header(IDEMPOTENCY_KEY_HEADER)!);
+        const state = await ledger.execute({ type: 'ReceiveStock', sku: params.sku, quantity: body.quantity, now: clock.now().toISOString(), receiptId });
         return { status: 200, body: { sku: params.sku, ...levelsOf(state) } };
       },
     }),

@@ -1,5 +1,5 @@
 import { ConflictError, ValidationError, type Decider } from '@shop/platform';
-import { evolve, holdOf, initialState, levelsOf, stockCodec, type HoldStatus, type Stock, type StockEvent } from './stock';
+import { evolve, holdOf, initialState, receiptOf, levelsOf, stockCodec, type HoldStatus, type Stock, type StockEvent } from './stock';
 
 /** Commands on one SKU. Time comes in as data (`now`, ISO 8601), so every decision is pure. */
 export interface ReceiveStock {
@@ -7,6 +7,8 @@ export interface ReceiveStock {
   sku: string;
   quantity: number;
   now: string;
+  /** Counts the receipt once: a repeat with the same id and quantity decides nothing, one with another quantity is refused. */
+  receiptId?: string;
 }
 export interface AdjustStock {
   type: 'AdjustStock';
@@ -55,7 +57,18 @@ export function receiveStock(command: ReceiveStock, state: Stock): StockEvent[] 
   if (!Number.isInteger(command.quantity) || command.quantity <= 0) {
     throw new ValidationError('a receipt quantity is a positive integer', { quantity: command.quantity });
   }
-  return [withLevels(state, { type: 'StockReceived', sku: command.sku, quantity: command.quantity, receivedAt: command.now })];
+  if (command.receiptId !== undefined) {
+    const counted = receiptOf(state, command.receiptId);
+    if (counted === command.quantity) return [];
+    if (counted !== undefined) {
+      throw new ConflictError(`receipt ${command.receiptId} was already counted with quantity ${counted}, not ${command.quantity}`, {
+        receiptId: command.receiptId,
+        counted,
+      });
+    }
+  }
+  const receiptId = command.receiptId === undefined ? {} : { receiptId: command.receiptId };
+  return [withLevels(state, { type: 'StockReceived', sku: command.sku, quantity: command.quantity, receivedAt: command.now, ...receiptId })];
 }
 
 /** An adjustment may not take the physical stock below zero, nor below what is promised to orders. */

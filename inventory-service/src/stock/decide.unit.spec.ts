@@ -17,7 +17,14 @@ const levels = (onHand: number, reserved: number, sold = 0, received = onHand + 
   sold,
   received,
 });
-const received = (quantity: number, after: StockLevels): StockEvent => ({ type: 'StockReceived', sku, quantity, receivedAt: now, levels: after });
+const received = (quantity: number, after: StockLevels, receiptId?: string): StockEvent => ({
+  type: 'StockReceived',
+  sku,
+  quantity,
+  receivedAt: now,
+  ...(receiptId === undefined ? {} : { receiptId }),
+  levels: after,
+});
 const reserved = (order: string, quantity: number, after: StockLevels): StockEvent => ({
   type: 'StockReserved',
   sku,
@@ -99,6 +106,14 @@ describe('stock of a SKU', () => {
     });
     it('refuses an adjustment below zero', () => {
       spec.given([stocked10]).when(adjust(-11)).thenThrows(ConflictError, /below zero/);
+    });
+    it('counts a named receipt once: the same id and quantity again decides nothing, another quantity is a conflict', () => {
+      const note = received(3, levels(13, 0), 'r-1');
+      spec.given([stocked10]).when({ ...receive(3), receiptId: 'r-1' }).then([note]);
+      spec.given([stocked10, note]).when({ ...receive(3), receiptId: 'r-1' }).thenNothing();
+      spec.given([stocked10, note]).when({ ...receive(4), receiptId: 'r-1' }).thenThrows(ConflictError, /already counted with quantity 3/);
+      spec.given([stocked10, note]).when({ ...receive(3), receiptId: 'r-2' }).then([received(3, levels(16, 0), 'r-2')]);
+      spec.given([stocked10, note]).when(receive(3)).then([received(3, levels(16, 0))]);
     });
     it('refuses a zero adjustment', () => {
       spec.given([stocked10]).when(adjust(0)).thenThrows(ValidationError);

@@ -40,13 +40,15 @@ export type Stock =
       reserved: number;
       sold: number;
       holds: Readonly<Record<string, Hold>>;
+      /** Receipts counted, by receipt id (from the admin's Idempotency-Key): each is counted once. */
+      receipts: Readonly<Record<string, number>>;
     };
 
 type Tracked = Extract<Stock, { status: 'tracked' }>;
 
 /** Every SKU event carries the levels after it, for the relay and the read model. */
 export type StockEvent =
-  | { type: 'StockReceived'; sku: string; quantity: number; receivedAt: string; levels: StockLevels }
+  | { type: 'StockReceived'; sku: string; quantity: number; receivedAt: string; receiptId?: string; levels: StockLevels }
   | { type: 'StockAdjusted'; sku: string; delta: number; reason: string; adjustedAt: string; levels: StockLevels }
   | { type: 'StockReserved'; sku: string; orderId: string; quantity: number; reservedAt: string; levels: StockLevels }
   | { type: 'StockReservationReleased'; sku: string; orderId: string; quantity: number; releasedAt: string; levels: StockLevels }
@@ -60,7 +62,7 @@ const HoldChange = z.object({ sku: Sku, orderId: OrderId, quantity: Quantity, le
 
 /** How the `stock-<SKU>` events are read back: each type's data, validated (a stored event that does not match is a `CorruptEventError`). */
 export const stockCodec = eventCodec<StockEvent>({
-  StockReceived: z.object({ sku: Sku, quantity: Quantity, receivedAt: Timestamp, levels: Levels }),
+  StockReceived: z.object({ sku: Sku, quantity: Quantity, receivedAt: Timestamp, receiptId: z.string().min(1).max(100).optional(), levels: Levels }),
   StockAdjusted: z.object({ sku: Sku, delta: z.number().int(), reason: z.string().min(1), adjustedAt: Timestamp, levels: Levels }),
   StockReserved: HoldChange.extend({ reservedAt: Timestamp }),
   StockReservationReleased: HoldChange.extend({ releasedAt: Timestamp }),
@@ -73,7 +75,7 @@ export const initialState: Stock = { status: 'untracked' };
 function tracked(state: Stock, sku: string): Tracked {
   return state.status === 'tracked'
     ? state
-    : { status: 'tracked', sku, received: 0, adjusted: 0, onHand: 0, reserved: 0, sold: 0, holds: {} };
+    : { status: 'tracked', sku, received: 0, adjusted: 0, onHand: 0, reserved: 0, sold: 0, holds: {}, receipts: {} };
 }
 
 /** The figures of a state, zeros for a SKU never seen. */
@@ -88,6 +90,11 @@ export function levelsOf(state: Stock): StockLevels {
   };
 }
 
+/** The quantity a receipt id was counted with, if it was. */
+export function receiptOf(state: Stock, receiptId: string): number | undefined {
+  return state.status === 'tracked' ? state.receipts[receiptId] : undefined;
+}
+
 export function holdOf(state: Stock, orderId: string): Hold | undefined {
   return state.status === 'tracked' ? state.holds[orderId] : undefined;
 }
@@ -97,7 +104,12 @@ export function evolve(state: Stock, event: StockEvent): Stock {
   const s = tracked(state, event.sku);
   switch (event.type) {
     case 'StockReceived':
-      return { ...s, received: s.received + event.quantity, onHand: s.onHand + event.quantity };
+      return {
+        ...s,
+        received: s.received + event.quantity,
+        onHand: s.onHand + event.quantity,
+        receipts: event.receiptId === undefined ? s.receipts : { ...s.receipts, [event.receiptId]: event.quantity },
+      };
     case 'StockAdjusted':
       return { ...s, adjusted: s.adjusted + event.delta, onHand: s.onHand + event.delta };
     case 'StockReserved':

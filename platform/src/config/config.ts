@@ -181,6 +181,10 @@ export const serviceConfigShape = {
   DATABASE_URL: env.url({ protocols: ['postgres:', 'postgresql:'] }),
   LOG_LEVEL: env.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT: env.duration().default(10_000),
+  /** How long a completed `Idempotency-Key` is replayed; older records are deleted by the schedule below. */
+  IDEMPOTENCY_RETENTION: env.duration().default(24 * 3_600_000),
+  /** How often expired idempotency records are deleted. */
+  IDEMPOTENCY_PURGE_EVERY: env.duration().default(10 * 60_000),
   ...authConfigShape,
 };
 

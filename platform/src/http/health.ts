@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import type { Knex } from 'knex';
 import type { Pool } from 'pg';
+import type { Logger } from 'pino';
 import { problemResponse, sendResponse } from './problem';
 import { requestContext } from './request-context';
 
@@ -60,7 +61,13 @@ export async function runReadinessChecks(checks: readonly ReadinessCheck[]): Pro
   );
 }
 
-export function healthRouter(checks: readonly ReadinessCheck[]): Router {
+/**
+ * `/healthz` (liveness) and `/readyz` (readiness). `/readyz` tells the outside
+ * only "ready" or "not ready": which dependency failed and why (a host name,
+ * a driver's message) is for the service's own log, where a not-ready answer
+ * writes every check's result at warn.
+ */
+export function healthRouter(checks: readonly ReadinessCheck[], logger?: Logger): Router {
   const router = express.Router();
   router.get('/healthz', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store').json({ status: 'ok' });
@@ -70,19 +77,12 @@ export function healthRouter(checks: readonly ReadinessCheck[]): Router {
     const failing = results.filter((r) => r.status === 'fail');
     res.setHeader('Cache-Control', 'no-store');
     if (failing.length === 0) {
-      res.json({ status: 'ok', checks: results });
+      res.json({ status: 'ready' });
       return;
     }
-    sendResponse(
-      res,
-      problemResponse(
-        503,
-        'not-ready',
-        `failing checks: ${failing.map((r) => r.name).join(', ')}`,
-        { instance: '/readyz', traceId: requestContext(req).traceId },
-        { checks: results },
-      ),
-    );
+    const { traceId } = requestContext(req);
+    logger?.warn({ checks: results, failing: failing.map((r) => r.name), trace_id: traceId }, 'not ready');
+    sendResponse(res, problemResponse(503, 'not-ready', 'not ready', { instance: '/readyz', traceId }));
   });
   return router;
 }

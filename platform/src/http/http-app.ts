@@ -72,7 +72,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     });
     next();
   });
-  app.use(healthRouter(options.readiness ?? []));
+  app.use(healthRouter(options.readiness ?? [], logger));
   app.get('/metrics', (_req, res, next) => {
     scrape().then(({ contentType, body }) => {
       res.setHeader('Content-Type', contentType).send(body);

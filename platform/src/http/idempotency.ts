@@ -266,6 +266,42 @@ export class IdempotencyStore {
   }
 }
 
+/**
+ * Expires idempotency records on a schedule: every `everyMs`, the completed
+ * ones older than `retentionMs` are deleted (a retry after that runs the
+ * handler again, which the domain must absorb — see the class comment). In
+ * progress claims are never deleted here: a stale one is taken over by the
+ * next retry. A failed purge is logged and tried again at the next tick.
+ */
+export function idempotencyPurgeSchedule(
+  store: Pick<IdempotencyStore, 'purgeCompleted'>,
+  options: { retentionMs: number; everyMs: number; logger?: { info(o: object, m: string): void; warn(o: object, m: string): void } },
+): { name: string; start(): void; stop(): Promise<void>; purgeNow(): Promise<number> } {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+  const purgeNow = async (): Promise<number> => {
+    running ??= store.purgeCompleted(options.retentionMs).finally(() => (running = undefined));
+    return running;
+  };
+  return {
+    name: 'idempotency record expiry',
+    purgeNow,
+    start() {
+      timer = setInterval(() => {
+        purgeNow().then(
+          (deleted) => deleted > 0 && options.logger?.info({ deleted, retentionMs: options.retentionMs }, 'expired idempotency records'),
+          (err: unknown) => options.logger?.warn({ err }, 'expiring idempotency records failed; trying again at the next tick'),
+        );
+      }, options.everyMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
 function replayOf(row: StoredRow): HttpResponse {
   const response: HttpResponse = {
     status: row.response_status!,

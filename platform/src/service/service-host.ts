@@ -21,7 +21,7 @@ import type { Inbox } from '../inbox/inbox';
 import { databaseReadiness } from '../http/health';
 import { createHttpApp, type HttpMount } from '../http/http-app';
 import { startHttpServer } from '../http/http-server';
-import { IdempotencyStore } from '../http/idempotency';
+import { IdempotencyStore, idempotencyPurgeSchedule } from '../http/idempotency';
 import { idempotencyMigrations } from '../http/idempotency-migrations';
 import { createShutdown } from '../http/lifecycle';
 import type { Route } from '../http/routes';
@@ -48,6 +48,10 @@ export interface HostConfig {
   STREAM_CACHE_SIZE?: number;
   /** Partitions of each topic the service creates (default 8). */
   TOPIC_PARTITIONS?: number;
+  /** How long a completed Idempotency-Key is replayed, ms (default 24 h). */
+  IDEMPOTENCY_RETENTION?: number;
+  /** How often expired idempotency records are deleted, ms (default 10 min). */
+  IDEMPOTENCY_PURGE_EVERY?: number;
   AUTH_JWT_SECRET: string;
   AUTH_ISSUER: string;
   AUTH_AUDIENCE: string;
@@ -280,6 +284,13 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
       await startPart({ name: `consumer ${name}`, start: () => consumer.start(), stop: () => consumer.stop() });
     }
     for (const worker of o.workers ?? []) await startPart(worker);
+    await startPart(
+      idempotencyPurgeSchedule(resolve(c, TOKENS.IdempotencyStore), {
+        retentionMs: config.IDEMPOTENCY_RETENTION ?? 24 * 3_600_000,
+        everyMs: config.IDEMPOTENCY_PURGE_EVERY ?? 10 * 60_000,
+        logger,
+      }),
+    );
 
     collectRuntimeMetrics();
     const removeSources = registerMetricSources(o, bus);
