@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { pino, type Logger } from 'pino';
-import { ConfigError, env, loadConfig, type ConfigOf } from '../config/config';
+import { ConfigError, env, loadConfig, parseDuration, type ConfigOf } from '../config/config';
 import type { Bus } from './bus';
 import { KafkaBus } from './kafka/kafka-bus';
-import { PostgresBus } from './postgres/postgres-bus';
+import { PostgresBus, type PostgresBusOptions } from './postgres/postgres-bus';
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const BROKER = /^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/;
@@ -23,6 +23,12 @@ export const busConfigShape = {
   BUS_SESSION_TIMEOUT_MS: env.int({ min: 100, max: 3_600_000 }).default(10_000),
   /** A page consumer of the Postgres bus commits its offsets at most this often while busy (0: after every page). */
   BUS_COMMIT_INTERVAL_MS: env.int({ min: 0, max: 60_000 }).default(100),
+  /** BUS=postgres: messages every group has consumed are deleted once older than this (`off` keeps all). */
+  BUS_RETENTION: env.string().default('7d'),
+  /** BUS=postgres: and once more than this many behind their partition's end (unset: no size limit). */
+  BUS_RETENTION_MESSAGES: env.int({ min: 1, max: 1_000_000_000 }).optional(),
+  /** BUS=postgres: how often retention runs. */
+  BUS_RETENTION_EVERY: env.duration().default(5 * 60_000),
   /** Required when BUS=kafka: `host:port`, comma-separated. */
   KAFKA_BROKERS: env
     .list()
@@ -70,5 +76,24 @@ export function createBusFromEnv(source: NodeJS.ProcessEnv = process.env, option
     heartbeatMs: c.BUS_HEARTBEAT_MS,
     sessionTimeoutMs: c.BUS_SESSION_TIMEOUT_MS,
     commitIntervalMs: c.BUS_COMMIT_INTERVAL_MS,
+    ...busRetentionOf(c),
+    ...(options.logger ? { onRetentionError: (err: unknown) => options.logger!.warn({ err }, 'bus retention failed; it runs again at the next tick') } : {}),
   });
+}
+
+/** `BUS_RETENTION` (a duration, or `off`) and `BUS_RETENTION_MESSAGES` as the Postgres bus's retention schedule; none when both are off. */
+export function busRetentionOf(c: Pick<BusConfig, 'BUS_RETENTION' | 'BUS_RETENTION_MESSAGES' | 'BUS_RETENTION_EVERY'>): Pick<PostgresBusOptions, 'retention'> {
+  let maxAgeMs: number | undefined;
+  if (c.BUS_RETENTION !== 'off') {
+    maxAgeMs = parseDuration(c.BUS_RETENTION);
+    if (maxAgeMs === undefined) throw new ConfigError([{ variable: 'BUS_RETENTION', message: 'expected a duration such as 12h or 7d, or off' }]);
+  }
+  if (maxAgeMs === undefined && c.BUS_RETENTION_MESSAGES === undefined) return {};
+  return {
+    retention: {
+      everyMs: c.BUS_RETENTION_EVERY,
+      ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
+      ...(c.BUS_RETENTION_MESSAGES === undefined ? {} : { maxMessages: c.BUS_RETENTION_MESSAGES }),
+    },
+  };
 }

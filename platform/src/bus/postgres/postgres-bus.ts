@@ -23,6 +23,24 @@ export interface PostgresBusOptions {
   safetyPollMs?: number;
   /** A page consumer commits its offsets at most this often while busy (and at once when idle). */
   commitIntervalMs?: number;
+  /** Deletes old messages on a schedule (see `applyRetention`); none deleted when absent. */
+  retention?: BusRetention & { everyMs: number };
+  /** A scheduled retention run failed (it is tried again at the next tick). */
+  onRetentionError?: (err: unknown) => void;
+}
+
+/**
+ * What the embedded bus keeps. A message may be deleted once it is older
+ * than `maxAgeMs`, or more than `maxMessages` behind its partition's end,
+ * and only when every group that reads its partition has consumed it: a
+ * group's committed offset is past it. A partition no group has read keeps
+ * everything (a dead-letter topic, say, until an operator has dealt with
+ * it), and a group that is never coming back holds its partitions' history
+ * until its offsets are deleted.
+ */
+export interface BusRetention {
+  maxAgeMs?: number;
+  maxMessages?: number;
 }
 
 export interface PostgresBusSettings {
@@ -47,6 +65,8 @@ export class PostgresBus implements Bus {
   private readonly partitionCounts = new Map<string, number>();
   private readonly consumers = new Set<PostgresConsumer>();
   private readonly defaultPartitions: number;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retentionRun: (() => Promise<unknown> | undefined) | undefined;
   private readonly publishes: GroupCommit<RoutedMessage[], PublishedMessage[]>;
 
   constructor(readonly options: PostgresBusOptions) {
@@ -65,6 +85,7 @@ export class PostgresBus implements Bus {
       safetyPollMs: options.safetyPollMs ?? 5_000,
       commitIntervalMs: options.commitIntervalMs ?? 100,
     };
+    if (options.retention) this.startRetention(options.retention);
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {
@@ -174,7 +195,38 @@ export class PostgresBus implements Bus {
     await this.pool.query('select 1 from bus_partitions limit 1');
   }
 
+  /** Deletes what the retention allows (see `BusRetention`); returns how many messages. */
+  async applyRetention(retention: BusRetention): Promise<number> {
+    if (retention.maxAgeMs === undefined && retention.maxMessages === undefined) return 0;
+    const res = await this.pool.query(
+      `with safe as (
+         select o.topic, o.partition, min(o.committed) as below, p.next_offset
+         from bus_group_offsets o join bus_partitions p on p.topic = o.topic and p.partition = o.partition
+         group by o.topic, o.partition, p.next_offset
+       )
+       delete from bus_messages m using safe
+       where m.topic = safe.topic and m.partition = safe.partition and m."offset" < safe.below
+         and (($1::float8 is not null and m.published_at < now() - make_interval(secs => $1::float8))
+           or ($2::bigint is not null and m."offset" < safe.next_offset - $2::bigint))`,
+      [retention.maxAgeMs === undefined ? null : retention.maxAgeMs / 1000, retention.maxMessages ?? null],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  private startRetention(retention: BusRetention & { everyMs: number }): void {
+    let running: Promise<unknown> | undefined;
+    this.retentionTimer = setInterval(() => {
+      running ??= this.applyRetention(retention)
+        .catch((err: unknown) => this.options.onRetentionError?.(err))
+        .finally(() => (running = undefined));
+    }, retention.everyMs);
+    this.retentionTimer.unref();
+    this.retentionRun = () => running;
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.retentionTimer);
+    await this.retentionRun?.();
     await Promise.all([...this.consumers].map((c) => c.stop()));
     await this.publishes.idle();
     await this.notifier.close();
