@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createKnex, parseDatabaseUrl } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAudit } from '../audit/audit-cli';
 import { waitFor } from '@shop/platform/testing';
 import { STACK_BUSES as BUSES } from './support/stack-buses';
 import { LocalStack, stopAllStacks, type StockLevels } from './support/local-stack';
@@ -108,5 +112,53 @@ describe.each(BUSES)('place-order saga on the local stack (%s bus)', (bus) => {
       return s.sold === before.sold && s.available === before.available;
     }, 20_000);
     expect(reconciles(await stack.stock(sku))).toBe(true);
+  });
+
+  /** `npm run audit` as a user runs it, on this stack once it is idle. */
+  const audit = () => runAudit(auditTargets(), { secret: stackSecret(), issuer: 'urn:shop:auth', audience: 'urn:shop:api' });
+  const auditTargets = () => ({
+    catalog: stack.url('catalog-service'),
+    inventory: stack.url('inventory-service'),
+    order: stack.url('order-service'),
+    coordinator: stack.url('coordinator-service'),
+    analytics: stack.url('analytics-service'),
+  });
+  const stackSecret = () => readFileSync(path.join(stack.dataDir, 'credentials.json'), 'utf8').match(/"authJwtSecret":\s*"([^"]+)"/)![1]!;
+
+  it('leaves the five services in agreement: the auditor finds 0 violations once the stack is idle', async () => {
+    let result = await audit();
+    const deadline = Date.now() + 60_000;
+    while (!result.ok && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      result = await audit();
+    }
+    console.log(JSON.stringify({ bus, audit: result.summary }));
+    expect(result.violations).toEqual([]);
+    expect(result.summary.orders).toBeGreaterThanOrEqual(4);
+    expect(result.summary.lagGauges).toBeGreaterThan(0);
+  });
+
+  it('names a read model that no longer agrees with its source: the inventory\'s and analytics\' stock levels', async () => {
+    const sku = skus[0]!;
+    const corrupt = async (service: string, column: string) => {
+      const knex = createKnex(parseDatabaseUrl(stack.stack.databases[service]!.url), { max: 1 });
+      try {
+        const tables = (await knex.raw(`select tablename from pg_tables where schemaname = 'public' and tablename like '%stock_levels%'`)).rows as { tablename: string }[];
+        for (const { tablename } of tables) await knex.raw(`update ?? set ${column} = ${column} + 7 where sku = ?`, [tablename, sku]);
+      } finally {
+        await knex.destroy();
+      }
+    };
+    await corrupt('analytics', 'sold');
+    await corrupt('inventory', 'on_hand');
+    const result = await audit();
+    const messages = result.violations.map((v) => `[${v.check}] ${v.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^\\[analytics totals\\] analytics stock ${sku}: sold`)),
+        expect.stringMatching(new RegExp(`^\\[inventory read model\\] the inventory's stock-levels read model says ${sku} onHand`)),
+      ]),
+    );
+    expect(result.ok).toBe(false);
   });
 });
