@@ -3,10 +3,7 @@ import { SignJWT, base64url } from 'jose';
 import type { Role } from '@shop/platform';
 import { startServiceForTest, TEST_AUTH, type ServiceUnderTest } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyticsService } from '../../analytics-service/src/composition';
-import { catalogService } from '../../catalog-service/src/composition';
-import { coordinatorService } from '../../coordinator-service/src/composition';
-import { inventoryService } from '../../inventory-service/src/composition';
+import { IN_PROCESS_SERVICES } from './support/in-process-services';
 import { orderService } from '../../order-service/src/composition';
 
 /**
@@ -29,13 +26,7 @@ interface OpenApiDocument {
   paths: Record<string, Record<string, Operation>>;
 }
 
-const SERVICES: { name: string; start(label: string): Promise<ServiceUnderTest> }[] = [
-  { name: 'catalog-service', start: (label) => startServiceForTest(catalogService, { label }) },
-  { name: 'inventory-service', start: (label) => startServiceForTest(inventoryService, { label }) },
-  { name: 'order-service', start: (label) => startServiceForTest(orderService, { label, env: { PAYMENT_TIMEOUT: '200ms' } }) },
-  { name: 'coordinator-service', start: (label) => startServiceForTest(coordinatorService, { label }) },
-  { name: 'analytics-service', start: (label) => startServiceForTest(analyticsService, { label }) },
-];
+const SERVICES = IN_PROCESS_SERVICES;
 
 const key = new TextEncoder().encode(TEST_AUTH.secret);
 const now = () => Math.floor(Date.now() / 1000);

@@ -3,13 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Role } from '@shop/platform';
-import { startServiceForTest, type ServiceUnderTest } from '@shop/platform/testing';
+import type { ServiceUnderTest } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyticsService } from '../../analytics-service/src/composition';
-import { catalogService } from '../../catalog-service/src/composition';
-import { coordinatorService } from '../../coordinator-service/src/composition';
-import { inventoryService } from '../../inventory-service/src/composition';
-import { orderService } from '../../order-service/src/composition';
+import { IN_PROCESS_SERVICES } from './support/in-process-services';
 
 type JsonSchema = {
   $ref?: string;
@@ -239,13 +235,7 @@ function probesOf(method: string, template: string, op: Operation, examples: Exa
 }
 
 /** The five services, each started as the stack runs it. */
-const SERVICES: { name: string; start(label: string): Promise<ServiceUnderTest> }[] = [
-  { name: 'catalog-service', start: (label) => startServiceForTest(catalogService, { label }) },
-  { name: 'inventory-service', start: (label) => startServiceForTest(inventoryService, { label }) },
-  { name: 'order-service', start: (label) => startServiceForTest(orderService, { label, env: { PAYMENT_TIMEOUT: '200ms' } }) },
-  { name: 'coordinator-service', start: (label) => startServiceForTest(coordinatorService, { label }) },
-  { name: 'analytics-service', start: (label) => startServiceForTest(analyticsService, { label }) },
-];
+const SERVICES = IN_PROCESS_SERVICES;
 
 /**
  * Each service's OpenAPI document (`/v1/openapi.json`) must list every
