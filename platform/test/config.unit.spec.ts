@@ -30,6 +30,8 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://orders:pw@db.internal:5433/orders',
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT: 10_000,
+      IDEMPOTENCY_RETENTION: 86_400_000,
+      IDEMPOTENCY_PURGE_EVERY: 600_000,
       AUTH_JWT_SECRET: SECRET,
       AUTH_ISSUER: 'urn:shop:auth',
       AUTH_AUDIENCE: 'urn:shop:api',
