@@ -29,6 +29,8 @@ function consistent(): AuditSnapshot {
     stock: [
       { sku: 'A', onHand: 8, reserved: 0, available: 8, sold: 2, received: 10 },
       { sku: 'B', onHand: 5, reserved: 0, available: 5, sold: 0, received: 5 },
+      // Named by an order, never stocked: zeros, and no read-model or analytics row.
+      { sku: 'NOPE-1', onHand: 0, reserved: 0, available: 0, sold: 0, received: 0 },
     ],
     inventoryReadModel: [
       { sku: 'A', onHand: 8, reserved: 0, available: 8 },
