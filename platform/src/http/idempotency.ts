@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { ConflictError, UnprocessableError, ValidationError } from '../errors/errors';
 import { GroupCommit, type ItemOutcome } from '../persistence/group-commit';
+import { periodicTask, type PeriodicTask } from '../process/periodic-task';
 import type { HttpResponse } from './problem';
 
 /**
@@ -276,30 +277,11 @@ export class IdempotencyStore {
 export function idempotencyPurgeSchedule(
   store: Pick<IdempotencyStore, 'purgeCompleted'>,
   options: { retentionMs: number; everyMs: number; logger?: { info(o: object, m: string): void; warn(o: object, m: string): void } },
-): { name: string; start(): void; stop(): Promise<void>; purgeNow(): Promise<number> } {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
-  const purgeNow = async (): Promise<number> => {
-    running ??= store.purgeCompleted(options.retentionMs).finally(() => (running = undefined));
-    return running;
-  };
-  return {
-    name: 'idempotency record expiry',
-    purgeNow,
-    start() {
-      timer = setInterval(() => {
-        purgeNow().then(
-          (deleted) => deleted > 0 && options.logger?.info({ deleted, retentionMs: options.retentionMs }, 'expired idempotency records'),
-          (err: unknown) => options.logger?.warn({ err }, 'expiring idempotency records failed; trying again at the next tick'),
-        );
-      }, options.everyMs);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
-  };
+): PeriodicTask<number> {
+  return periodicTask('idempotency record expiry', options.everyMs, () => store.purgeCompleted(options.retentionMs), {
+    onDone: (deleted) => deleted > 0 && options.logger?.info({ deleted, retentionMs: options.retentionMs }, 'expired idempotency records'),
+    onError: (err) => options.logger?.warn({ err }, 'expiring idempotency records failed; trying again at the next tick'),
+  });
 }
 
 function replayOf(row: StoredRow): HttpResponse {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { GroupCommit, type ItemOutcome } from '../../persistence/group-commit';
 import { PgNotifier } from '../../persistence/pg-notifier';
 import { runMigrations } from '../../persistence/migrations';
+import { periodicTask, type PeriodicTask } from '../../process/periodic-task';
 import type { Bus, Consumer, ConsumerOptions, OutgoingMessage, PartitionLag, PublishedMessage, TopicSpec } from '../bus';
 import { partitionForKey } from '../partitioner';
 import { busMigrations } from './bus-migrations';
@@ -65,8 +66,7 @@ export class PostgresBus implements Bus {
   private readonly partitionCounts = new Map<string, number>();
   private readonly consumers = new Set<PostgresConsumer>();
   private readonly defaultPartitions: number;
-  private retentionTimer: NodeJS.Timeout | undefined;
-  private retentionRun: (() => Promise<unknown> | undefined) | undefined;
+  private readonly retention: PeriodicTask<number> | undefined;
   private readonly publishes: GroupCommit<RoutedMessage[], PublishedMessage[]>;
 
   constructor(readonly options: PostgresBusOptions) {
@@ -85,7 +85,11 @@ export class PostgresBus implements Bus {
       safetyPollMs: options.safetyPollMs ?? 5_000,
       commitIntervalMs: options.commitIntervalMs ?? 100,
     };
-    if (options.retention) this.startRetention(options.retention);
+    const { retention } = options;
+    if (retention) {
+      this.retention = periodicTask('bus retention', retention.everyMs, () => this.applyRetention(retention), { onError: (err) => options.onRetentionError?.(err) });
+      this.retention.start();
+    }
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {
@@ -213,20 +217,8 @@ export class PostgresBus implements Bus {
     return res.rowCount ?? 0;
   }
 
-  private startRetention(retention: BusRetention & { everyMs: number }): void {
-    let running: Promise<unknown> | undefined;
-    this.retentionTimer = setInterval(() => {
-      running ??= this.applyRetention(retention)
-        .catch((err: unknown) => this.options.onRetentionError?.(err))
-        .finally(() => (running = undefined));
-    }, retention.everyMs);
-    this.retentionTimer.unref();
-    this.retentionRun = () => running;
-  }
-
   async close(): Promise<void> {
-    clearInterval(this.retentionTimer);
-    await this.retentionRun?.();
+    await this.retention?.stop();
     await Promise.all([...this.consumers].map((c) => c.stop()));
     await this.publishes.idle();
     await this.notifier.close();
