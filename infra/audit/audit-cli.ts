@@ -19,12 +19,11 @@
  * `--gateway URL` (compose's Traefik or the K3s ingress) with
  * `AUTH_JWT_SECRET` (and `AUTH_ISSUER`, `AUTH_AUDIENCE`) in the environment.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { authConfigShape, loadConfig, signToken } from '@shop/platform';
-import { GATEWAY_PREFIXES } from '../deploy/smoke-order';
+import { GATEWAY_PREFIXES, readStackFile } from '../deploy/smoke-order';
 import { auditChecks, type Violation } from './audit-checks';
 import { collectSnapshot, type AuditTargets } from './audit-snapshot';
 
@@ -59,18 +58,9 @@ export async function runAudit(targets: AuditTargets, auth: { secret: string; is
 
 /** The five services' URLs and the signing key of a local stack, from its `stack.json` and `credentials.json`. */
 export async function stackAuditTargets(file: string): Promise<{ targets: AuditTargets; secret: string }> {
-  const stack = JSON.parse(await fs.readFile(file, 'utf8')) as { services?: Record<string, string> };
-  const url = (name: keyof AuditTargets) => {
-    const u = stack.services?.[`${name}-service`];
-    if (!u) throw new Error(`${file} names no ${name}-service: is the stack running?`);
-    return u;
-  };
-  const credentials = JSON.parse(await fs.readFile(path.join(path.dirname(file), 'credentials.json'), 'utf8')) as { authJwtSecret?: string };
-  if (!credentials.authJwtSecret) throw new Error(`no authJwtSecret beside ${file}`);
-  return {
-    targets: { catalog: url('catalog'), inventory: url('inventory'), order: url('order'), coordinator: url('coordinator'), analytics: url('analytics') },
-    secret: credentials.authJwtSecret,
-  };
+  const { url, secret } = await readStackFile(file);
+  const of = (name: keyof AuditTargets) => url(`${name}-service`);
+  return { targets: { catalog: of('catalog'), inventory: of('inventory'), order: of('order'), coordinator: of('coordinator'), analytics: of('analytics') }, secret };
 }
 
 async function main(): Promise<number> {

@@ -60,17 +60,25 @@ export function gatewayTargets(gateway: string): SmokeTargets {
   return { catalog: base + GATEWAY_PREFIXES.catalog, inventory: base + GATEWAY_PREFIXES.inventory, order: base + GATEWAY_PREFIXES.order };
 }
 
-/** The targets and signing settings of a local stack, from its `stack.json` and the `credentials.json` beside it. */
-export async function stackFileTargets(file: string): Promise<{ targets: SmokeTargets; secret: string }> {
+/** A local stack's service URLs (by service name, e.g. `order-service`) and signing key, from its `stack.json` and the `credentials.json` beside it. */
+export async function readStackFile(file: string): Promise<{ url(service: string): string; secret: string }> {
   const stack = JSON.parse(await fs.readFile(file, 'utf8')) as { services?: Record<string, string> };
-  const url = (name: string) => {
-    const u = stack.services?.[name];
-    if (!u) throw new Error(`${file} names no ${name}: is the stack running?`);
-    return u;
-  };
   const credentials = JSON.parse(await fs.readFile(path.join(path.dirname(file), 'credentials.json'), 'utf8')) as { authJwtSecret?: string };
   if (!credentials.authJwtSecret) throw new Error(`no authJwtSecret in ${path.join(path.dirname(file), 'credentials.json')}`);
-  return { targets: { catalog: url('catalog-service'), inventory: url('inventory-service'), order: url('order-service') }, secret: credentials.authJwtSecret };
+  return {
+    url(name) {
+      const u = stack.services?.[name];
+      if (!u) throw new Error(`${file} names no ${name}: is the stack running?`);
+      return u;
+    },
+    secret: credentials.authJwtSecret,
+  };
+}
+
+/** The targets and signing settings of a local stack, from its `stack.json` and the `credentials.json` beside it. */
+export async function stackFileTargets(file: string): Promise<{ targets: SmokeTargets; secret: string }> {
+  const { url, secret } = await readStackFile(file);
+  return { targets: { catalog: url('catalog-service'), inventory: url('inventory-service'), order: url('order-service') }, secret };
 }
 
 const TERMINAL = new Set(['confirmed', 'rejected', 'cancelled']);

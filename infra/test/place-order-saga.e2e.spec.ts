@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createKnex, parseDatabaseUrl } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAudit } from '../audit/audit-cli';
+import { runAudit, stackAuditTargets } from '../audit/audit-cli';
 import { waitFor } from '@shop/platform/testing';
 import { STACK_BUSES as BUSES } from './support/stack-buses';
 import { LocalStack, stopAllStacks, type StockLevels } from './support/local-stack';
@@ -114,16 +113,11 @@ describe.each(BUSES)('place-order saga on the local stack (%s bus)', (bus) => {
     expect(reconciles(await stack.stock(sku))).toBe(true);
   });
 
-  /** `npm run audit` as a user runs it, on this stack once it is idle. */
-  const audit = () => runAudit(auditTargets(), { secret: stackSecret(), issuer: 'urn:shop:auth', audience: 'urn:shop:api' });
-  const auditTargets = () => ({
-    catalog: stack.url('catalog-service'),
-    inventory: stack.url('inventory-service'),
-    order: stack.url('order-service'),
-    coordinator: stack.url('coordinator-service'),
-    analytics: stack.url('analytics-service'),
-  });
-  const stackSecret = () => readFileSync(path.join(stack.dataDir, 'credentials.json'), 'utf8').match(/"authJwtSecret":\s*"([^"]+)"/)![1]!;
+  /** `npm run audit` as a user runs it (`--stack-file`), on this stack once it is idle. */
+  const audit = async () => {
+    const { targets, secret } = await stackAuditTargets(path.join(stack.dataDir, 'stack.json'));
+    return runAudit(targets, { secret, issuer: 'urn:shop:auth', audience: 'urn:shop:api' });
+  };
 
   it('leaves the five services in agreement: the auditor finds 0 violations once the stack is idle', { timeout: 120_000 }, async () => {
     let result = await audit();
