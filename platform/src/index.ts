@@ -52,7 +52,26 @@ export { Work, commitWork, type Cause } from './event-store/work';
 export * from './messaging/message-contract';
 export { INTERNAL, UnmappedEventError, messageMetadataOf, outboundMessages, send, type MessageToSend, type OutboundMapping, type ToMessages } from './messaging/outbound';
 export { MessageHandlers, type InboundMessage, type MessageHandler } from './messaging/message-handlers';
-export { MessageProcessor, isRejection, metadataOf, type MessageProcessorOptions, type MessageProcessorStats } from './messaging/message-processor';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MessageProcessor,
+  MessageTooLargeError,
+  isRejection,
+  metadataOf,
+  type MessageProcessorOptions,
+  type MessageProcessorStats,
+} from './messaging/message-processor';
+export {
+  DeadLetterConsole,
+  deadLetterId,
+  deadLetterIndexGroup,
+  deadLetterMigrations,
+  deadLetterTopicOf,
+  type DeadLetterDetail,
+  type DeadLetterSummary,
+} from './dead-letters/dead-letter-console';
+export { deadLetterActions, deadLetterStream, type DeadLetterAction, type DeadLetterStatus } from './dead-letters/dead-letter-actions';
+export { deadLetterRoutes } from './dead-letters/dead-letter-routes';
 export { LogFanOut, unionFilter, type LogFanOutOptions, type LogFanOutStatus } from './projections/log-fan-out';
 export { insertRows, rowsByKey, type Column } from './projections/batch-sql';
 export * from './observability/metrics';

@@ -20,8 +20,20 @@ export interface MessageProcessorOptions {
   cache?: StreamStateCache;
   /** Runs of a page whose commit found streams moved, before the page is handed back to the bus's retries. */
   maxConflictAttempts?: number;
+  /** A message whose value is larger is rejected unread (default `DEFAULT_MAX_MESSAGE_BYTES`). */
+  maxMessageBytes?: number;
   /** Called for every message dead-lettered, with why. */
   onRejected?: (message: ConsumedMessage, error: unknown) => void;
+}
+
+/** The largest message value a consumer reads: 1 MiB, Kafka's default `message.max.bytes`. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_576;
+
+export class MessageTooLargeError extends NonRetriableError {
+  constructor(bytes: number, limit: number) {
+    super(`message of ${bytes} bytes is over the ${limit}-byte limit: it is not read`);
+    this.name = 'MessageTooLargeError';
+  }
 }
 
 export interface MessageProcessorStats {
@@ -52,7 +64,8 @@ interface Entry {
  * of work, committed in one transaction with the inbox record of every
  * message it handled:
  *
- * 1. Decode each message (envelope, then its contract's `read`: validation
+ * 1. Decode each message (refusing one over `maxMessageBytes` unread; the
+ *    envelope, then its contract's `read`: validation
  *    and upcasting). One that does not decode, or whose type no contract
  *    knows, is rejected at once: the bus dead-letters it with the reason.
  *    A known type no handler takes is acknowledged unread.
@@ -157,7 +170,13 @@ export class MessageProcessor {
 
     let entries: Entry[] = [];
     const seen = new Set<string>();
+    const maxBytes = this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     for (const message of messages) {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: only a long value is measured.
+      if (message.value.length * 3 > maxBytes && Buffer.byteLength(message.value) > maxBytes) {
+        reject(message, new MessageTooLargeError(Buffer.byteLength(message.value), maxBytes));
+        continue;
+      }
       let envelope: Envelope;
       try {
         envelope = decodeEnvelope(message);

@@ -12,6 +12,8 @@ import type { ToMessages } from '../messaging/outbound';
 import type { LogFilter } from '../event-store/event-store';
 import type { Projection } from '../projections/projection';
 import type { ProjectionRunner } from '../projections/projection-runner';
+import { DeadLetterConsole } from '../dead-letters/dead-letter-console';
+import { deadLetterRoutes } from '../dead-letters/dead-letter-routes';
 import { PeriodicTask } from './periodic-task';
 import {
   bindPlatformAdapters,
@@ -146,8 +148,21 @@ export async function startService<S extends ConfigShape>(definition: ServiceDef
     typeof definition.projections === 'function'
       ? definition.projections(get, config)
       : (definition.projections ?? []).map((p) => projectionRunner(get(TOKENS.Database), get(TOKENS.EventStore), get(TOKENS.Logger), p));
-  // Its own topics only: those it publishes to and those its consumers read.
-  const topics = new Set<string>([...(publishes?.topics ?? []), ...consumers.flatMap((x) => x.topics)]);
+  // Its consumers' dead letters: indexed by consumers of their own, served by the console's admin routes.
+  const deadLetters =
+    consumers.length > 0
+      ? new DeadLetterConsole({
+          db: get(TOKENS.Database),
+          store: get(TOKENS.EventStore),
+          inbox: get(TOKENS.Inbox),
+          bus: get(TOKENS.Bus),
+          groups: consumers.map((x) => ({ group: x.group, processor: x.processor })),
+          clock: () => get(TOKENS.Clock).now(),
+        })
+      : undefined;
+  const indexers = deadLetters?.indexers() ?? [];
+  // Its own topics only: those it publishes to, those its consumers read, and their dead-letter topics.
+  const topics = new Set<string>([...(publishes?.topics ?? []), ...consumers.flatMap((x) => x.topics), ...(deadLetters?.topics ?? [])]);
   return startServiceHost({
     container: c,
     config,
@@ -156,13 +171,13 @@ export async function startService<S extends ConfigShape>(definition: ServiceDef
     topics: [...topics].sort().map((name): TopicSpec => ({ name, partitions: config.TOPIC_PARTITIONS ?? 8 })),
     projections: [...projections],
     ...(relay ? { relay } : {}),
-    consumers: Object.fromEntries(consumers.map((x) => [x.name, x.consumer])),
+    consumers: Object.fromEntries([...consumers.map((x) => [x.name, x.consumer] as const), ...indexers.map((x) => [x.name, x.consumer] as const)]),
     groups: consumers.map((x) => ({ group: x.group, topics: x.topics })),
     ...(definition.metrics ? { metrics: definition.metrics(get, config) } : {}),
     workers: (definition.tasks ?? []).map(
       (t) => new PeriodicTask(t.name, t.run(get, config), { intervalMs: t.everyMs(config), logger: get(TOKENS.Logger) }),
     ),
-    routes: [...(definition.routes?.(get, config) ?? [])],
+    routes: [...(definition.routes?.(get, config) ?? []), ...(deadLetters ? deadLetterRoutes(deadLetters) : [])],
     mounts: [...(definition.mounts?.(get, config) ?? [])],
   });
 }

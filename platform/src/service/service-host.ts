@@ -26,6 +26,7 @@ import { idempotencyMigrations } from '../http/idempotency-migrations';
 import { createShutdown } from '../http/lifecycle';
 import type { Route } from '../http/routes';
 import { inboxMigrations } from '../inbox/inbox';
+import { deadLetterMigrations } from '../dead-letters/dead-letter-console';
 import { OutboxRelay, type OutboxRelayOptions } from '../outbox/outbox-relay';
 import { createKnex, runMigrations } from '../persistence/migrations';
 import { ProjectionRunner } from '../projections/projection-runner';
@@ -115,7 +116,7 @@ export function messageConsumer(
   group: string,
   handlers: MessageHandlers,
   options: { maxPageSize?: number } = {},
-): { consumer: Consumer; topics: readonly string[]; group: string } {
+): { consumer: Consumer; topics: readonly string[]; group: string; processor: MessageProcessor } {
   const logger = get(TOKENS.Logger);
   const processor = new MessageProcessor({
     consumer: group,
@@ -132,7 +133,7 @@ export function messageConsumer(
     pageHandler: (page) => processor.handlePage(page),
     ...(options.maxPageSize ? { maxPageSize: options.maxPageSize } : {}),
   });
-  return { consumer, topics: processor.topics, group };
+  return { consumer, topics: processor.topics, group, processor };
 }
 
 /**
@@ -218,6 +219,7 @@ export async function runServiceMigrations(db: Knex, own: ServiceHostOptions['mi
   await runMigrations(db, 'outbox', outboxMigrations);
   await runMigrations(db, 'inbox', inboxMigrations);
   await runMigrations(db, 'http_idempotency', idempotencyMigrations);
+  await runMigrations(db, 'dead_letters', deadLetterMigrations);
   await runMigrations(db, own.set, own.migrations);
 }
 
