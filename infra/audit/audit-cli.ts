@@ -19,11 +19,9 @@
  * `--gateway URL` (compose's Traefik or the K3s ingress) with
  * `AUTH_JWT_SECRET` (and `AUTH_ISSUER`, `AUTH_AUDIENCE`) in the environment.
  */
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { authConfigShape, loadConfig, signToken } from '@shop/platform';
-import { GATEWAY_PREFIXES, readStackFile } from '../deploy/smoke-order';
+import { adminAccess, adminToken, stackTargets, type AdminAuth } from '../deploy/admin-access';
 import { auditChecks, type Violation } from './audit-checks';
 import { collectSnapshot, type AuditTargets } from './audit-snapshot';
 
@@ -34,9 +32,9 @@ export interface AuditResult {
 }
 
 /** Reads every service, runs every check. */
-export async function runAudit(targets: AuditTargets, auth: { secret: string; issuer: string; audience: string }): Promise<AuditResult> {
+export async function runAudit(targets: AuditTargets, auth: AdminAuth): Promise<AuditResult> {
   const started = performance.now();
-  const token = await signToken({ sub: 'auditor', roles: ['admin'], ttl: '15m' }, auth);
+  const token = await adminToken(auth, 'auditor');
   const snapshot = await collectSnapshot(targets, token);
   const violations = auditChecks(snapshot);
   const byCheck: Record<string, number> = {};
@@ -57,26 +55,14 @@ export async function runAudit(targets: AuditTargets, auth: { secret: string; is
 }
 
 /** The five services' URLs and the signing key of a local stack, from its `stack.json` and `credentials.json`. */
-export async function stackAuditTargets(file: string): Promise<{ targets: AuditTargets; secret: string }> {
-  const { url, secret } = await readStackFile(file);
-  const of = (name: keyof AuditTargets) => url(`${name}-service`);
-  return { targets: { catalog: of('catalog'), inventory: of('inventory'), order: of('order'), coordinator: of('coordinator'), analytics: of('analytics') }, secret };
-}
+export const stackAuditTargets: (file: string) => Promise<{ targets: AuditTargets; secret: string }> = stackTargets;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { 'stack-file': { type: 'string' }, gateway: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  let targets: AuditTargets;
-  let secret: string | undefined;
-  if (values.gateway) {
-    const base = values.gateway.replace(/\/+$/, '');
-    targets = Object.fromEntries(Object.entries(GATEWAY_PREFIXES).map(([k, prefix]) => [k, base + prefix])) as unknown as AuditTargets;
-  } else {
-    ({ targets, secret } = await stackAuditTargets(values['stack-file'] ?? path.resolve('.data', 'stack.json')));
-  }
-  const auth = loadConfig(authConfigShape, { ...process.env, ...(secret ? { AUTH_JWT_SECRET: secret } : {}) });
+  const { targets, auth } = await adminAccess({ stackFile: values['stack-file'], gateway: values.gateway });
   let result: AuditResult;
   try {
-    result = await runAudit(targets, { secret: auth.AUTH_JWT_SECRET, issuer: auth.AUTH_ISSUER, audience: auth.AUTH_AUDIENCE });
+    result = await runAudit(targets, auth);
   } catch (err) {
     console.error(`audit: could not read the services: ${(err as Error).message}`);
     return 2;

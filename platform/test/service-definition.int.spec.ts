@@ -84,9 +84,10 @@ describe('a service definition run by the host (startService)', () => {
     expect(await res.json()).toEqual({ greeting: 'hello' });
   });
 
-  it('creates its own topics only — what it publishes to and what its consumers read — with the configured partitions', async () => {
+  it('creates its own topics only — what it publishes to, what its consumers read and their dead-letter topics — with the configured partitions', async () => {
     const rows = (await busKnex('bus_partitions').select('topic').count({ n: '*' }).groupBy('topic').orderBy('topic')) as { topic: string; n: string }[];
     expect(rows.map((r) => ({ topic: r.topic, n: Number(r.n) }))).toEqual([
+      { topic: 'counter-service.dead-letter', n: 3 },
       { topic: TEST_TOPIC, n: 3 },
       { topic: EVENTS_TOPIC, n: 3 },
     ]);
