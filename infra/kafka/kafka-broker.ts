@@ -379,6 +379,9 @@ export class KafkaBroker {
       'group.initial.rebalance.delay.ms': 0,
       // Topics are created by the bus adapter with their partition count, never by a stray client.
       'auto.create.topics.enable': 'false',
+      // 4 MiB: a message over the consumers' 1 MiB limit (platform/src/messaging/message-processor.ts) still
+      // reaches them, and its dead letter (the message with dlq-* headers) its dead-letter topic.
+      'message.max.bytes': 4_194_304,
       ...this.options.settings,
     };
     return Object.entries(settings)
