@@ -64,6 +64,8 @@ export type StackBus =
 
 export interface StackFile {
   startedAt: string;
+  /** The launcher's process (`npm start`): SIGUSR2 to it restarts PostgreSQL. */
+  launcher?: { pid: number };
   postgres: { host: string; port: number; pid?: number };
   bus?: StackBus;
   /** `url` over TCP (for tools); `socketUrl`, what the services get, through PostgreSQL's Unix-domain socket. */

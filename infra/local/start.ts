@@ -1,5 +1,5 @@
 /**
- * npm start [-- --reset] [--data-dir DIR] [--no-demo-data] [--bus postgres|kafka] [--tracing]
+ * npm start [-- --reset] [--data-dir DIR] [--no-demo-data] [--bus postgres|kafka] [--tracing] [--port-base N]
  *
  * Starts the local stack on the embedded default: the embedded PostgreSQL
  * with one database and one role per service plus the bus's database, the
@@ -17,6 +17,17 @@
  * services keep their events on that EventStoreDB/KurrentDB server (one the
  * launcher does not run), each under its own stream prefix
  * (`<EVENTSTORE_STREAM_PREFIX><service>.`); their databases keep the rest.
+ *
+ * `--port-base N` moves the preferred ports: the services on N+1..N+5
+ * (default 4000: 4001..4005) and the Kafka broker on N+92 (default 9092). A
+ * taken port falls back to a free one; a stack that kills its own services
+ * (`npm run chaos`) runs apart from the usual ports, so that another stack
+ * never takes a port a killed service is about to listen on again.
+ *
+ * SIGUSR2 restarts the embedded PostgreSQL in place (immediate shutdown,
+ * same port and data): a database outage the services ride out by
+ * reconnecting, which `npm run chaos` injects; the launcher's pid is in
+ * `stack.json` (`launcher.pid`).
  *
  * `--tracing` also runs Jaeger v2 (infra/jaeger, in memory, free ports) and
  * starts every service with the OpenTelemetry SDK exporting OTLP to it
@@ -61,6 +72,7 @@ const { values } = parseArgs({
     'no-demo-data': { type: 'boolean', default: false },
     bus: { type: 'string', default: 'postgres' },
     tracing: { type: 'boolean', default: false },
+    'port-base': { type: 'string' },
   },
 });
 if (values.bus !== 'postgres' && values.bus !== 'kafka') {
@@ -68,6 +80,11 @@ if (values.bus !== 'postgres' && values.bus !== 'kafka') {
   process.exit(2);
 }
 const busKind: StackBus['kind'] = values.bus;
+const portBase = values['port-base'] === undefined ? undefined : Number(values['port-base']);
+if (portBase !== undefined && !(Number.isInteger(portBase) && portBase >= 1024 && portBase <= 65_000)) {
+  console.error(`--port-base must be a port number from 1024 to 65000, not ${values['port-base']}`);
+  process.exit(2);
+}
 
 async function stateDirectory(): Promise<string> {
   if (values['data-dir']) return path.resolve(values['data-dir']);
@@ -138,7 +155,7 @@ async function main(): Promise<void> {
     busKind === 'kafka'
       ? new KafkaBroker({
           dataDir: kafkaDir,
-          port: await portFor(9092),
+          port: await portFor(portBase === undefined ? 9092 : portBase + 92),
           log: (line) => console.log(`  kafka: ${line}`),
           onUnexpectedExit: (code, signal) =>
             console.error(`! the Kafka broker exited (${code ?? signal}); the services wait for it to come back; see ${path.join(kafkaDir, 'server.log')}`),
@@ -176,6 +193,7 @@ async function main(): Promise<void> {
   const passwords = await credentials(stateDir);
   const stack: StackFile = {
     startedAt: new Date().toISOString(),
+    launcher: { pid: process.pid },
     postgres: { host: admin.host, port: admin.port },
     bus: { kind: 'postgres' },
     databases: {},
@@ -243,7 +261,7 @@ ${Object.entries(stack.databases)
     urls[service.name] = await supervisor.start({
       name: service.name,
       args: serviceCommand(service.folder, { tracing: traced }),
-      port: await portFor(service.port),
+      port: await portFor(portBase === undefined ? service.port : portBase + (service.port - 4000)),
       logFile: path.join(stateDir, 'logs', `${service.name}.log`),
       env: {
         ...tracingEnv,
@@ -265,6 +283,15 @@ ${Object.entries(stack.databases)
   }
   stack.services = urls;
   await fs.writeFile(path.join(stateDir, 'stack.json'), JSON.stringify(stack, null, 2), { mode: 0o600 });
+
+  process.on('SIGUSR2', () => {
+    if (shuttingDown) return;
+    const began = Date.now();
+    server.restart('immediate').then(
+      () => console.log(`PostgreSQL restarted (immediate shutdown) in ${Date.now() - began} ms`),
+      (err: unknown) => console.error(`! PostgreSQL restart failed: ${(err as Error).message}`),
+    );
+  });
 
   const adminToken = await signToken({ sub: 'admin', roles: ['admin'], ttl: '12h' }, auth);
   const customerToken = await signToken({ sub: 'customer-1', roles: ['customer'], ttl: '12h' }, auth);

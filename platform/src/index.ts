@@ -47,6 +47,7 @@ export {
 } from './service/service-definition';
 export { PeriodicTask } from './service/periodic-task';
 export { isProcessAlive } from './process/is-process-alive';
+export { waitFor } from './process/wait-for';
 export { UnitOfWork, StreamStateCache, foldEvents, type Aggregate, type StageOptions } from './event-store/unit-of-work';
 export { Work, commitWork, type Cause } from './event-store/work';
 export * from './messaging/message-contract';

@@ -18,7 +18,7 @@ import { encodeEnvelope, envelope } from '../envelope/envelope';
 import { inboxHandler, inboxMigrations } from '../inbox/inbox';
 import { createKnex, runMigrations } from '../persistence/migrations';
 import type { DatabaseConnection } from '../embedded-postgres/provision';
-import { waitFor } from './event-store-conformance';
+import { waitFor } from '../process/wait-for';
 import { databaseUrl } from '../config/config';
 
 export interface BusFixture {

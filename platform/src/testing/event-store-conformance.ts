@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../process/wait-for';
 import {
   CommitConflictError,
   DuplicateEventIdError,
@@ -570,10 +571,5 @@ function collectFrom(store: EventStore, from: number) {
   };
 }
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Re-exported for the tests that import it from here. */
+export { waitFor } from '../process/wait-for';

@@ -1,5 +1,6 @@
 export { createTestDatabase, testAdminConnection } from './databases';
-export { describeEventStoreConformance, waitFor, type EventStoreFixture } from './event-store-conformance';
+export { describeEventStoreConformance, type EventStoreFixture } from './event-store-conformance';
+export { waitFor } from '../process/wait-for';
 export { describeBusConformance, type BusFixture } from './bus-conformance';
 export { kafkaTestBrokers, skipKafkaTests, type KafkaTestBrokerStatus } from './kafka-env';
 export { eventStoreTestUrl, skipEventStoreTests } from './eventstore-env';
