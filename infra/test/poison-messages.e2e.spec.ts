@@ -6,13 +6,11 @@ import { allMessages } from '@shop/contracts';
 import { DEAD_LETTER_HEADERS, createBusFromEnv, encodeEnvelope, envelope, type Bus, type OutgoingMessage } from '@shop/platform';
 import { waitFor } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAudit, stackAuditTargets } from '../audit/audit-cli';
 import { runDlq } from '../dlq/dlq-cli';
 import { LocalStack, repoRoot, stopAllStacks } from './support/local-stack';
-import { parseExposition } from './support/prometheus-text';
+import { STACK_SERVICES as SERVICES, auditUntilClean, consumerSubscriptions } from './support/stack-checks';
 import { STACK_BUSES as BUSES } from './support/stack-buses';
 
-const SERVICES = ['catalog', 'inventory', 'order', 'coordinator', 'analytics'] as const;
 type Kind = 'undecodable' | 'unknown-type' | 'unknown-version' | 'schema' | 'too-large';
 const REASONS: Record<Kind, RegExp> = {
   undecodable: /not a valid envelope/,
@@ -70,13 +68,7 @@ describe.each(BUSES)('poison messages on every topic (%s bus)', (busKind) => {
   const stackFile = () => path.join(stack.dataDir, 'stack.json');
 
   it('finds who consumes what from the services’ own lag gauges', async () => {
-    for (const service of SERVICES) {
-      const text = await (await fetch(`${stack.url(`${service}-service`)}/metrics`)).text();
-      for (const s of parseExposition(text).filter((x) => x.name === 'shop_bus_consumer_lag_messages')) {
-        if (!subscriptions.some((x) => x.group === s.labels.group && x.topic === s.labels.topic)) subscriptions.push({ service, group: s.labels.group!, topic: s.labels.topic! });
-      }
-    }
-    subscriptions = subscriptions.sort((a, b) => `${a.topic} ${a.group}`.localeCompare(`${b.topic} ${b.group}`));
+    subscriptions = await consumerSubscriptions(stack);
     // Every service consumes something, and every topic of the contracts that has consumers is read.
     expect(new Set(subscriptions.map((s) => s.service))).toEqual(new Set(SERVICES));
     const consumed = new Set(allMessages.filter((m) => m.consumers.length > 0).map((m) => m.topic));
@@ -164,13 +156,7 @@ describe.each(BUSES)('poison messages on every topic (%s bus)', (busKind) => {
   }, 600_000);
 
   it('leaves the five services agreeing: the auditor finds nothing', async () => {
-    const { targets, secret } = await stackAuditTargets(stackFile());
-    let result: Awaited<ReturnType<typeof runAudit>> | undefined;
-    await waitFor(async () => {
-      result = await runAudit(targets, { secret, issuer: 'urn:shop:auth', audience: 'urn:shop:api' });
-      return result.ok;
-    }, 60_000).catch(() => undefined);
-    expect(result!.violations).toEqual([]);
+    expect((await auditUntilClean(stack)).violations).toEqual([]);
   }, 120_000);
 
   it('npm run dlq lists them, shows one, skips one with who and why, and refuses to replay poison that is still poison', async () => {

@@ -198,6 +198,14 @@ export const hostTuningConfigShape = {
   STREAM_CACHE_SIZE: env.int({ min: 1, max: 1_000_000 }).default(20_000),
   /** Partitions of each topic a service creates (its own: those it publishes to and consumes); an existing topic is never shrunk. */
   TOPIC_PARTITIONS: env.int({ min: 1, max: 1_000 }).default(8),
+  /**
+   * Replay: before its consumers start, move each of the service's consumer
+   * groups back to the earliest retained offset of every topic it reads, so
+   * the whole retained history is delivered again (the inboxes absorb what
+   * was handled before). Only an empty group can be moved: start one
+   * replica with it, then restart without it.
+   */
+  BUS_REPLAY_FROM_EARLIEST: env.boolean().default(false),
 };
 
 /** `postgres://user:password@host:port/database` as the connection `createKnex` takes. */

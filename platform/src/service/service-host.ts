@@ -53,6 +53,8 @@ export interface HostConfig {
   IDEMPOTENCY_RETENTION?: number;
   /** How often expired idempotency records are deleted, ms (default 10 min). */
   IDEMPOTENCY_PURGE_EVERY?: number;
+  /** Moves every consumer group back to the earliest retained offsets before its consumers start (a replay of everything). */
+  BUS_REPLAY_FROM_EARLIEST?: boolean;
   AUTH_JWT_SECRET: string;
   AUTH_ISSUER: string;
   AUTH_AUDIENCE: string;
@@ -281,6 +283,12 @@ export async function startServiceHost(o: ServiceHostOptions): Promise<HostedSer
         onError: (err, member) => logger.warn({ err, member }, 'log follower failed; it catches up from its checkpoint'),
       });
       await startPart({ name: 'log fan-out (projections and outbox relay)', start: () => log.start(), stop: () => log.stop() });
+    }
+    if (config.BUS_REPLAY_FROM_EARLIEST) {
+      for (const { group, topics } of o.groups ?? []) {
+        for (const topic of topics) await bus.seekToEarliest(group, topic);
+        logger.warn({ group, topics }, 'BUS_REPLAY_FROM_EARLIEST: the group starts again from the earliest retained offsets');
+      }
     }
     for (const [name, consumer] of Object.entries(o.consumers ?? {})) {
       await startPart({ name: `consumer ${name}`, start: () => consumer.start(), stop: () => consumer.stop() });
