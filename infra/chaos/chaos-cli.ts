@@ -38,9 +38,12 @@ async function main(): Promise<number> {
     return n;
   };
   const stopEarly = new AbortController();
-  const onSignal = () => {
-    if (stopEarly.signal.aborted) void stopAllStacks().finally(() => process.exit(130));
-    console.log('stopping the order flow early; waiting for quiescence and auditing (again to abort)');
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopEarly.signal.aborted) {
+      void stopAllStacks().finally(() => process.exit(130));
+      return;
+    }
+    console.log(`${signal}: stopping the order flow early; waiting for quiescence and auditing (again to abort)`);
     stopEarly.abort();
   };
   process.on('SIGINT', onSignal);

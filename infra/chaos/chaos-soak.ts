@@ -296,15 +296,18 @@ export async function runChaosSoak(options: ChaosOptions): Promise<ChaosFigures>
       faultsPaused = false;
       return (Date.now() - began) / 1000;
     };
+    /** Sleeps `ms`, or less if the orders stop first (an early stop skips the outages still to come). */
+    const duringDrive = async (ms: number) => {
+      for (const until = Date.now() + ms; driving && Date.now() < until; ) await sleep(Math.min(1_000, until - Date.now()));
+      return driving;
+    };
     const outages = (async () => {
-      await sleep(driveMs * 0.45);
-      if (!driving && options.signal?.aborted) return;
+      if (!(await duringDrive(driveMs * 0.45))) return;
       log('restarting PostgreSQL...');
       pgRecoverySeconds.push(await quietly(async () => void (await stack.restartPostgres())));
       log(`PostgreSQL restarted; every service ready again after ${pgRecoverySeconds[0]!.toFixed(1)} s`);
       if (options.bus !== 'kafka') return;
-      await sleep(driveMs * 0.25);
-      if (!driving && options.signal?.aborted) return;
+      if (!(await duringDrive(driveMs * 0.25))) return;
       log('stopping the Kafka broker...');
       const outage = await quietly(async () => {
         await stack.stopBroker();
