@@ -105,6 +105,31 @@ describe('embedded postgres', () => {
     expect(await query({ ...conn3, database: 'postgres' }, "select count(*)::int as n from pg_database where datname = 'persisted'")).toEqual([{ n: 0 }]);
   });
 
+  it('restarts in place (immediate shutdown): same port, committed data kept, open connections cut, new ones served, and stop still stops it', async () => {
+    const dataDir = await tempDataDir();
+    const server = new EmbeddedPostgresServer({ dataDir });
+    servers.push(server);
+    const conn = await server.start();
+    const db = await provisionDatabase(conn, 'restarted', 'secret-r');
+    await query(db, "create table notes (body text); insert into notes values ('committed')");
+    const open = new pg.Client(db);
+    const cut = new Promise<Error>((resolve) => open.on('error', resolve));
+    await open.connect();
+    const pidBefore = Number((await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+
+    await server.restart('immediate');
+
+    expect((await cut).message).toMatch(/terminat|shut ?down|connection/i);
+    await open.end().catch(() => undefined);
+    expect(server.connection.port).toBe(conn.port);
+    const pidAfter = Number((await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    expect(pidAfter).not.toBe(pidBefore);
+    expect(alive(pidBefore)).toBe(false);
+    expect(await query(db, 'select body from notes')).toEqual([{ body: 'committed' }]);
+    await server.stop();
+    expect(alive(pidAfter)).toBe(false);
+  });
+
   it('adopts a server orphaned by a killed run, or replaces it', async () => {
     const dataDir = await tempDataDir();
     const run = startInChild(dataDir);
