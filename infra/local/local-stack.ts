@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { signToken, waitFor } from '@shop/platform';
 import { KafkaBroker } from '../kafka/kafka-broker';
+import type { StockLevels } from '../k6/lib/invariants';
 import { serviceEntry, type StackBus, type StackFile } from './stack';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -17,14 +18,8 @@ export interface OrderView {
   statusHistory: { status: string; at: string; reason?: string }[];
 }
 
-export interface StockLevels {
-  sku: string;
-  onHand: number;
-  reserved: number;
-  available: number;
-  sold: number;
-  received: number;
-}
+/** A SKU's levels as the inventory answers them (GET /v1/stock/{sku}). */
+export type { StockLevels } from '../k6/lib/invariants';
 
 /** Every stack started by this test process, ready or not, so none outlives it. */
 const started = new Set<LocalStack>();
