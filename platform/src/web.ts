@@ -25,7 +25,7 @@ export {
   type HttpResponse,
   type ProblemDetails,
 } from './http/problem';
-export { formatPath, validateRequest, type FieldError, type RequestPart } from './http/validation';
+export { formatPath, integerParameter, nulCharacterPaths, validateRequest, type FieldError, type RequestPart } from './http/validation';
 export { DEFAULT_BODY_LIMIT, JSON_MEDIA_TYPES, jsonBody, parseSafeJson } from './http/json-body';
 export { requestContext, type RequestContext } from './http/request-context';
 export { openApiDocument, type OpenApiDocument, type OpenApiInfo } from './http/openapi';

@@ -10,6 +10,7 @@ import { databaseReadiness } from '../src/http/health';
 import { createHttpApp } from '../src/http/http-app';
 import { startHttpServer, type RunningHttpServer } from '../src/http/http-server';
 import { defineRoute } from '../src/http/routes';
+import { integerParameter } from '../src/http/validation';
 import { createTokenVerifier } from '../src/auth/jwt';
 import { createKnex } from '../src/persistence/migrations';
 import { createTestDatabase } from '../src/testing';
@@ -54,6 +55,15 @@ function kitRoutes(calls: { placed: number }) {
         if (params.id === MISSING_ORDER) throw new NotFoundError(`order ${params.id} does not exist`);
         return { status: 200, body: { id: params.id, limit: query.limit } };
       },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/pages',
+      summary: 'A page',
+      auth: 'public',
+      request: { query: z.object({ offset: integerParameter(z.number().int().min(0)).optional(), q: z.string().max(100).optional() }) },
+      responses: { 200: z.object({ offset: z.number().optional(), q: z.string().optional() }) },
+      handler: ({ query }) => ({ status: 200, body: query }),
     }),
     defineRoute({
       method: 'GET',
@@ -151,9 +161,42 @@ describe('HTTP kit', () => {
       expect(await withLimit.json()).toEqual({ id, limit: 25 });
       expect(await (await fetch(`${server.url}/v1/orders/${id}`)).json()).toEqual({ id, limit: 10 });
     });
+
+    it('reads an integer parameter from its digits', async () => {
+      expect(await (await fetch(`${server.url}/v1/pages?offset=7`)).json()).toEqual({ offset: 7 });
+      expect(await (await fetch(`${server.url}/v1/pages?offset=-0`)).json()).toEqual({ offset: 0 });
+      expect(await (await fetch(`${server.url}/v1/pages`)).json()).toEqual({});
+    });
   });
 
   describe('when the client makes a mistake', () => {
+    it.each(['', '%20', '%201', '1e3', '0x10', '1.5', 'Infinity', '9'.repeat(400), '1&offset=2'])(
+      'refuses the integer parameter offset=%s, which z.coerce.number() would read as a number',
+      async (text) => {
+        const problem = await expectProblem(await fetch(`${server.url}/v1/pages?offset=${text}`), 400, 'validation');
+        expect(problem.errors?.map((e) => e.path)).toEqual(['query.offset']);
+      },
+    );
+
+    it('refuses the NUL character in a parameter or anywhere in a body (PostgreSQL stores it in neither text nor jsonb)', async () => {
+      const query = await expectProblem(await fetch(`${server.url}/v1/pages?q=a%00b`), 400, 'validation');
+      expect(query.errors).toEqual([{ path: 'query.q', message: 'the NUL character (U+0000) is not allowed' }]);
+      const before = calls.placed;
+      const value = await expectProblem(await post('{"sku": "a\\u0000b", "quantity": 1}'), 400, 'validation');
+      expect(value.errors).toEqual([{ path: 'body.sku', message: 'the NUL character (U+0000) is not allowed' }]);
+      const key = await expectProblem(await post('{"sku": "a", "quantity": 1, "note": {"k\\u0000": 1}}'), 400, 'validation');
+      expect(key.errors?.map((e) => e.path)).toEqual(['body.note["k\\u0000"]']);
+      expect(calls.placed).toBe(before);
+    });
+
+    it('answers a request line and headers over the limit with a 431 problem, before any route', async () => {
+      const problem = await expectProblem(await fetch(`${server.url}/v1/pages?q=${'x'.repeat(20_000)}`), 431, 'request-header-fields-too-large');
+      expect(problem.detail).toContain('16384');
+      await expectProblem(await fetch(`${server.url}/v1/pages`, { headers: { 'x-padding': 'x'.repeat(20_000) } }), 431, 'request-header-fields-too-large');
+      // The server still answers afterwards.
+      expect((await fetch(`${server.url}/v1/pages?q=ok`)).status).toBe(200);
+    });
+
     it('answers malformed JSON with 400', async () => {
       const problem = await expectProblem(await post('{"sku": "a",'), 400, 'malformed-json', '/v1/orders');
       expect(problem.detail).toMatch(/not valid JSON/);
@@ -343,7 +386,7 @@ describe('HTTP kit', () => {
       };
       expect(doc.openapi).toBe('3.1.0');
       expect(doc.info).toEqual({ title: 'kit-test', version: '1.2.3' });
-      expect(Object.keys(doc.paths).sort()).toEqual(['/v1/admin/stats', '/v1/boom', '/v1/orders', '/v1/orders/{id}']);
+      expect(Object.keys(doc.paths).sort()).toEqual(['/v1/admin/stats', '/v1/boom', '/v1/orders', '/v1/orders/{id}', '/v1/pages']);
 
       const place = doc.paths['/v1/orders']!.post!;
       expect(place.requestBody).toMatchObject({

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { defineRoute, problemSchema, type Clock, type Route } from '@shop/platform';
+import { defineRoute, integerParameter, problemSchema, type Clock, type Route } from '@shop/platform';
 import type { ReadModels } from '../read-models/read-models';
 import { ALERT_RULE_SETTINGS, METRICS, SEVERITIES, type AlertRule } from './alert-rule';
 import type { AlertRulesStore } from './alert-rules-store';
@@ -141,8 +141,8 @@ export function alertRoutes(db: Knex, rules: AlertRulesStore, readModels: ReadMo
         query: z.object({
           state: z.enum(['active', 'resolved']).optional(),
           ruleId: z.uuid().optional(),
-          limit: z.coerce.number().int().min(1).max(500).default(50),
-          minPosition: z.coerce.number().int().min(0).optional(),
+          limit: integerParameter(z.number().int().min(1).max(500)).default(50),
+          minPosition: integerParameter(z.number().int().min(0)).optional(),
         }),
       },
       responses: { 200: z.object({ items: z.array(AlertView) }).meta({ id: 'Alerts' }), 409: problemSchema },
@@ -158,7 +158,7 @@ export function alertRoutes(db: Knex, rules: AlertRulesStore, readModels: ReadMo
       summary: 'Alert history (raised and resolved), newest first',
       tags,
       auth: ADMIN,
-      request: { query: z.object({ ruleId: z.uuid().optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+      request: { query: z.object({ ruleId: z.uuid().optional(), limit: integerParameter(z.number().int().min(1).max(500)).default(100) }) },
       responses: { 200: z.object({ items: z.array(AlertView) }).meta({ id: 'AlertHistory' }) },
       handler: async ({ query }) => ({
         status: 200,

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { Currency, OrderChannel, Sku } from '@shop/contracts';
-import { ValidationError, defineRoute, problemSchema, type Route } from '@shop/platform';
+import { ValidationError, defineRoute, integerParameter, problemSchema, type Route } from '@shop/platform';
 import { BUCKETS, type Bucket, type TimeRange } from './buckets';
 import { LIVE_ORDER_STATUSES } from './live-orders/projection';
 import { liveOrders } from './live-orders/query';
@@ -16,10 +16,7 @@ const ADMIN = ['admin'] as const;
 /** Widest range a time-series query may span, in buckets. */
 export const MAX_BUCKETS = 10_000;
 
-const MinPosition = z.coerce
-  .number()
-  .int()
-  .min(0)
+const MinPosition = integerParameter(z.number().int().min(0))
   .optional()
   .describe('Archive position to wait for (read-your-writes); 409 with Retry-After if not reached within the bound.');
 
@@ -135,7 +132,7 @@ const ProjectionStatus = z
   })
   .meta({ id: 'ProjectionStatus' });
 
-const Limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+const Limit = (max: number, dflt: number) => integerParameter(z.number().int().min(1).max(max)).default(dflt);
 
 /** The read API: every route is for admins (operators), under /v1. */
 export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
@@ -209,7 +206,7 @@ export function analyticsRoutes(db: Knex, readModels: ReadModels): Route[] {
             .optional()
             .transform((v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).filter((s) => s !== '')))
             .pipe(z.array(Sku).max(100).optional()),
-          maxAvailable: z.coerce.number().int().min(0).optional(),
+          maxAvailable: integerParameter(z.number().int().min(0)).optional(),
           minPosition: MinPosition,
         }),
       },

@@ -1,5 +1,5 @@
 import { Money, ProductAdded, Sku } from '@shop/contracts';
-import { defineRoute, type Route } from '@shop/platform';
+import { defineRoute, integerParameter, type Route } from '@shop/platform';
 import { z } from 'zod';
 import type { Catalog } from './catalog';
 import type { ListedProduct } from './product';
@@ -33,7 +33,7 @@ const changeDetailsBody = z
   });
 
 const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: integerParameter(z.number().int().min(1).max(100)).default(20),
   cursor: z
     .string()
     .max(2_000)

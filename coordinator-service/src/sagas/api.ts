@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { commitWork, defineRoute, NotFoundError, type EventStore, type Route, type StreamStateCache } from '@shop/platform';
+import { commitWork, defineRoute, integerParameter, NotFoundError, type EventStore, type Route, type StreamStateCache } from '@shop/platform';
 import type { Knex } from 'knex';
 import { sagaGraph } from './graph';
 import { listSagas, listStuckSagas } from './read-models/saga-list/query';
@@ -50,11 +50,11 @@ const ListQuery = z.object({
   status: z.enum(['running', 'compensating', 'completed', 'rejected', 'cancelled', 'failed']).optional(),
   type: z.enum(['place-order', 'cancel-order']).optional(),
   /** Milliseconds: only sagas started longer ago than this. */
-  olderThan: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  olderThan: integerParameter(z.number().int().min(0)).optional(),
+  limit: integerParameter(z.number().int().min(1).max(100)).default(20),
   cursor: z.string().min(1).max(200).optional(),
 });
-const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().min(1).max(200).optional() });
+const PageQuery = z.object({ limit: integerParameter(z.number().int().min(1).max(100)).default(20), cursor: z.string().min(1).max(200).optional() });
 const IdParams = z.object({ id: z.string().regex(SAGA_ID, 'a saga id: place-order-<orderId> or cancel-order-<orderId>') });
 const AbortBody = z.object({ reason: z.string().min(1).max(300).optional() }).optional();
 

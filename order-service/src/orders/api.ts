@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Money, OrderChannel, OrderLine, PricedLine } from '@shop/contracts';
-import { defineRoute, type Principal, type Route } from '@shop/platform';
+import { defineRoute, integerParameter, type Principal, type Route } from '@shop/platform';
 import { ORDER_STATUSES, PAYMENT_STATUSES } from './order';
 import type { Orders, Viewer } from './orders';
 
@@ -48,7 +48,7 @@ const ListQuery = z.object({
   status: OrderStatus.optional(),
   /** Admins only; a customer always lists their own orders. */
   customerId: z.string().min(1).max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: integerParameter(z.number().int().min(1).max(100)).default(20),
   cursor: z.string().min(1).max(200).optional(),
 });
 

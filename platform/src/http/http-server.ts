@@ -1,5 +1,14 @@
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer, maxHeaderSize, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { problemResponse } from './problem';
+
+/**
+ * Node's limit on a request's line and headers together (16 KiB unless
+ * `--max-http-header-size` says otherwise); over it the server answers 431
+ * before any route runs. Every operation's OpenAPI document lists that 431.
+ */
+export const MAX_REQUEST_HEAD_BYTES = maxHeaderSize;
 
 export interface RunningHttpServer {
   server: Server;
@@ -48,6 +57,7 @@ export async function startHttpServer(
     });
   });
   server.on('request', app);
+  server.on('clientError', answerUnparsableRequest);
 
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -82,3 +92,35 @@ export async function startHttpServer(
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return { server, port, url: `http://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${port}`, close };
 }
+
+/**
+ * What Node's HTTP parser refuses before express sees a request: a request
+ * line and headers over `MAX_REQUEST_HEAD_BYTES` (431), a request that took
+ * too long to arrive (408), anything else it cannot parse (400). Node's own
+ * answer has no body; this one is the same RFC 9457 problem every other
+ * error is, so that a client (or a fuzzer) meets one error format only.
+ * The request was never parsed: no path for `instance`, no trace context.
+ */
+function answerUnparsableRequest(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, kind, detail] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'request-header-fields-too-large', `the request line and headers exceed ${MAX_REQUEST_HEAD_BYTES} bytes`]
+      : err.code === 'HPE_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request-timeout', 'the request did not arrive in time']
+        : [400, 'bad-request', 'the request is not well-formed HTTP/1.1'];
+  const response = problemResponse(status, kind, detail, { instance: '', traceId: randomBytes(16).toString('hex') });
+  const body = JSON.stringify(response.body);
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,
+    ...Object.entries(response.headers).map(([name, value]) => `${name}: ${value}`),
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };

@@ -1,6 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { MalformedJsonError, UnsupportedMediaTypeError, ValidationError } from '../errors/errors';
-import { formatPath, type FieldError } from './validation';
+import { NUL_MESSAGE, formatPath, type FieldError } from './validation';
 
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -47,9 +47,11 @@ function hasBody(headers: { 'transfer-encoding'?: string; 'content-length'?: str
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * JSON.parse, plus three refusals, each reported with the path of the value:
+ * JSON.parse, plus four refusals, each reported with the path of the value:
  * - the keys `__proto__`, `constructor`, `prototype`, anywhere: harmless to
  *   JSON.parse itself, but one careless merge away from prototype pollution;
+ * - the NUL character (`\u0000`) in a string or a key, which PostgreSQL
+ *   stores in neither text nor jsonb (a 500 at the database otherwise);
  * - non-finite numbers (`1e400` parses to Infinity);
  * - integers beyond ±(2^53 − 1), which would arrive silently rounded.
  * Like body-parser's `strict`, the top level must be an object or an array.
@@ -75,6 +77,8 @@ export function parseSafeJson(bytes: Uint8Array, root: string): unknown {
     if (typeof value === 'object' && value !== null) parents.set(value, { holder: this, key });
     if (FORBIDDEN_KEYS.has(key)) {
       violations.push({ holder: this, key, message: `the key "${key}" is not allowed` });
+    } else if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) {
+      violations.push({ holder: this, key, message: NUL_MESSAGE });
     } else if (typeof value === 'number') {
       if (!Number.isFinite(value)) {
         violations.push({ holder: this, key, message: 'number is out of range' });

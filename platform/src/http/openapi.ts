@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
+import { MAX_REQUEST_HEAD_BYTES } from './http-server';
 import { IDEMPOTENCY_KEY_HEADER } from './idempotency';
 import { PROBLEM_CONTENT_TYPE, problemSchema } from './problem';
 import type { Route } from './routes';
@@ -111,7 +112,9 @@ function problemsOf(route: Route): Map<number, string[]> {
   const hasPathParameters = /:\w/.test(route.path);
 
   if (readsBody(route.method)) add(400, 'the body is not well-formed JSON');
-  if (hasPathParameters || request.params || request.query || request.headers || request.body) add(400, 'a parameter or the body is invalid (`errors` names each field)');
+  if (hasPathParameters || request.params || request.query || request.headers || request.body) {
+    add(400, 'a parameter or the body is invalid (`errors` names each field; no text may hold the NUL character U+0000)');
+  }
   if (route.idempotent) add(400, `the ${IDEMPOTENCY_KEY_HEADER} header is missing or malformed`);
   if (route.auth !== 'public') add(401, 'no valid bearer token');
   if (Array.isArray(route.auth) && route.auth.length > 0) add(403, `the caller lacks the role ${route.auth.join(' or ')}`);
@@ -125,6 +128,8 @@ function problemsOf(route: Route): Map<number, string[]> {
     add(415, 'the body is not application/json in UTF-8');
   }
   if (route.idempotent) add(422, `the ${IDEMPOTENCY_KEY_HEADER} was used for a different request`);
+  // Node's HTTP parser answers it before any route runs (http-server.ts), whatever the route.
+  add(431, `the request line and headers exceed ${MAX_REQUEST_HEAD_BYTES} bytes`);
   add(500, 'an unexpected failure (quote the traceId)');
   return new Map([...problems].sort(([a], [b]) => a - b));
 }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ValidationError } from '../errors/errors';
 
 /** One entry of a validation problem's `errors` array. */
@@ -22,6 +22,36 @@ export function formatPath(root: string, segments: readonly PropertyKey[]): stri
   return path;
 }
 
+export const NUL_MESSAGE = 'the NUL character (U+0000) is not allowed';
+
+/**
+ * Where a value holds the NUL character (U+0000), in a string or a key.
+ * PostgreSQL can store it in neither text nor jsonb, so a request carrying
+ * one would fail at the database with a 500: it is refused up front, in
+ * every part of every request, as a client error.
+ */
+export function nulCharacterPaths(value: unknown, segments: PropertyKey[] = []): PropertyKey[][] {
+  if (typeof value === 'string') return value.includes('\u0000') ? [segments] : [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => nulCharacterPaths(item, [...segments, i]));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([key, item]) =>
+      key.includes('\u0000') ? [[...segments, key]] : nulCharacterPaths(item, [...segments, key]),
+    );
+  }
+  return [];
+}
+
+/**
+ * An integer parameter (query, path or header), documented as the integer
+ * schema it is given: only an optional minus and digits are read as a
+ * number. `z.coerce.number()` would read `''` and `' '` as 0, `1e3` as
+ * 1000 and `0x10` as 16, values the document (an integer) says are invalid;
+ * here any other text fails the integer schema (400).
+ */
+export function integerParameter<S extends z.ZodNumber>(schema: S) {
+  return z.preprocess((value) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value), schema);
+}
+
 /**
  * Validates each part of the request that has a schema and reports every
  * failing field at once, across parts, in one 400.
@@ -35,6 +65,7 @@ export function validateRequest(
   for (const part of ['params', 'query', 'headers', 'body'] as const) {
     const schema = schemas[part];
     if (!schema) continue;
+    for (const segments of nulCharacterPaths(input[part])) errors.push({ path: formatPath(part, segments), message: NUL_MESSAGE });
     const result = schema.safeParse(input[part]);
     if (result.success) {
       output[part] = result.data;
