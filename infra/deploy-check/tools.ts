@@ -13,7 +13,8 @@ import { buildComposeValidator } from './compose-validator';
  * into its cache (`~/.cache/shop-platform/<name>`): two Go programs from the
  * Go module proxy, two Python ones from PyPI in one venv, and the
  * repository's own compose validator. `npm run infra:tools` (and `.ci/run`)
- * calls `ensureDeployCheckTools`; a second call finds everything cached.
+ * calls `ensureDeployCheckTools`, and `ensureSchemathesis` for the HTTP
+ * fuzzer (a venv of its own); a second call finds everything cached.
  */
 
 const run = promisify(execFile);
@@ -50,10 +51,23 @@ export function pythonVenvDir(): string {
   return toolCacheDir('SHOP_DEPLOY_CHECK_VENV', 'deploy-check-venv');
 }
 
+/**
+ * The HTTP fuzzer (`npm run fuzz`, infra/test/http-fuzz.int.spec.ts), in a
+ * venv of its own: its dependencies (hypothesis, jsonschema, click) need not
+ * agree with checkov's. Hypothesis is pinned too: it draws the cases, so a
+ * fixed seed gives the same cases only with the same Hypothesis.
+ */
+export const SCHEMATHESIS_PINS = { schemathesis: '4.32.5', hypothesis: '6.170.17' } as const;
+
+/** Its venv: `$SHOP_SCHEMATHESIS_VENV`, else `~/.cache/shop-platform/schemathesis-venv`. */
+export function schemathesisVenvDir(): string {
+  return toolCacheDir('SHOP_SCHEMATHESIS_VENV', 'schemathesis-venv');
+}
+
 const VENV_MARKER = 'shop-platform-pins.txt';
 
-function pinLines(): string {
-  return `${Object.entries(PYTHON_PINS)
+function pinLines(pins: Record<string, string>): string {
+  return `${Object.entries(pins)
     .map(([name, version]) => `${name}==${version}`)
     .join('\n')}\n`;
 }
@@ -69,29 +83,52 @@ export async function ensureGoTool(tool: GoTool, log: (line: string) => void = (
   }
 }
 
-/** The venv with the PyPI pins: reused when its marker lists the same pins, else (re)created with `python3 -m venv` and pip. */
-export async function ensurePythonTools(log: (line: string) => void = () => undefined): Promise<{ kubernetesValidate: string; checkov: string }> {
-  const dir = pythonVenvDir();
-  const tools = { kubernetesValidate: path.join(dir, 'bin', 'kubernetes-validate'), checkov: path.join(dir, 'bin', 'checkov') };
+/**
+ * A venv holding `pins` from PyPI, reused when its marker lists the same
+ * pins and its programs exist, else (re)created with `python3 -m venv` and
+ * pip (whose download cache, ~/.cache/pip, makes a rebuild quick).
+ * Returns each program's path, by the program's name.
+ */
+async function ensureVenv<P extends string>(
+  venv: { dir: string; pins: Record<string, string>; programs: readonly P[]; purpose: string },
+  log: (line: string) => void,
+): Promise<Record<P, string>> {
+  const { dir, pins } = venv;
+  const programs = Object.fromEntries(venv.programs.map((name) => [name, path.join(dir, 'bin', name)])) as Record<P, string>;
   const marker = await fs.readFile(path.join(dir, VENV_MARKER), 'utf8').catch(() => undefined);
-  if (marker === pinLines() && existsSync(tools.kubernetesValidate) && existsSync(tools.checkov)) return tools;
+  if (marker === pinLines(pins) && Object.values<string>(programs).every((file) => existsSync(file))) return programs;
 
   const python = await run('python3', ['--version']).catch(() => undefined);
-  if (!python) throw new ToolUnavailableError('there is no python3 to create the venv for kubernetes-validate and checkov: install Python 3.9+ with venv (Debian: python3-venv)');
-  log(`installing ${pinLines().trim().replace(/\n/g, ', ')} into ${dir} (once, a few minutes)...`);
+  if (!python) throw new ToolUnavailableError(`there is no python3 to create the venv for ${venv.purpose}: install Python 3.10+ with venv (Debian: python3-venv)`);
+  log(`installing ${pinLines(pins).trim().replace(/\n/g, ', ')} into ${dir} (once, a few minutes)...`);
   await fs.rm(dir, { recursive: true, force: true });
   try {
     await run('python3', ['-m', 'venv', dir]);
-    await run(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...pinLines().trim().split('\n')], {
+    await run(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...pinLines(pins).trim().split('\n')], {
       maxBuffer: 64 * 1024 * 1024,
     });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`installing the Python tools failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-5).join(' / ')}`, { cause: err });
+    throw new Error(`installing ${venv.purpose} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-5).join(' / ')}`, { cause: err });
   }
   // Written last: a venv without it is incomplete and is rebuilt next time.
-  await fs.writeFile(path.join(dir, VENV_MARKER), pinLines());
-  return tools;
+  await fs.writeFile(path.join(dir, VENV_MARKER), pinLines(pins));
+  return programs;
+}
+
+/** The venv with the PyPI pins: reused when its marker lists the same pins, else (re)created with `python3 -m venv` and pip. */
+export async function ensurePythonTools(log: (line: string) => void = () => undefined): Promise<{ kubernetesValidate: string; checkov: string }> {
+  const programs = await ensureVenv(
+    { dir: pythonVenvDir(), pins: PYTHON_PINS, programs: ['kubernetes-validate', 'checkov'], purpose: 'kubernetes-validate and checkov' },
+    log,
+  );
+  return { kubernetesValidate: programs['kubernetes-validate'], checkov: programs.checkov };
+}
+
+/** Schemathesis's `st` program, from its venv (installed there once). */
+export async function ensureSchemathesis(log: (line: string) => void = () => undefined): Promise<string> {
+  const programs = await ensureVenv({ dir: schemathesisVenvDir(), pins: SCHEMATHESIS_PINS, programs: ['st'], purpose: 'schemathesis' }, log);
+  return programs.st;
 }
 
 /** A prerequisite (Go, Python) is missing: the message says what to install. */

@@ -5,11 +5,15 @@ import { coordinatorService } from '../../../coordinator-service/src/composition
 import { inventoryService } from '../../../inventory-service/src/composition';
 import { orderService } from '../../../order-service/src/composition';
 
-/** The five services, each started in-process as the stack runs it (the platform's harness, a real database of its own). */
-export const IN_PROCESS_SERVICES: { name: string; start(label: string): Promise<ServiceUnderTest> }[] = [
-  { name: 'catalog-service', start: (label) => startServiceForTest(catalogService, { label }) },
-  { name: 'inventory-service', start: (label) => startServiceForTest(inventoryService, { label }) },
-  { name: 'order-service', start: (label) => startServiceForTest(orderService, { label, env: { PAYMENT_TIMEOUT: '200ms' } }) },
-  { name: 'coordinator-service', start: (label) => startServiceForTest(coordinatorService, { label }) },
-  { name: 'analytics-service', start: (label) => startServiceForTest(analyticsService, { label }) },
+/**
+ * The five services, each started in-process as the stack runs it (the
+ * platform's harness, a real database of its own); `env` adds to or
+ * overrides the harness's test environment.
+ */
+export const IN_PROCESS_SERVICES: { name: string; start(label: string, env?: Record<string, string>): Promise<ServiceUnderTest> }[] = [
+  { name: 'catalog-service', start: (label, env = {}) => startServiceForTest(catalogService, { label, env }) },
+  { name: 'inventory-service', start: (label, env = {}) => startServiceForTest(inventoryService, { label, env }) },
+  { name: 'order-service', start: (label, env = {}) => startServiceForTest(orderService, { label, env: { PAYMENT_TIMEOUT: '200ms', ...env } }) },
+  { name: 'coordinator-service', start: (label, env = {}) => startServiceForTest(coordinatorService, { label, env }) },
+  { name: 'analytics-service', start: (label, env = {}) => startServiceForTest(analyticsService, { label, env }) },
 ];
