@@ -173,6 +173,7 @@ describe('the dead-letter console (a service host with a consumer)', () => {
     expect((await svc.request('GET', '/v1/admin/dead-letters/not-a-uuid', { token: admin })).status).toBe(400);
     expect((await svc.request('GET', '/v1/admin/dead-letters?status=lost', { token: admin })).status).toBe(400);
     expect((await svc.request('GET', '/v1/admin/dead-letters?cursor=abc', { token: admin })).status).toBe(400);
+    expect((await svc.request('GET', '/v1/admin/dead-letters?limit=1e1', { token: admin })).status).toBe(400);
     const noReason = await svc.request('POST', `/v1/admin/dead-letters/${id}/skip`, { token: admin, body: {} });
     expect(noReason.status).toBe(400);
     expect(noReason.json.errors).toEqual([expect.objectContaining({ path: 'body.reason' })]);

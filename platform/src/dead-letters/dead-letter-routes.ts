@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { problemSchema } from '../http/problem';
 import { defineRoute, type Route } from '../http/routes';
+import { integerParameter } from '../http/validation';
 import type { DeadLetterConsole } from './dead-letter-console';
 
 const Status = z.enum(['pending', 'replayed', 'skipped']);
@@ -43,7 +44,7 @@ const DeadLetter = z
 const ListQuery = z.object({
   status: z.enum(['pending', 'replayed', 'skipped', 'all']).default('pending'),
   group: z.string().min(1).max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: integerParameter(z.number().int().min(1).max(100)).default(20),
   cursor: z.string().regex(/^\d{1,18}$/, 'a cursor from a previous page').optional(),
 });
 const IdParams = z.object({ id: z.uuid() });
