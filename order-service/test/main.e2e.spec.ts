@@ -78,7 +78,7 @@ describe('order-service main.ts run directly', () => {
       try {
         const sets = await db('pg_tables').where('tablename', 'like', 'knex_migrations_%').andWhere('tablename', 'not like', '%_lock').pluck('tablename');
         expect(sets.sort()).toEqual(
-          ['event_store', 'http_idempotency', 'inbox', 'order', 'outbox', 'projections'].map((s) => `knex_migrations_${s}`).sort(),
+          ['dead_letters', 'event_store', 'http_idempotency', 'inbox', 'order', 'outbox', 'projections'].map((s) => `knex_migrations_${s}`).sort(),
         );
         const applied = Number((await db('knex_migrations_event_store').count({ n: '*' }))[0]!.n);
         expect(applied).toBeGreaterThan(0);
