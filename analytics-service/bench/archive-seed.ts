@@ -21,7 +21,7 @@ import {
 } from '@shop/contracts';
 import type { Knex } from 'knex';
 import { isDeepStrictEqual } from 'node:util';
-import { encodeEnvelope, envelope, type AppendResult, type ConsumedMessage, type Envelope, type EventStore, type EventToAppend } from '@shop/platform';
+import { encodeEnvelope, envelope, seededRandom, type AppendResult, type ConsumedMessage, type Envelope, type EventStore, type EventToAppend } from '@shop/platform';
 import { archiveEventId, archiveHandler, archiveStreamId, type ArchiveMetadata } from '../src/archive/archive';
 
 /**
@@ -50,17 +50,6 @@ interface Stock {
   received: number;
 }
 
-/** mulberry32: small, fast, good enough to make a shop look busy. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -90,7 +79,7 @@ export function consumedOf(p: Published): ConsumedMessage {
 
 /** The shop's history in archive (arrival) order. */
 export function* shopHistory(options: ShopHistoryOptions): Generator<Published> {
-  const random = prng(options.seed);
+  const random = seededRandom(options.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   let offset = 0;
   let produced = 0;

@@ -20,6 +20,7 @@
  * one receipt), and the auditor's violations.
  */
 import { randomUUID } from 'node:crypto';
+import { seededRandom } from '@shop/platform';
 import { auditChecks, type AuditSnapshot, type Violation } from '../audit/audit-checks';
 import { collectSnapshot, type AuditTargets } from '../audit/audit-snapshot';
 import { isTerminalOrder, type StockLevels } from '../k6/lib/invariants';
@@ -100,17 +101,6 @@ const PLACE_RETRY_MS = 180_000;
 /** Placements in flight at most; beyond, the driver waits (and the achieved rate drops below the asked one). */
 const MAX_IN_FLIGHT = 64;
 
-/** mulberry32: a small seeded generator, so a run's mix and kill order can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const quantile = (xs: number[], q: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -166,7 +156,7 @@ async function postWithRetry(url: string, token: string, body: unknown, key: str
 
 export async function runChaosSoak(options: ChaosOptions): Promise<ChaosFigures> {
   const log = options.log ?? (() => undefined);
-  const rand = random(options.seed ?? Date.now());
+  const rand = seededRandom(options.seed ?? Date.now());
   const startedAt = new Date().toISOString();
   const runId = randomUUID().slice(0, 8);
   const killEveryMs = (options.killEverySeconds ?? 4) * 1000;

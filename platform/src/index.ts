@@ -25,6 +25,7 @@ export { OutboxRelay, outboxMigrations, type OutboxRelayOptions, type OutboxRela
 export { PgNotifier } from './persistence/pg-notifier';
 export { busReadiness, consumerReadiness } from './bus/bus-readiness';
 export { deterministicId } from './ids/deterministic-id';
+export { seededRandom } from './ids/seeded-random';
 export { executeCommand, type ExecuteCommandOptions, type CommandOutcome } from './event-store/execute-command';
 export type { Decider } from './event-store/decider';
 export { CorruptEventError, combineCodecs, eventCodec, type EventCodec, type EventSchemas } from './event-store/event-codec';
