@@ -20,6 +20,9 @@
  * one receipt), and the auditor's violations.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { seededRandom } from '@shop/platform';
 import { auditChecks, type AuditSnapshot, type Violation } from '../audit/audit-checks';
 import { collectSnapshot, type AuditTargets } from '../audit/audit-snapshot';
@@ -169,11 +172,21 @@ export async function runChaosSoak(options: ChaosOptions): Promise<ChaosFigures>
     takeTurns: options.takeTurns ?? true,
     ...(options.env ? { env: options.env } : {}),
   });
+  let keepLogs = true;
   try {
-    return await soak();
+    const figures = await soak();
+    keepLogs = Object.keys(chaosFailures(figures)).length > 0 || Object.keys(figures.unexpectedCrashes).length > 0;
+    return figures;
   } finally {
     log('stopping the stack...');
     await stack.stop();
+    if (keepLogs) {
+      // What a failed run leaves to read: every service's log (each restart appends to it) and the launcher's output.
+      const kept = path.join(os.tmpdir(), `shop-chaos-logs-${runId}`);
+      await fs.cp(path.join(stack.dataDir, 'logs'), kept, { recursive: true }).catch(() => undefined);
+      await fs.writeFile(path.join(kept, 'launcher.log'), stack.log()).catch(() => undefined);
+      log(`the services' logs are kept in ${kept}`);
+    }
     await stack.removeData();
   }
 
@@ -394,12 +407,9 @@ export async function runChaosSoak(options: ChaosOptions): Promise<ChaosFigures>
     const auditByCheck: Record<string, number> = {};
     for (const v of violations) auditByCheck[v.check] = (auditByCheck[v.check] ?? 0) + 1;
 
-    // Every crash the supervisor reported, less the ones we caused.
-    const unexpectedCrashes: Record<string, number> = {};
-    for (const s of SERVICES) {
-      const reported = stack.log().split(`${s} crashed`).length - 1;
-      if (reported > kills[s]!) unexpectedCrashes[s] = reported - kills[s]!;
-    }
+    // Every crash the supervisor reported that was not one of our SIGKILLs (a service that exited by itself).
+    const { unexpectedCrashes, unexpectedCrashLines } = unexpectedCrashesIn(stack.log());
+    for (const line of unexpectedCrashLines) log(`UNEXPECTED CRASH ${line}`);
     for (const e of killErrors) log(`KILL FAILED ${e}`);
     if (killErrors.length > 0) auditByCheck['service restarted after a kill'] = killErrors.length;
 
@@ -433,6 +443,22 @@ export async function runChaosSoak(options: ChaosOptions): Promise<ChaosFigures>
       startedAt,
     };
   }
+}
+
+/**
+ * The supervisor's crash reports (`! <service> crashed (exit <code or signal>); …`)
+ * whose exit is not the soak's own SIGKILL, per service, and the lines themselves.
+ */
+export function unexpectedCrashesIn(launcherOutput: string): { unexpectedCrashes: Record<string, number>; unexpectedCrashLines: string[] } {
+  const unexpectedCrashes: Record<string, number> = {};
+  const unexpectedCrashLines: string[] = [];
+  for (const line of launcherOutput.split('\n')) {
+    const m = /! (\S+) crashed \(exit ([^)]+)\)/.exec(line);
+    if (!m || m[2] === 'SIGKILL') continue;
+    unexpectedCrashes[m[1]!] = (unexpectedCrashes[m[1]!] ?? 0) + 1;
+    unexpectedCrashLines.push(line.trim());
+  }
+  return { unexpectedCrashes, unexpectedCrashLines };
 }
 
 /**

@@ -40,7 +40,8 @@ function order(status: string, lines: { sku: string; quantity: number }[], o: Pa
     customerId: 'k6-customer',
     status,
     lines,
-    total: status === 'rejected' ? null : { amount: 1_000 * lines.reduce((s, l) => s + l.quantity, 0), currency: 'EUR' },
+    // As the order service's view: a total only once OrderConfirmed was applied.
+    total: status === 'confirmed' || (o.statusHistory ?? history).some((h) => h.status === 'confirmed') ? { amount: 1_000 * lines.reduce((s, l) => s + l.quantity, 0), currency: 'EUR' } : null,
     placedAt: at(n),
     statusHistory: history,
     ...o,
@@ -175,6 +176,40 @@ describe('analyticsTotalsMatch', () => {
         stock: { inventory, analytics: inventory.map((l) => ({ ...l })) },
       }),
     ).toEqual([]);
+  });
+
+  it('counts an order confirmed while its cancellation was requested, then cancelled, as confirmed and cancelled (its history shows no "confirmed"; its total does)', () => {
+    // The domain confirms a live order whose cancellation is requested (order-service decide.ts) and keeps its status
+    // cancellation-requested; analytics counts the OrderConfirmed and then the OrderCancelled. Found by the 20,000-order chaos soak.
+    const raced = order('cancelled', [{ sku: 'K6-A', quantity: 1 }], {
+      statusHistory: [
+        { status: 'pending', at: at(1) },
+        { status: 'cancellation-requested', at: at(2) },
+        { status: 'cancelled', at: at(3) },
+      ],
+      total: { amount: 1_000, currency: 'EUR' },
+    });
+    const neverConfirmed = order('cancelled', [{ sku: 'K6-A', quantity: 1 }], {
+      statusHistory: [
+        { status: 'pending', at: at(1) },
+        { status: 'cancellation-requested', at: at(2) },
+        { status: 'cancelled', at: at(3) },
+      ],
+    });
+    expect(neverConfirmed.total).toBeNull();
+    const both = expectedAnalytics([raced, neverConfirmed]);
+    expect(both.funnel).toEqual({ placed: 2, confirmed: 1, rejected: 0, cancelled: 2 });
+    expect(both.revenue).toEqual({ EUR: { confirmedOrders: 1, confirmedAmount: 1_000, cancelledOrders: 1, cancelledAmount: 1_000 } });
+    // Analytics that missed the confirmation is named.
+    expect(
+      analyticsTotalsMatch({ orders: [raced, neverConfirmed], funnel: { ...both.funnel, confirmed: 0 }, revenue: {} }),
+    ).toEqual([
+      'analytics funnel: confirmed 0, the order service says 1',
+      'analytics revenue EUR: confirmedOrders 0, the order service says 1',
+      'analytics revenue EUR: confirmedAmount 0, the order service says 1000',
+      'analytics revenue EUR: cancelledOrders 0, the order service says 1',
+      'analytics revenue EUR: cancelledAmount 0, the order service says 1000',
+    ]);
   });
 
   it('catches a funnel, a revenue and a stock figure that differ, and a SKU analytics does not know', () => {

@@ -59,8 +59,14 @@ export const ENDED_SAGA_STATUSES: readonly string[] = ['completed', 'rejected', 
 
 export const isTerminalOrder = (status: string): boolean => TERMINAL_ORDER_STATUSES.indexOf(status) >= 0;
 export const isEndedSaga = (status: string): boolean => ENDED_SAGA_STATUSES.indexOf(status) >= 0;
-/** Whether the order was confirmed at some point (still confirmed, or cancelled after its confirmation). */
-export const wasConfirmed = (order: OrderSnapshot): boolean => order.status === 'confirmed' || order.statusHistory.some((h) => h.status === 'confirmed');
+/**
+ * Whether the order was confirmed at some point (still confirmed, or cancelled after its confirmation). Its total is
+ * set by OrderConfirmed only (order-service view.ts), and it is the one sign of a confirmation that came while the
+ * order's cancellation was requested: the domain confirms such an order and keeps its status cancellation-requested,
+ * so its status history never shows "confirmed", yet analytics counts it confirmed, then cancelled.
+ */
+export const wasConfirmed = (order: OrderSnapshot): boolean =>
+  order.status === 'confirmed' || order.total !== null || order.statusHistory.some((h) => h.status === 'confirmed');
 
 const union = (a: readonly string[], b: readonly string[]) => a.concat(b.filter((x) => a.indexOf(x) < 0));
 
