@@ -368,18 +368,34 @@ export async function runChaosSoak(options: ChaosOptions): Promise<ChaosFigures>
       coordinator: stack.url('coordinator-service'),
       analytics: stack.url('analytics-service'),
     };
-    const quiescenceDeadline = quietFrom + (options.quiescenceTimeoutSeconds ?? 300) * 1000;
+    // The timeout counts from the last order placed, but never ends less than a minute after the settling above,
+    // and a backlog that is still shrinking gets another minute each time (up to four timeouts in all): a stack that
+    // fell behind is told apart from one that stopped.
+    const timeoutMs = (options.quiescenceTimeoutSeconds ?? 300) * 1000;
+    let quiescenceDeadline = Math.max(quietFrom + timeoutMs, Date.now() + 60_000);
+    const hardDeadline = quietFrom + 4 * timeoutMs;
     let snapshot: AuditSnapshot | undefined;
     let violations: Violation[] = [];
     let quiescenceSeconds: number | null = null;
+    let fewestOpen = Number.POSITIVE_INFINITY;
+    let lastReport = 0;
     for (;;) {
       try {
         snapshot = await collectSnapshot(targets, admin);
         violations = auditChecks(snapshot);
-        const open = [...accepted.values()].filter((p) => !isTerminalOrder(snapshot!.orders.find((o) => p.orderIds.has(o.orderId))?.status ?? 'missing'));
-        if (violations.length === 0 && open.length === 0) {
+        const terminal = new Set(snapshot.orders.filter((o) => isTerminalOrder(o.status)).map((o) => o.orderId));
+        const open = [...accepted.values()].filter((p) => ![...p.orderIds].some((id) => terminal.has(id))).length;
+        if (violations.length === 0 && open === 0) {
           quiescenceSeconds = (Date.now() - quietFrom) / 1000;
           break;
+        }
+        if (open < fewestOpen) {
+          fewestOpen = open;
+          quiescenceDeadline = Math.min(hardDeadline, Math.max(quiescenceDeadline, Date.now() + 60_000));
+        }
+        if (Date.now() - lastReport > 30_000) {
+          lastReport = Date.now();
+          log(`settling: ${open} accepted order(s) not yet ended, ${violations.length} audit finding(s)`);
         }
       } catch (err) {
         log(`audit: could not read the services yet: ${(err as Error).message.slice(0, 200)}`);
@@ -389,7 +405,7 @@ export async function runChaosSoak(options: ChaosOptions): Promise<ChaosFigures>
     }
     clearInterval(progress);
     if (!snapshot) throw new Error('the auditor could not read the services');
-    log(quiescenceSeconds === null ? `not quiet after ${options.quiescenceTimeoutSeconds ?? 300} s` : `quiet after ${quiescenceSeconds.toFixed(1)} s`);
+    log(quiescenceSeconds === null ? `not quiet ${((Date.now() - quietFrom) / 1000).toFixed(0)} s after the last order` : `quiet after ${quiescenceSeconds.toFixed(1)} s`);
     for (const v of violations.slice(0, 50)) log(`VIOLATION [${v.check}] ${v.message}`);
 
     const byId = new Map(snapshot.orders.map((o) => [o.orderId, o]));

@@ -86,6 +86,45 @@ function kitRoutes(calls: { placed: number }) {
   ];
 }
 
+/** A port nothing listens on (a PostgreSQL that is down). */
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Routes whose database fails as a restart makes it fail: refused connections, and a backend terminated mid-query. */
+function databaseFailureRoutes(db: Knex, downPort: number) {
+  const down = createKnex({ host: '127.0.0.1', port: downPort, user: 'nobody', password: 'x', database: 'none' }, { max: 1 });
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/db-down',
+      summary: 'Queries a database that refuses connections',
+      auth: 'public',
+      request: { body: z.object({}) },
+      responses: { 200: z.object({}) },
+      handler: async () => {
+        await down.raw('select 1');
+        return { status: 200, body: {} };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/db-terminated',
+      summary: 'Its backend is terminated while it queries (PostgreSQL shutting down)',
+      auth: 'public',
+      responses: { 200: z.object({}) },
+      handler: async () => {
+        await db.raw('select pg_terminate_backend(pg_backend_pid())');
+        return { status: 200, body: {} };
+      },
+    }),
+  ];
+}
+
 interface Problem {
   type: string;
   title: string;
@@ -323,6 +362,39 @@ describe('HTTP kit', () => {
       const entry = logged.find((l) => l.traceId === problem.traceId);
       expect(entry?.err?.message).toContain('hunter2');
       expect(entry?.err?.stack).toContain('http-kit.int.spec.ts');
+    });
+  });
+
+  describe('when the database is unreachable', () => {
+    // Its own app, so that the main one's OpenAPI document keeps its routes.
+    let failing: RunningHttpServer;
+    beforeAll(async () => {
+      const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+      const app = createHttpApp({ service: 'kit-test', version: '1.2.3', routes: [...kitRoutes(calls), ...databaseFailureRoutes(knex, await closedPort())], logger, auth: createTokenVerifier(auth) });
+      failing = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
+    });
+    afterAll(async () => {
+      await failing?.close();
+    });
+    it('answers 503 with Retry-After (not a 500) while PostgreSQL refuses connections, and logs a warning', async () => {
+      const res = await fetch(`${failing.url}/v1/db-down`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const problem = await expectProblem(res, 503, 'unavailable', '/v1/db-down');
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(problem.detail).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+      const logged = logLines.map((line) => JSON.parse(line) as { traceId?: string; level: number; msg: string; err?: { code?: string } });
+      const entry = logged.find((l) => l.traceId === problem.traceId);
+      expect(entry).toMatchObject({ level: 40, msg: 'request failed: database unavailable', err: { code: 'ECONNREFUSED' } });
+    });
+
+    it('answers 503 when its connection is cut mid-query (57P01, as a PostgreSQL shutdown does), and the next request is served', async () => {
+      const problem = await expectProblem(await fetch(`${failing.url}/v1/db-terminated`), 503, 'unavailable', '/v1/db-terminated');
+      const logged = logLines.map((line) => JSON.parse(line) as { traceId?: string; err?: { code?: string } });
+      expect(logged.find((l) => l.traceId === problem.traceId)?.err?.code).toBe('57P01');
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    });
+
+    it('still answers an unknown error with a 500', async () => {
+      expect((await fetch(`${failing.url}/v1/boom`)).status).toBe(500);
     });
   });
 

@@ -17,7 +17,7 @@ const statuses = (route: Route) => Object.keys(operation(route).responses).map(N
 describe('the OpenAPI document lists every status a route can answer', () => {
   it('a public read without parameters: its response, a request head over the limit, or an unexpected failure', () => {
     const route = defineRoute({ method: 'GET', path: '/items', summary: 'List', auth: 'public', responses: { 200: item }, handler: () => ({ status: 200, body: { id: 'x' } }) });
-    expect(statuses(route)).toEqual([200, 431, 500]);
+    expect(statuses(route)).toEqual([200, 431, 500, 503]);
   });
 
   it('a read for a role, with a query: 400 for the query, 401 without a token, 403 without the role', () => {
@@ -31,7 +31,7 @@ describe('the OpenAPI document lists every status a route can answer', () => {
       handler: () => ({ status: 200, body: { id: 'x' } }),
     });
     const op = operation(route);
-    expect(Object.keys(op.responses).map(Number)).toEqual([200, 400, 401, 403, 431, 500]);
+    expect(Object.keys(op.responses).map(Number)).toEqual([200, 400, 401, 403, 431, 500, 503]);
     expect(op.responses['403']!.description).toBe('Forbidden: the caller lacks the role admin');
     expect(op.responses['401']!.content).toEqual({ 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } });
   });
@@ -45,7 +45,7 @@ describe('the OpenAPI document lists every status a route can answer', () => {
       responses: { 200: item },
       handler: () => ({ status: 200, body: { id: 'x' } }),
     });
-    expect(statuses(route)).toEqual([200, 400, 401, 404, 431, 500]);
+    expect(statuses(route)).toEqual([200, 400, 401, 404, 431, 500, 503]);
   });
 
   it('a command without a body schema still reads a JSON body: 400 malformed, 413, 415; and 409 for a conflicting change', () => {
@@ -58,7 +58,7 @@ describe('the OpenAPI document lists every status a route can answer', () => {
       handler: () => ({ status: 202, body: { id: 'x' } }),
     });
     const op = operation(route);
-    expect(Object.keys(op.responses).map(Number)).toEqual([202, 400, 401, 403, 404, 409, 413, 415, 431, 500]);
+    expect(Object.keys(op.responses).map(Number)).toEqual([202, 400, 401, 403, 404, 409, 413, 415, 431, 500, 503]);
     expect(op.responses['400']!.description).toContain('not well-formed JSON');
   });
 
@@ -72,7 +72,7 @@ describe('the OpenAPI document lists every status a route can answer', () => {
       responses: { 204: null },
       handler: () => ({ status: 204 }),
     });
-    expect(statuses(route)).toEqual([204, 400, 401, 403, 404, 409, 431, 500]);
+    expect(statuses(route)).toEqual([204, 400, 401, 403, 404, 409, 431, 500, 503]);
   });
 
   it('an idempotent command: 400 for a missing key, 409 while the first request runs, 422 for a key reused on another request', () => {
@@ -87,7 +87,7 @@ describe('the OpenAPI document lists every status a route can answer', () => {
       handler: () => ({ status: 201, body: { id: 'x' } }),
     });
     const op = operation(route);
-    expect(Object.keys(op.responses).map(Number)).toEqual([201, 400, 401, 403, 409, 413, 415, 422, 431, 500]);
+    expect(Object.keys(op.responses).map(Number)).toEqual([201, 400, 401, 403, 409, 413, 415, 422, 431, 500, 503]);
     expect(op.responses['409']!.description).toContain('Idempotency-Key is still in progress');
     expect(op.responses['422']!.description).toContain('used for a different request');
     expect(op.requestBody!.required).toBe(true);
@@ -103,7 +103,7 @@ describe('the OpenAPI document lists every status a route can answer', () => {
       handler: () => ({ status: 200, body: { id: 'x' } }),
     });
     const op = operation(route);
-    expect(Object.keys(op.responses).map(Number)).toEqual([200, 409, 431, 500]);
+    expect(Object.keys(op.responses).map(Number)).toEqual([200, 409, 431, 500, 503]);
     expect(op.responses['409']!.content).toEqual({ 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } });
   });
 

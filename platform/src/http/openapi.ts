@@ -131,6 +131,7 @@ function problemsOf(route: Route): Map<number, string[]> {
   // Node's HTTP parser answers it before any route runs (http-server.ts), whatever the route.
   add(431, `the request line and headers exceed ${MAX_REQUEST_HEAD_BYTES} bytes`);
   add(500, 'an unexpected failure (quote the traceId)');
+  add(503, 'the service cannot reach its database just now (see Retry-After; retrying with the same Idempotency-Key is safe)');
   return new Map([...problems].sort(([a], [b]) => a - b));
 }
 

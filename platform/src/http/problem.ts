@@ -60,6 +60,7 @@ const TITLES: Record<string, string> = {
   'unsupported-media-type': 'Unsupported media type',
   unprocessable: 'Unprocessable request',
   internal: 'Internal server error',
+  unavailable: 'Service unavailable',
   'not-ready': 'Not ready',
   'idempotency-key-reused': 'Idempotency key reused',
   'idempotency-in-progress': 'Request with this idempotency key in progress',
@@ -105,6 +106,14 @@ export function problemFromError(error: unknown, where: { instance: string; trac
     return {
       response: problemResponse(error.status, error.type, error.message, where, extensions, headers),
       unexpected: error.status >= 500,
+    };
+  }
+  if (databaseUnavailable(error)) {
+    return {
+      response: problemResponse(503, 'unavailable', 'The service cannot reach its database just now; retry shortly (the same Idempotency-Key is safe).', where, {}, {
+        'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS),
+      }),
+      unexpected: true,
     };
   }
   const status = clientErrorStatus(error);
@@ -172,7 +181,9 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     const { traceId } = requestContext(req);
     const { response, unexpected } = problemFromError(error, { instance: instanceOf(req), traceId });
-    if (unexpected) {
+    if (unexpected && response.status === 503) {
+      logger.warn({ err: error, traceId, method: req.method, path: instanceOf(req) }, 'request failed: database unavailable');
+    } else if (unexpected) {
       logger.error({ err: error, traceId, method: req.method, path: instanceOf(req) }, 'request failed');
     }
     if (res.headersSent) {
@@ -183,6 +194,33 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     }
     sendResponse(res, response);
   };
+}
+
+/** What a 503 for an unreachable database asks the client to wait. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * PostgreSQL SQLSTATEs of a database that cannot serve now: class 08 (connection exception), 53300 (too many
+ * connections), 57P01..57P03 (shutting down, crashed, starting up: "cannot connect now").
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123])$/;
+/** Socket errors of a connection to it that broke or could not open. */
+const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOENT', 'EHOSTUNREACH']);
+const SOCKET_CALLS = new Set(['connect', 'read', 'write']);
+
+/**
+ * Whether `error` says the database is unreachable (restarting, refusing,
+ * its connection cut), not that the request or the code is wrong: a 503
+ * with Retry-After then, so clients retry; anything else stays a 500.
+ */
+export function databaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { code?: unknown; name?: unknown; message?: unknown; syscall?: unknown };
+  if (typeof e.code === 'string' && UNAVAILABLE_SQLSTATE.test(e.code)) return true;
+  if (typeof e.code === 'string' && UNAVAILABLE_SOCKET.has(e.code) && SOCKET_CALLS.has(String(e.syscall))) return true;
+  // knex, when no pooled connection came in time; pg, when the server closed a connection mid-query.
+  if (e.name === 'KnexTimeoutError') return true;
+  return typeof e.message === 'string' && /^Connection (terminated|ended)( unexpectedly| due to connection timeout)?$/.test(e.message);
 }
 
 function clientErrorStatus(error: unknown): number | undefined {
