@@ -1,4 +1,5 @@
 export * from './errors/errors';
+export * from './errors/transient-errors';
 export * from './event-store/event-store';
 export { PostgresEventStore, type PostgresEventStoreOptions } from './event-store/postgres/postgres-event-store';
 export type { CommitListener, CommittedEvent } from './event-store/commit-observers';

@@ -1,5 +1,6 @@
 import type { Counter } from 'prom-client';
 import { busMetrics } from '../observability/metrics';
+import { isTransientError } from '../errors/transient-errors';
 
 /**
  * The Bus port, with Kafka's semantics so that the kafkajs adapter fits
@@ -303,21 +304,6 @@ function asNonRetriable(error: unknown): NonRetriableError {
   const wrapped = new NonRetriableError(err.message, { cause: err });
   wrapped.name = err.name;
   return wrapped;
-}
-
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-
-/**
- * An infrastructure failure that goes away by itself: a refused or reset
- * connection, PostgreSQL starting up, shutting down or out of connections
- * (SQLSTATE classes 08, 53, 57P), a serialisation failure or deadlock.
- */
-export function isTransientError(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null | undefined;
-  const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (code && (TRANSIENT_CODES.has(code) || /^(08|53|57P)/.test(code) || code === '40001' || code === '40P01')) return true;
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
 }
 
 export function deadLetterMessage(

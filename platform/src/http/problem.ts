@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { PlatformError } from '../errors/errors';
+import { databaseUnreachable } from '../errors/transient-errors';
 import { requestContext } from './request-context';
 
 /**
@@ -108,7 +109,8 @@ export function problemFromError(error: unknown, where: { instance: string; trac
       unexpected: error.status >= 500,
     };
   }
-  if (databaseUnavailable(error)) {
+  // The database restarting, refusing or cutting connections: the client should retry, not report a bug.
+  if (databaseUnreachable(error)) {
     return {
       response: problemResponse(503, 'unavailable', 'The service cannot reach its database just now; retry shortly (the same Idempotency-Key is safe).', where, {}, {
         'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS),
@@ -198,30 +200,6 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
 
 /** What a 503 for an unreachable database asks the client to wait. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
-
-/**
- * PostgreSQL SQLSTATEs of a database that cannot serve now: class 08 (connection exception), 53300 (too many
- * connections), 57P01..57P03 (shutting down, crashed, starting up: "cannot connect now").
- */
-const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123])$/;
-/** Socket errors of a connection to it that broke or could not open. */
-const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOENT', 'EHOSTUNREACH']);
-const SOCKET_CALLS = new Set(['connect', 'read', 'write']);
-
-/**
- * Whether `error` says the database is unreachable (restarting, refusing,
- * its connection cut), not that the request or the code is wrong: a 503
- * with Retry-After then, so clients retry; anything else stays a 500.
- */
-export function databaseUnavailable(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { code?: unknown; name?: unknown; message?: unknown; syscall?: unknown };
-  if (typeof e.code === 'string' && UNAVAILABLE_SQLSTATE.test(e.code)) return true;
-  if (typeof e.code === 'string' && UNAVAILABLE_SOCKET.has(e.code) && SOCKET_CALLS.has(String(e.syscall))) return true;
-  // knex, when no pooled connection came in time; pg, when the server closed a connection mid-query.
-  if (e.name === 'KnexTimeoutError') return true;
-  return typeof e.message === 'string' && /^Connection (terminated|ended)( unexpectedly| due to connection timeout)?$/.test(e.message);
-}
 
 function clientErrorStatus(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
