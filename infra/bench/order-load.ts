@@ -30,6 +30,8 @@ export interface PlacedOrder {
   /** Wall-clock time the POST was sent (ms since the epoch), comparable with the services' timestamps. */
   sentAt: number;
   postMs: number;
+  /** The trace its response named (`traceresponse`), when the order service traces. */
+  traceId?: string;
 }
 
 export interface LoadResult {
@@ -81,7 +83,9 @@ export async function placeOrdersOpenLoop(o: OpenLoopOptions): Promise<LoadResul
         failures.push(`${res.status} ${res.body.slice(0, 200)}`);
         return;
       }
-      placed.push({ orderId: (JSON.parse(res.body) as { orderId: string }).orderId, sentAt, postMs: performance.now() - t });
+      const traceresponse = res.headers.traceresponse;
+      const traceId = typeof traceresponse === 'string' && traceresponse.endsWith('-01') ? traceresponse.split('-')[1] : undefined;
+      placed.push({ orderId: (JSON.parse(res.body) as { orderId: string }).orderId, sentAt, postMs: performance.now() - t, ...(traceId ? { traceId } : {}) });
     } catch (err) {
       failures.push((err as Error).message);
     }

@@ -45,7 +45,10 @@
  * 60..110 by default): the steps on three fresh stacks, without metrics or
  * tracing, with metrics scraped every 5 s (`--scraper fetch|prometheus`), and with
  * tracing too (every span sampled, exported to Jaeger), then the ratios of
- * their sustainable rates and CPU per order (see `observabilityCost`).
+ * their sustainable rates and CPU per order (see `observabilityCost`). With
+ * tracing, 20 orders' traces per step are then looked up in Jaeger
+ * (`{"traces":{…}}`): the tracing ratio is met only when every one arrived
+ * whole.
  *
  * `--cpu-prof DIR` runs every service with `--cpu-prof`, writing a
  * profile per process into DIR when the stack stops.
@@ -63,6 +66,7 @@ import { runBarePipeline, perOrder } from './bare-pipeline';
 import { hasPendingOrders, httpRequest, ordersOf, percentile, placeOrdersOpenLoop, type OrderOutcome } from './order-load';
 import { CpuMeter, cmdline, environ, postgresGroup, readPid } from './process-cpu';
 import { DEFAULT_CRITERIA, STATS_SETTLE_MS, sustained, type StepResult } from './saga-steps';
+import { spread, traceCompleteness, type TraceCompleteness } from './trace-completeness';
 import { ensureTemporalCli } from './temporal/temporal-cli';
 import { TEMPORAL_PERSISTENCE, runTemporalPeer } from './temporal/temporal-peer';
 
@@ -115,6 +119,11 @@ const round = (n: number) => Math.round(n * 100) / 100;
 
 /** The platform's durable hops per order on the happy path (one line): the bus messages of one place-order saga. */
 const PLATFORM_HOPS = 14;
+/** Traced orders per step whose traces are looked up in Jaeger after the run (`--observability`, `--tracing`). */
+const TRACES_PER_STEP = 20;
+/** Per configuration with tracing: how whole the sampled traces arrived in Jaeger. */
+const traceChecks: Record<string, TraceCompleteness> = {};
+
 /** The hop at which the order is confirmed (`order.confirmed` is the 10th message of the saga). */
 const TERMINAL_HOP = 10;
 
@@ -142,9 +151,11 @@ async function runPlatform(options: { env?: Record<string, string>; args?: strin
     const measure = await stackMeasurement(stack);
     log(`warming up (10 s at 10 orders/s)...`);
     await runStep(stack, measure, admin, 0, 10, 10, skus);
+    const jaeger = stack.stack.tracing?.jaegerUi;
+    const traceSample: string[] | undefined = jaeger ? [] : undefined;
     for (const [i, rate] of rates.entries()) {
       log(`step ${i + 1}: ${rate} orders/s for ${seconds} s`);
-      const result = await runStep(stack, measure, admin, i + 1, rate, seconds, skus);
+      const result = await runStep(stack, measure, admin, i + 1, rate, seconds, skus, traceSample);
       const labelled = options.label ? { ...result, observability: options.label } : result;
       platform.push(labelled);
       out(labelled);
@@ -152,6 +163,12 @@ async function runPlatform(options: { env?: Record<string, string>; args?: strin
         log(`step ${i + 1} was not sustained; not going higher`);
         break;
       }
+    }
+    if (jaeger && traceSample) {
+      log(`looking up ${traceSample.length} of the orders' traces in Jaeger...`);
+      const check = await traceCompleteness(jaeger, traceSample, SERVICES.map((s) => s.name));
+      traceChecks[options.label ?? 'platform'] = check;
+      out({ traces: check, ...(options.label ? { observability: options.label } : {}) });
     }
     await measure.close();
   } finally {
@@ -215,16 +232,21 @@ async function observabilityCost(startedAt: number): Promise<void> {
       maxSustainableRate: top?.offeredRate ?? 0,
       cpuMsPerOrder: top?.cpuMsPerOrder.total ?? null,
       p99Ms: top?.p99Ms ?? null,
+      ...(traceChecks[label] ? { traces: traceChecks[label] } : {}),
       ...(common !== undefined ? { atCommonRate: { rate: common, cpuMsPerOrder: at(label)!.cpuMsPerOrder.total, p99Ms: at(label)!.p99Ms } } : {}),
     };
   };
   const ratio = (label: string, floor: number) => {
     const top = best(results[label]!);
     const rate = off && top ? round(top.offeredRate / off.offeredRate) : 0;
+    // A traced rate kept by losing spans does not count: every sampled trace must have arrived whole.
+    const traces = traceChecks[label];
+    const tracesWhole = traces === undefined || (traces.sampled > 0 && traces.whole === traces.sampled);
     return {
       sustainableRate: rate,
       required: floor,
-      met: rate >= floor,
+      met: rate >= floor && tracesWhole,
+      ...(traces ? { tracesWhole } : {}),
       ...(common !== undefined ? { cpuMsPerOrderAtCommonRate: round(at(label)!.cpuMsPerOrder.total / at('off')!.cpuMsPerOrder.total) } : {}),
     };
   };
@@ -464,6 +486,7 @@ async function runStep(
   rate: number,
   stepSeconds: number,
   skus: string[],
+  traceSample?: string[],
 ): Promise<StepResult> {
   const customer = `bench-${Date.now().toString(36)}-step${step}`;
   const customerToken = await stack.token('customer', customer);
@@ -506,6 +529,7 @@ async function runStep(
   const messagesAfter = await m.busMessages();
   const statements = await m.statements(Math.max(1, load.placed.length));
 
+  traceSample?.push(...spread(load.placed.flatMap((p) => (p.traceId ? [p.traceId] : [])), TRACES_PER_STEP));
   const sentAt = new Map(load.placed.map((p) => [p.orderId, p.sentAt]));
   const latencies: number[] = [];
   let terminal = 0;

@@ -17,6 +17,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '@shop/platform';
@@ -66,7 +67,32 @@ export interface JaegerServerOptions {
   dataDir: string;
   /** Traces kept in memory (oldest dropped first). Default 100,000. */
   maxTraces?: number;
+  /**
+   * How Jaeger shares the machine with the stack it collects from: its nice
+   * value (default 10, `SHOP_JAEGER_NICE`) and the Go processors it may use
+   * (default 1, `SHOP_JAEGER_GOMAXPROCS`). On one laptop or CI machine the
+   * collector then takes the cores the services leave idle, as it would on a
+   * host of its own, and catches up from its receive queue; it never decides
+   * how fast the stack runs.
+   */
+  nice?: number;
+  goMaxProcs?: number;
   log?: (line: string) => void;
+}
+
+const integerFrom = (raw: string | undefined, fallback: number, min: number, max: number): number => {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`expected an integer from ${min} to ${max}, got '${raw}'`);
+  return n;
+};
+
+/** The priority and Go processors Jaeger runs with: the options, else `SHOP_JAEGER_NICE` / `SHOP_JAEGER_GOMAXPROCS`, else 10 and 1. */
+export function jaegerScheduling(options: Pick<JaegerServerOptions, 'nice' | 'goMaxProcs'>, env: NodeJS.ProcessEnv = process.env): { nice: number; goMaxProcs: number } {
+  return {
+    nice: options.nice ?? integerFrom(env.SHOP_JAEGER_NICE, 10, 0, 19),
+    goMaxProcs: options.goMaxProcs ?? integerFrom(env.SHOP_JAEGER_GOMAXPROCS, 1, 1, 1024),
+  };
 }
 
 /** The configuration of an all-in-one Jaeger v2: OTLP in, memory storage, the query API and UI, a health check. */
@@ -160,9 +186,25 @@ export class JaegerServer {
     const out = await fs.open(path.join(this.options.dataDir, 'jaeger.log'), 'a');
     // The OTEL_* settings of the caller (a traced stack) are not Jaeger's own:
     // its own telemetry stays off.
-    const env = { ...process.env, OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
+    const scheduling = jaegerScheduling(this.options);
+    const env = {
+      ...process.env,
+      OTEL_SDK_DISABLED: 'true',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      GOMAXPROCS: String(scheduling.goMaxProcs),
+    };
     const child = spawn(binary, ['--config', config], { stdio: ['ignore', out.fd, out.fd], env });
     await out.close();
+    // Lower its priority before it has work (it is only starting): the services come first.
+    if (child.pid !== undefined && scheduling.nice > 0) {
+      try {
+        os.setPriority(child.pid, scheduling.nice);
+      } catch (err) {
+        log(`could not lower Jaeger's priority (${(err as Error).message}); it runs at the stack's`);
+      }
+    }
     this.child = child;
     this.ports = ports;
     // Never outlive the process that started it (a crash of the parent skips stop()).

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@shop/platform/testing';
-import { JaegerServer, jaegerUnavailableReason } from '../jaeger/jaeger-server';
+import { JaegerServer, jaegerScheduling, jaegerUnavailableReason } from '../jaeger/jaeger-server';
 
 /**
  * The Jaeger the stack's traces go to (`infra/jaeger`): built from the Go
@@ -75,6 +75,20 @@ describe.skipIf(Boolean(unavailable))('Jaeger (infra/jaeger)', () => {
     expect(trace!.processes[byName['POST /v1/orders']!.processID]!.serviceName).toBe('order-service');
     // An unknown trace is a 404, not an empty success.
     expect((await fetch(`${jaeger.queryUrl}/api/traces/${randomBytes(16).toString('hex')}`)).status).toBe(404);
+  });
+
+  it('runs behind the stack it collects from: nice 10 and one Go processor, unless told otherwise', async () => {
+    const pid = jaeger.pid!;
+    // /proc/<pid>/stat: the 19th field is the nice value (after the command in parentheses).
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    expect(Number(fields[16])).toBe(10);
+    const environ = (await fs.readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+    expect(environ).toContain('GOMAXPROCS=1');
+    expect(jaegerScheduling({}, { SHOP_JAEGER_NICE: '0', SHOP_JAEGER_GOMAXPROCS: '2' })).toEqual({ nice: 0, goMaxProcs: 2 });
+    expect(jaegerScheduling({ nice: 5 }, {})).toEqual({ nice: 5, goMaxProcs: 1 });
+    expect(() => jaegerScheduling({}, { SHOP_JAEGER_NICE: '20' })).toThrow(/from 0 to 19, got '20'/);
+    expect(() => jaegerScheduling({}, { SHOP_JAEGER_GOMAXPROCS: 'two' })).toThrow(/from 1 to 1024/);
   });
 
   it('stops promptly on SIGTERM, leaving nothing listening', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { waitFor } from '@shop/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerUnavailableReason } from '../jaeger/jaeger-server';
+import { Trace, type OtlpTrace } from '../jaeger/jaeger-trace';
 import { PrometheusServer, prometheusPath } from '../observability/prometheus-server';
 import { expressionsOf, metricNamesIn, scrapedMetricNames } from '../observability/promql-expressions';
 import { SERVICES } from '../local/stack';
@@ -22,63 +23,6 @@ if (unavailable) console.warn(`skipping the observability stack test: ${unavaila
 const noPrometheus = prometheusPath() === undefined;
 if (noPrometheus && process.env.CI) throw new Error("CI must have Prometheus (Debian's prometheus package)");
 if (noPrometheus) console.warn("skipping the real Prometheus check of the dashboards and rules: no prometheus binary (Debian's prometheus package)");
-
-/** A span as Jaeger's OTLP-based query API (`/api/v3/traces/{id}`) returns it. */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  startTimeUnixNano: string;
-  links?: { traceId: string; spanId: string }[];
-  attributes?: { key: string; value: { stringValue?: string; intValue?: string; boolValue?: boolean } }[];
-}
-interface OtlpTrace {
-  resourceSpans: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
-}
-type TraceSpan = { spanID: string; parentId?: string; operationName: string; service: string; startTime: bigint; links: string[]; tags: Map<string, unknown> };
-
-const valueOf = (v: { stringValue?: string; intValue?: string; boolValue?: boolean }): unknown => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : v.boolValue);
-
-/** A trace from Jaeger's query API, with each span's service, parent and links. */
-class Trace {
-  readonly spans: TraceSpan[];
-  constructor(raw: OtlpTrace) {
-    this.spans = raw.resourceSpans.flatMap((rs) => {
-      const service = String(valueOf(rs.resource.attributes!.find((a) => a.key === 'service.name')!.value));
-      return rs.scopeSpans.flatMap((ss) =>
-        ss.spans.map((s) => ({
-          spanID: s.spanId,
-          ...(s.parentSpanId ? { parentId: s.parentSpanId } : {}),
-          operationName: s.name,
-          service,
-          startTime: BigInt(s.startTimeUnixNano),
-          links: (s.links ?? []).map((l) => l.spanId),
-          tags: new Map((s.attributes ?? []).map((a) => [a.key, valueOf(a.value)])),
-        })),
-      );
-    });
-  }
-  get services(): Set<string> {
-    return new Set(this.spans.map((s) => s.service));
-  }
-  byId(id: string | undefined) {
-    return this.spans.find((s) => s.spanID === id);
-  }
-  /** The chain from the root to `span`. */
-  ancestry(span: TraceSpan): TraceSpan[] {
-    const chain = [span];
-    for (let p = this.byId(span.parentId); p; p = this.byId(p.parentId)) chain.unshift(p);
-    return chain;
-  }
-  tag(span: TraceSpan, key: string): unknown {
-    return span.tags.get(key);
-  }
-  named(pattern: RegExp, service?: string) {
-    return this.spans.filter((s) => pattern.test(s.operationName) && (service === undefined || s.service === service));
-  }
-}
 
 describe.skipIf(unavailable !== undefined)('observability on the local stack (npm start -- --tracing)', () => {
   let stack: LocalStack;
@@ -110,8 +54,7 @@ describe.skipIf(unavailable !== undefined)('observability on the local stack (np
       const body = (await res.json()) as { result: OtlpTrace };
       last = new Trace(body.result);
       // Spans arrive from five exporters in their own time: wait for a whole tree, every parent present.
-      const whole = last.spans.every((s) => s.parentId === undefined || last!.byId(s.parentId) !== undefined);
-      return whole && until(last);
+      return last.whole && until(last);
     }, 30_000).catch((err: unknown) => {
       const seen = last ? last.spans.map((s) => `${s.service}: ${s.operationName}`).join('\n') : 'nothing';
       throw new Error(`trace ${traceId} never became complete (${(err as Error).message}); spans:\n${seen}`);
