@@ -2,7 +2,8 @@
  * npm run bench:saga [-- --bus postgres|kafka] [--rates 10,25,50,100,150,200,300] [--seconds 30]
  *                       [--quick] [--skus 400] [--decline 0.1] [--no-baseline] [--cpu-prof DIR]
  *                       [--peer temporal] [--peer-persistence disk,memory] [--peer-rates ...]
- *                       [--observability [--configurations ...] [--scraper fetch|prometheus]]
+ *                       [--observability [--configurations ...] [--scraper fetch|prometheus] [--rounds N]]
+ *                       [--refine K] [--p99-below MS]
  *
  * The platform's headline: orders through the whole place-order saga on the
  * local stack, started as `npm start` starts it (every service its own
@@ -26,6 +27,11 @@
  * `--pg-statements` loads pg_stat_statements and adds to each step the
  * statements run per order in every database (calls and execution time).
  * `--keep-going` goes on stepping up after a step that was not sustained.
+ * `--refine K` then halves the gap between the last sustained step and the
+ * first missed one K times (2 with `--observability`, else 0), so the rate
+ * is known to a quarter of a step (`rate-search.ts`). `--p99-below MS`
+ * changes the p99 bound of a sustained step (1,000 ms), for a machine too
+ * slow to meet it at any rate.
  *
  * `--peer temporal` runs the same saga on the peer users would pick instead,
  * in the same run, after the platform and its baseline: the Temporal CLI's
@@ -48,7 +54,8 @@
  * their sustainable rates and CPU per order (see `observabilityCost`). With
  * tracing, 20 orders' traces per step are then looked up in Jaeger
  * (`{"traces":{…}}`): the tracing ratio is met only when every one arrived
- * whole.
+ * whole. `--rounds N` runs the configurations N times in alternating order
+ * (A B, B A, ...) and takes each ratio as the median of the rounds' own.
  *
  * `--cpu-prof DIR` runs every service with `--cpu-prof`, writing a
  * profile per process into DIR when the stack stops.
@@ -66,6 +73,7 @@ import { runBarePipeline, perOrder } from './bare-pipeline';
 import { hasPendingOrders, httpRequest, ordersOf, percentile, placeOrdersOpenLoop, type OrderOutcome } from './order-load';
 import { CpuMeter, cmdline, environ, postgresGroup, readPid } from './process-cpu';
 import { DEFAULT_CRITERIA, STATS_SETTLE_MS, sustained, type StepResult } from './saga-steps';
+import { median, roundOrder, searchSustainableRate } from './rate-search';
 import { spread, traceCompleteness, type TraceCompleteness } from './trace-completeness';
 import { ensureTemporalCli } from './temporal/temporal-cli';
 import { TEMPORAL_PERSISTENCE, runTemporalPeer } from './temporal/temporal-peer';
@@ -88,6 +96,9 @@ const { values } = parseArgs({
     observability: { type: 'boolean', default: false },
     configurations: { type: 'string' },
     scraper: { type: 'string', default: 'fetch' },
+    refine: { type: 'string' },
+    'p99-below': { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 if (values.peer !== undefined && values.peer !== 'temporal') throw new Error(`--peer must be temporal, not ${values.peer}`);
@@ -112,17 +123,36 @@ const peerRates = values['peer-rates'] ? values['peer-rates'].split(',').map(Num
 const seconds = Number(values.seconds ?? (values.quick ? 15 : 30));
 const skuCount = Number(values.skus);
 const declineShare = Number(values.decline);
-const criteria = DEFAULT_CRITERIA;
+/**
+ * What a sustained step is: `DEFAULT_CRITERIA` (p99 POST -> terminal below
+ * 1 s), or `--p99-below MS` on a machine too slow to meet it at any rate:
+ * the ratios between configurations are then taken at that bound.
+ */
+const criteria = values['p99-below'] === undefined ? DEFAULT_CRITERIA : { ...DEFAULT_CRITERIA, p99BelowMs: p99Bound(values['p99-below']) };
+/** Halvings of the gap between the last sustained step and the first that was not (`--refine`; 2 with `--observability`). */
+const refineSteps = positiveInteger('refine', values.refine ?? (values.observability ? '2' : '0'), 0);
+/** `--observability`: how many times the configurations run, in alternating order (`--rounds`). */
+const rounds = positiveInteger('rounds', values.rounds ?? '1', 1);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const out = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 const round = (n: number) => Math.round(n * 100) / 100;
+
+function p99Bound(value: string): number {
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms < 100 || ms > 60_000) throw new Error(`--p99-below takes milliseconds from 100 to 60000, not ${value}`);
+  return ms;
+}
+
+function positiveInteger(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > 10) throw new Error(`--${name} takes a whole number from ${min} to 10, not ${value}`);
+  return n;
+}
 
 /** The platform's durable hops per order on the happy path (one line): the bus messages of one place-order saga. */
 const PLATFORM_HOPS = 14;
 /** Traced orders per step whose traces are looked up in Jaeger after the run (`--observability`, `--tracing`). */
 const TRACES_PER_STEP = 20;
-/** Per configuration with tracing: how whole the sampled traces arrived in Jaeger. */
-const traceChecks: Record<string, TraceCompleteness> = {};
 
 /** The hop at which the order is confirmed (`order.confirmed` is the 10th message of the saga). */
 const TERMINAL_HOP = 10;
@@ -133,7 +163,9 @@ const TERMINAL_HOP = 10;
  * (Debian's package; a plain 5 s scrape loop where there is none) against
  * every service's `/metrics` meanwhile, as production would.
  */
-async function runPlatform(options: { env?: Record<string, string>; args?: string[]; scrape?: boolean; label?: string } = {}): Promise<StepResult[]> {
+async function runPlatform(
+  options: { env?: Record<string, string>; args?: string[]; scrape?: boolean; label?: string; round?: number } = {},
+): Promise<{ steps: StepResult[]; traces?: TraceCompleteness }> {
   const env: Record<string, string> = { LOG_LEVEL: 'warn', ...options.env };
   if (values['cpu-prof']) {
     const dir = path.resolve(values['cpu-prof']);
@@ -144,6 +176,7 @@ async function runPlatform(options: { env?: Record<string, string>; args?: strin
   log(`starting the local stack (bus: ${bus}${options.label ? `, ${options.label}` : ''})...`);
   const stack = await LocalStack.start({ bus, args: ['--no-demo-data', ...(options.args ?? [])], env });
   const platform: StepResult[] = [];
+  let traces: TraceCompleteness | undefined;
   const scraper = options.scrape ? await startScraper(stack) : undefined;
   try {
     const admin = await stack.token('admin');
@@ -153,22 +186,28 @@ async function runPlatform(options: { env?: Record<string, string>; args?: strin
     await runStep(stack, measure, admin, 0, 10, 10, skus);
     const jaeger = stack.stack.tracing?.jaegerUi;
     const traceSample: string[] | undefined = jaeger ? [] : undefined;
-    for (const [i, rate] of rates.entries()) {
-      log(`step ${i + 1}: ${rate} orders/s for ${seconds} s`);
-      const result = await runStep(stack, measure, admin, i + 1, rate, seconds, skus, traceSample);
-      const labelled = options.label ? { ...result, observability: options.label } : result;
-      platform.push(labelled);
-      out(labelled);
-      if (!result.sustained && !values['keep-going']) {
-        log(`step ${i + 1} was not sustained; not going higher`);
-        break;
-      }
-    }
+    await searchSustainableRate(
+      rates,
+      {
+        refine: refineSteps,
+        keepGoing: values['keep-going'],
+        onMissed: () => log(`step ${platform.length} was not sustained; not going higher`),
+        onRefine: (lo, hi) => log(`refining between ${lo} and ${hi} orders/s`),
+      },
+      async (rate) => {
+        const n = platform.length + 1;
+        log(`step ${n}: ${rate} orders/s for ${seconds} s`);
+        const result = await runStep(stack, measure, admin, n, rate, seconds, skus, traceSample);
+        const labelled = options.label ? { ...result, observability: options.label, ...(rounds > 1 ? { round: options.round } : {}) } : result;
+        platform.push(labelled);
+        out(labelled);
+        return result.sustained;
+      },
+    );
     if (jaeger && traceSample) {
       log(`looking up ${traceSample.length} of the orders' traces in Jaeger...`);
-      const check = await traceCompleteness(jaeger, traceSample, SERVICES.map((s) => s.name));
-      traceChecks[options.label ?? 'platform'] = check;
-      out({ traces: check, ...(options.label ? { observability: options.label } : {}) });
+      traces = await traceCompleteness(jaeger, traceSample, SERVICES.map((s) => s.name));
+      out({ traces, ...(options.label ? { observability: options.label, ...(rounds > 1 ? { round: options.round } : {}) } : {}) });
     }
     await measure.close();
   } finally {
@@ -176,7 +215,7 @@ async function runPlatform(options: { env?: Record<string, string>; args?: strin
     log('stopping the local stack...');
     await stopAllStacks();
   }
-  return platform;
+  return { steps: platform, ...(traces ? { traces } : {}) };
 }
 
 /**
@@ -206,11 +245,18 @@ async function startScraper(stack: LocalStack): Promise<{ stop(): Promise<void> 
 
 /**
  * `--observability`: what tracing and metrics cost, in one run: the same
- * steps on three fresh stacks, without metrics (`SHOP_METRICS=off`) or
- * tracing; with metrics scraped every 5 s; with metrics and tracing (every
- * span sampled, exported over OTLP to a Jaeger beside the stack). The
- * summary holds each one's sustainable rate and CPU per order, and the
- * ratios against the first.
+ * steps on fresh stacks, without metrics (`SHOP_METRICS=off`) or tracing;
+ * with metrics scraped every 5 s; with metrics and tracing (every span
+ * sampled, exported over OTLP to a Jaeger beside the stack). Each stack
+ * climbs the rates, then halves the gap between its last sustained step and
+ * its first missed one `--refine` times, so that its sustainable rate is
+ * known to a quarter of a step rather than a whole one. With `--rounds N`
+ * the configurations run N times, in alternating order (off first, then
+ * last, then first...), so that a machine growing slower or faster over the
+ * run weighs on both sides alike; every ratio is the median of the rounds'
+ * ratios, each taken within its round. The summary holds each
+ * configuration's sustainable rate and CPU per order, and the ratios
+ * against the first.
  */
 async function observabilityCost(startedAt: number): Promise<void> {
   const configurations: { label: string; env?: Record<string, string>; args?: string[]; scrape?: boolean }[] = [
@@ -220,45 +266,94 @@ async function observabilityCost(startedAt: number): Promise<void> {
     { label: 'metrics+tracing', args: ['--tracing'], env: { OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER ?? 'always_on' }, scrape: true },
   ];
   const wanted = values.configurations?.split(',');
-  const results: Record<string, StepResult[]> = {};
-  for (const c of configurations) results[c.label] = wanted && !wanted.includes(c.label) ? [] : await runPlatform(c);
-  const off = best(results.off!);
-  const sustainedByAll = rates.filter((r) => Object.values(results).every((steps) => steps.some((s) => s.sustained && s.offeredRate === r)));
-  const common = sustainedByAll[sustainedByAll.length - 1];
-  const at = (label: string) => results[label]!.find((s) => s.offeredRate === common);
-  const figures = (label: string) => {
-    const top = best(results[label]!);
+  for (const w of wanted ?? []) if (!configurations.some((c) => c.label === w)) throw new Error(`--configurations takes ${configurations.map((c) => c.label).join(', ')}, not ${w}`);
+  const chosen = configurations.filter((c) => !wanted || wanted.includes(c.label));
+  const runs: { round: number; label: string; steps: StepResult[]; traces?: TraceCompleteness }[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    for (const c of roundOrder(chosen, r)) runs.push({ round: r, label: c.label, ...(await runPlatform({ ...c, round: r })) });
+  }
+  const runOf = (round: number, label: string) => runs.find((x) => x.round === round && x.label === label);
+  const roundNumbers = Array.from({ length: rounds }, (_, i) => i + 1);
+  /** Within one round: the highest rate every configuration sustained, for CPU per order at the same load. */
+  const commonRate = (r: number) => {
+    const sets = chosen.map((c) => new Set(runOf(r, c.label)!.steps.filter((s) => s.sustained).map((s) => s.offeredRate)));
+    return [...sets[0]!].filter((rate) => sets.every((set) => set.has(rate))).sort((a, b) => b - a)[0];
+  };
+  const sustainedRate = (r: number, label: string) => best(runOf(r, label)!.steps)?.offeredRate ?? 0;
+  const atCommon = (r: number, label: string) => {
+    const rate = commonRate(r);
+    return rate === undefined ? undefined : runOf(r, label)!.steps.find((s) => s.offeredRate === rate);
+  };
+  const allTraces = (label: string): TraceCompleteness | undefined => {
+    const checks = runs.filter((x) => x.label === label && x.traces).map((x) => x.traces!);
+    if (checks.length === 0) return undefined;
+    const spans = checks.flatMap((c) => (c.spans ? [c.spans] : []));
     return {
-      maxSustainableRate: top?.offeredRate ?? 0,
-      cpuMsPerOrder: top?.cpuMsPerOrder.total ?? null,
-      p99Ms: top?.p99Ms ?? null,
-      ...(traceChecks[label] ? { traces: traceChecks[label] } : {}),
-      ...(common !== undefined ? { atCommonRate: { rate: common, cpuMsPerOrder: at(label)!.cpuMsPerOrder.total, p99Ms: at(label)!.p99Ms } } : {}),
+      sampled: checks.reduce((n, c) => n + c.sampled, 0),
+      found: checks.reduce((n, c) => n + c.found, 0),
+      whole: checks.reduce((n, c) => n + c.whole, 0),
+      spans: spans.length > 0 ? { min: Math.min(...spans.map((x) => x.min)), median: median(spans.map((x) => x.median))!, max: Math.max(...spans.map((x) => x.max)) } : null,
+      incomplete: checks.flatMap((c) => c.incomplete).slice(0, 5),
+    };
+  };
+  const figures = (label: string) => {
+    const top = (r: number) => best(runOf(r, label)!.steps);
+    const traces = allTraces(label);
+    return {
+      maxSustainableRate: median(roundNumbers.map((r) => sustainedRate(r, label))) ?? 0,
+      ...(rounds > 1 ? { byRound: roundNumbers.map((r) => sustainedRate(r, label)) } : {}),
+      cpuMsPerOrder: median(roundNumbers.flatMap((r) => (top(r) ? [top(r)!.cpuMsPerOrder.total] : []))),
+      p99Ms: median(roundNumbers.flatMap((r) => (top(r)?.p99Ms != null ? [top(r)!.p99Ms!] : []))),
+      ...(traces ? { traces } : {}),
+      atCommonRate: roundNumbers.map((r) => {
+        const s = atCommon(r, label);
+        return s ? { round: r, rate: s.offeredRate, cpuMsPerOrder: s.cpuMsPerOrder.total, p50Ms: s.p50Ms, p99Ms: s.p99Ms } : { round: r, rate: null };
+      }),
     };
   };
   const ratio = (label: string, floor: number) => {
-    const top = best(results[label]!);
-    const rate = off && top ? round(top.offeredRate / off.offeredRate) : 0;
+    const byRound = roundNumbers.map((r) => {
+      const off = sustainedRate(r, 'off');
+      return off > 0 ? round(sustainedRate(r, label) / off) : 0;
+    });
+    const cpu = roundNumbers.flatMap((r) => {
+      const [a, o] = [atCommon(r, label), atCommon(r, 'off')];
+      return a && o ? [round(a.cpuMsPerOrder.total / o.cpuMsPerOrder.total)] : [];
+    });
+    const rate = round(median(byRound) ?? 0);
     // A traced rate kept by losing spans does not count: every sampled trace must have arrived whole.
-    const traces = traceChecks[label];
+    const traces = allTraces(label);
     const tracesWhole = traces === undefined || (traces.sampled > 0 && traces.whole === traces.sampled);
     return {
       sustainableRate: rate,
+      ...(rounds > 1 ? { byRound } : {}),
       required: floor,
       met: rate >= floor && tracesWhole,
       ...(traces ? { tracesWhole } : {}),
-      ...(common !== undefined ? { cpuMsPerOrderAtCommonRate: round(at(label)!.cpuMsPerOrder.total / at('off')!.cpuMsPerOrder.total) } : {}),
+      ...(cpu.length > 0 ? { cpuMsPerOrderAtCommonRate: median(cpu) } : {}),
     };
   };
+  const has = (label: string) => chosen.some((c) => c.label === label);
   out({
     summary: true,
     observability: true,
     bus,
-    configurations: Object.fromEntries(configurations.map((c) => [c.label, figures(c.label)])),
-    ratios: { metrics: ratio('metrics', 0.97), 'metrics+tracing': ratio('metrics+tracing', 0.85) },
+    configurations: Object.fromEntries(chosen.map((c) => [c.label, figures(c.label)])),
+    ratios: has('off')
+      ? Object.fromEntries(
+          [
+            ['metrics', 0.97],
+            ['metrics+tracing', 0.85],
+          ]
+            .filter(([label]) => has(label as string))
+            .map(([label, floor]) => [label, ratio(label as string, floor as number)]),
+        )
+      : null,
     notes: 'Jaeger and Prometheus run on the same two cores: their load is in the sustainable rate, not in cpuMsPerOrder (services, launcher and PostgreSQL only).',
     criteria,
     rates,
+    refine: refineSteps,
+    rounds,
     stepSeconds: seconds,
     runSeconds: Math.round((Date.now() - startedAt) / 1000),
   });
@@ -270,7 +365,7 @@ async function main(): Promise<void> {
     await observabilityCost(startedAt);
     return;
   }
-  const platform = await runPlatform();
+  const { steps: platform } = await runPlatform();
 
   let bare: StepResult[] = [];
   if (!values['no-baseline']) {
